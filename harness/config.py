@@ -1,0 +1,297 @@
+"""The lab configuration: schema, loading, and one clear message per mistake."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness.errors import HilError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_LAB_CONFIG = REPO_ROOT / "lab_config.yaml"
+LAB_CONFIG_ENV = "HIL_LAB_CONFIG"
+
+Port = Annotated[int, Field(ge=0, le=65535, description="TCP/UDP port; 0 = the OS picks a free one")]
+Seconds = Annotated[float, Field(gt=0, description="a duration in seconds")]
+TransportName = Literal["tls-record", "tcp-length", "udp"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RateLimit(_Strict):
+    """Registration rate limit: more than `count` operations in `window` s -> held `hold` s."""
+
+    count: int = Field(10, ge=1)
+    window: Seconds = 10.0
+    hold: Seconds = 60.0
+
+
+class Timing(_Strict):
+    """Timings the real service fixes, configurable so tests can shorten them."""
+
+    lifetime_min: Seconds = 60.0
+    lifetime_max: Seconds = 72 * 3600.0
+    lifetime_default: Seconds = 86400.0
+    rate_limit: RateLimit = RateLimit()
+    lwm2m_credential_validity: Seconds = 30 * 86400.0
+    expiry_check_interval: Seconds = 1.0
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Timing:
+        if self.lifetime_min > self.lifetime_max:
+            raise ValueError("lifetime_min must not exceed lifetime_max")
+        return self
+
+
+class ServerPorts(_Strict):
+    """Ports of one CoAP server (bootstrap or LwM2M), one per transport."""
+
+    tls_record: Port = 0
+    tcp_length: Port | None = None
+    udp: Port | None = 0
+
+
+class ServiceConfig(_Strict):
+    """The local Device Management service."""
+
+    host: str = "127.0.0.1"
+    transports: list[TransportName] = ["tls-record", "udp"]
+    bootstrap: ServerPorts = ServerPorts()
+    lwm2m: ServerPorts = ServerPorts()
+    rest_port: Port = 0
+    data_dir: Path | None = Field(None, description="SQLite + CA keys; default: a per-run temp dir")
+    timing: Timing = Timing()
+
+    @field_validator("transports")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a transport twice")
+        if not value:
+            raise ValueError("needs at least one transport")
+        return value
+
+
+class BoardConfig(_Strict):
+    """One board of the lab: a real board behind a pyOCD probe, or a virtual board."""
+
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["pyocd", "sim"]
+    target: str = Field("dmhil_vboard", description="pyOCD target type")
+    probe_id: str | None = Field(None, description="pyOCD probe unique id")
+    serial_port: str | None = Field(None, description="e.g. /dev/ttyACM0")
+    usb_serial_number: str | None = Field(None, description="find the port by USB serial number")
+    baudrate: int = Field(115200, gt=0)
+    firmware: str = Field("factory", description="image name in firmware/manifest.yaml")
+    tags: list[str] = []
+
+    @model_validator(mode="after")
+    def _real_board_port(self) -> BoardConfig:
+        if self.kind == "pyocd" and not (self.serial_port or self.usb_serial_number):
+            raise ValueError("a pyocd board needs serial_port or usb_serial_number")
+        if self.kind == "pyocd" and not self.probe_id:
+            raise ValueError("a pyocd board needs probe_id (see `pyocd list`)")
+        return self
+
+
+class LabConfig(_Strict):
+    """The whole lab: the service, the boards, where reports go."""
+
+    service: ServiceConfig = ServiceConfig()
+    boards: list[BoardConfig] = []
+    reports_dir: Path = Path("reports")
+    firmware_manifest: Path = Path("firmware/manifest.yaml")
+    source: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_boards(self) -> LabConfig:
+        seen: set[str] = set()
+        for board in self.boards:
+            if board.id in seen:
+                raise ValueError(f"board id {board.id!r} is used twice; give each board its own id")
+
+            seen.add(board.id)
+        return self
+
+    def board(self, board_id: str) -> BoardConfig:
+        """The board with this id, or a clear error listing the ids there are."""
+        for board in self.boards:
+            if board.id == board_id:
+                return board
+        ids = ", ".join(b.id for b in self.boards) or "none"
+        raise ConfigError(
+            [f"no board {board_id!r} in the lab config (boards: {ids}); use one of those ids"],
+            self.source,
+        )
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        base = self.source.parent if self.source else REPO_ROOT
+        return path if path.is_absolute() else base / path
+
+
+class ConfigError(HilError):
+    """The lab config has mistakes; one message per mistake."""
+
+    def __init__(self, problems: list[str], source: Path | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__("\n".join(where + p for p in problems))
+
+
+def lab_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The lab config to use: the explicit path, else $HIL_LAB_CONFIG, else lab_config.yaml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(LAB_CONFIG_ENV)
+    return Path(env) if env else DEFAULT_LAB_CONFIG
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A YAML loader that remembers the line of each mapping key."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+    return _Mapping(mapping, lines)
+
+
+class _Mapping(dict):
+    """A dict that knows the YAML line of each key."""
+
+    def __init__(self, data: dict[str, Any], lines: dict[str, int]) -> None:
+        super().__init__(data)
+        self.lines = lines
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _line_of(data: Any, loc: tuple[int | str, ...]) -> int | None:
+    line = None
+    node = data
+    for part in loc:
+        if isinstance(node, _Mapping) and part in node:
+            line = node.lines.get(part, line)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            if isinstance(node, _Mapping) and node.lines:
+                line = min(node.lines.values())
+        else:
+            break
+    return line
+
+
+def _key_path(data: Any, loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            label = f"[{part}]"
+            if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
+                board_id = node[part].get("id")
+                label = f"[{part}] (id {board_id})" if board_id else label
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(part))
+        if isinstance(node, dict | list):
+            try:
+                node = node[part]  # type: ignore[index]
+            except (KeyError, IndexError, TypeError):
+                node = None
+    return "".join(parts) or "(top level)"
+
+
+def _describe(data: Any, error: dict[str, Any]) -> str:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    # pydantic puts union/literal branches into loc; keep only real keys
+    loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+    line = _line_of(data, loc)
+    where = _key_path(data, loc)
+    msg = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        msg = "unknown key; remove it or check its spelling"
+    elif error["type"] == "missing":
+        msg = "is required; add it"
+    at = f" (line {line})" if line else ""
+    return f"{where}{at}: {msg}"
+
+
+def _duplicate_board_ids(data: dict[str, Any]) -> list[str]:
+    boards = data.get("boards")
+    if not isinstance(boards, list):
+        return []
+    first: dict[str, int] = {}
+    problems = []
+    for i, board in enumerate(boards):
+        board_id = board.get("id") if isinstance(board, dict) else None
+        if not isinstance(board_id, str):
+            continue
+        if board_id in first:
+            line = _line_of(data, ("boards", i))
+            at = f" (line {line})" if line else ""
+            problems.append(
+                f"boards[{i}] (id {board_id}){at}: id {board_id!r} is already used by "
+                f"boards[{first[board_id]}]; give each board its own id"
+            )
+        else:
+            first[board_id] = i
+    return problems
+
+
+def parse_lab_config(text: str, source: Path | None = None) -> LabConfig:
+    """Parse and validate lab config YAML text; raise ConfigError listing every problem."""
+    try:
+        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{at}YAML syntax error: {problem}; fix the YAML"], source) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(["the top level must be a mapping (service:, boards:, ...)"], source)
+    problems = _duplicate_board_ids(data)
+    try:
+        config = LabConfig.model_validate(data)
+    except ValidationError as exc:
+        problems += [_describe(data, e) for e in exc.errors()]
+    if problems:
+        raise ConfigError(list(dict.fromkeys(problems)), source)
+    return config.model_copy(update={"source": source})
+
+
+def check_firmware(config: LabConfig, known_images: set[str]) -> None:
+    """Raise ConfigError if a board names a firmware image the manifest does not have."""
+    problems = [
+        f"boards[{i}] (id {b.id}).firmware: no image {b.firmware!r} in the firmware manifest "
+        f"(images: {', '.join(sorted(known_images)) or 'none'}); use one of those names"
+        for i, b in enumerate(config.boards)
+        if b.firmware not in known_images
+    ]
+    if problems:
+        raise ConfigError(problems, config.source)
+
+
+def load_lab_config(path: str | os.PathLike[str] | None = None) -> LabConfig:
+    """Load the lab config (explicit path, $HIL_LAB_CONFIG or lab_config.yaml) and validate it."""
+    file = lab_config_path(path)
+    try:
+        text = file.read_text()
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"lab config file not found; create it or point {LAB_CONFIG_ENV} at one"], file
+        ) from None
+    except OSError as exc:
+        raise ConfigError([f"cannot read the lab config ({exc.strerror})"], file) from None
+    return parse_lab_config(text, file.resolve())
