@@ -1,0 +1,50 @@
+"""CoAP transports of real boards, as aiocoap MessageInterfaces (see DESIGN.md "Transports").
+
+Kinds:
+- ``tls-record``: RFC 7252 messages over TLS, one message per TLS record, mutual X.509
+  (``coaps://host:port``). The verified peer certificate is on the request's remote:
+  ``peer_certificate(request.remote)``.
+- ``tcp-length``: RFC 7252 messages over plain TCP, each prefixed by a 4-byte big-endian length
+  (``coap://host:port`` on a tcp-length context).
+- ``udp``: plain CoAP through aiocoap's own udp6 transport (NoSec).
+- ``dtls``: reserved (X.509 over DTLS); asking for it raises TransportError for now.
+
+Public API::
+
+    Endpoint(kind, host="127.0.0.1", port=0, ssl_context_factory=None)
+    await create_server_context(site, [Endpoint(...), ...]) -> ServerContext
+        .context (aiocoap.Context), .bound {kind: (host, port)}, .uri(kind), await .shutdown()
+    await create_client_context(kind, *, ssl_context=None, site=None) -> aiocoap.Context
+    peer_certificate(remote) -> bytes | None        # DER of the verified TLS peer
+    server_ssl_context(cert: Credential, trusted_cas) -> ssl.SSLContext
+    client_ssl_context(cred: Credential, server_ca) -> ssl.SSLContext
+    SecureConnectionError, ConnectionClosedError, TransportError   (HilError subclasses)
+
+Server-initiated requests (bootstrap writes, Read, Execute) are sent with
+``Message(code=..., uri_path=..., remote=request.remote)`` on the server context; they travel
+over the device's connection and are served by the client context's ``site``.
+"""
+
+from harness.transport.context import (
+    ServerContext,
+    create_client_context,
+    create_server_context,
+    peer_certificate,
+)
+from harness.transport.endpoint import Endpoint, TransportKind
+from harness.transport.errors import ConnectionClosedError, SecureConnectionError, TransportError
+from harness.transport.sslctx import client_ssl_context, server_ssl_context
+
+__all__ = [
+    "ConnectionClosedError",
+    "Endpoint",
+    "SecureConnectionError",
+    "ServerContext",
+    "TransportError",
+    "TransportKind",
+    "client_ssl_context",
+    "create_client_context",
+    "create_server_context",
+    "peer_certificate",
+    "server_ssl_context",
+]

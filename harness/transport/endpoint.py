@@ -1,0 +1,24 @@
+"""Where a server listens: transport kind, address and (for TLS) the SSLContext factory."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+TransportKind = Literal["tls-record", "tcp-length", "udp", "dtls"]
+KINDS: tuple[str, ...] = ("tls-record", "tcp-length", "udp", "dtls")
+SCHEMES: dict[str, str] = {"tls-record": "coaps", "tcp-length": "coap", "udp": "coap",
+                           "dtls": "coaps"}
+
+
+@dataclass
+class Endpoint:
+    """One listener: `kind`, loopback host, port (0 = OS picks) and a per-connection SSLContext
+    factory (required for tls-record; called for every accepted connection)."""
+
+    kind: TransportKind
+    host: str = "127.0.0.1"
+    port: int = 0
+    ssl_context_factory: Callable[[], ssl.SSLContext] | None = None
