@@ -265,7 +265,9 @@ def parse_lab_config(text: str, source: Path | None = None) -> LabConfig:
     try:
         config = LabConfig.model_validate(data)
     except ValidationError as exc:
-        problems += [_describe(data, e) for e in exc.errors()]
+        found = [_describe(data, e) for e in exc.errors()]
+        # the raw check above already named the duplicate with its line
+        problems += [m for m in found if not (problems and "is used twice" in m)]
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)), source)
     return config.model_copy(update={"source": source})

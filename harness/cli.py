@@ -1,0 +1,189 @@
+"""`hil`: the command line of the harness (run, boards, flash, provision, console, cloud, report)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from harness.errors import HilError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _lab(args: argparse.Namespace):
+    from harness.config import load_lab_config
+
+    return load_lab_config(args.lab_config)
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    """Validate a lab config file and its firmware names."""
+    from harness.config import check_firmware, load_lab_config
+
+    config = load_lab_config(args.file or args.lab_config)
+    try:
+        from harness.sim.firmware import manifest_image_names
+    except ImportError:
+        manifest_image_names = None
+    if manifest_image_names is not None:
+        check_firmware(config, set(manifest_image_names(config.resolve(config.firmware_manifest))))
+    print(f"{config.source}: OK ({len(config.boards)} boards, "
+          f"transports {', '.join(config.service.transports)})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the onboarding suite on the lab and print the summary."""
+    from harness.runner import run_suite
+
+    return run_suite(lab_config=args.lab_config, workers=args.workers, extra=args.pytest_args,
+                     junit=args.junitxml)
+
+
+def cmd_boards(args: argparse.Namespace) -> int:
+    """Show the lab's boards, the probes pyOCD sees and the serial ports."""
+    from harness.boards.cli import boards_table
+
+    return boards_table(_lab(args))
+
+
+def cmd_flash(args: argparse.Namespace) -> int:
+    """Flash an image onto a board with pyOCD."""
+    from harness.boards.cli import flash_board
+
+    return flash_board(_lab(args), args.board, Path(args.image))
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    """Provision a board's credentials over its serial port (factory protocol)."""
+    from harness.boards.cli import provision_board
+
+    return provision_board(_lab(args), args.board, mode=args.mode, data_dir=args.data_dir)
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    """Print a board's console until Ctrl-C, forwarding typed input."""
+    from harness.boards.cli import console_session
+
+    return console_session(_lab(args), args.board)
+
+
+def cmd_cloud_serve(args: argparse.Namespace) -> int:
+    """Run the local Device Management service until Ctrl-C."""
+    from harness.cloud.serve import run_service_forever
+
+    lab = _lab(args)
+    return run_service_forever(lab.service, Path(args.data_dir) if args.data_dir else None)
+
+
+def cmd_cloud_devices(args: argparse.Namespace) -> int:
+    """List the device directory of a service data dir."""
+    from harness.cloud.serve import print_devices
+
+    return print_devices(Path(args.data_dir))
+
+
+def cmd_cloud_dev_cert(args: argparse.Namespace) -> int:
+    """Issue a developer certificate and write mbed_cloud_dev_credentials.c."""
+    from harness.cloud.serve import write_developer_certificate
+
+    lab = _lab(args)
+    path = write_developer_certificate(lab.service, Path(args.data_dir), Path(args.out),
+                                       account_name=args.account)
+    print(f"wrote {path} (contains a private key: keep it out of version control)")
+    return 0
+
+
+def cmd_report_merge(args: argparse.Namespace) -> int:
+    """Merge JUnit files of several runs into one."""
+    from harness.report import report_merge
+
+    return report_merge([Path(p) for p in args.inputs], Path(args.output))
+
+
+def cmd_report_summary(args: argparse.Namespace) -> int:
+    """Print per-board and per-scenario tables of a JUnit file."""
+    from harness.report import report_summary
+
+    return report_summary(Path(args.file), markdown=args.markdown)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `hil` with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="hil",
+        description="dm-hil: flash, provision and onboard boards to a Device Management service.",
+    )
+    parser.add_argument("--lab-config", metavar="FILE",
+                        help="lab config file (default: $HIL_LAB_CONFIG or ./lab_config.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Handler, helptext: str, parent=sub) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=helptext, description=helptext)
+        p.set_defaults(handler=handler)
+        return p
+
+    run = add("run", cmd_run, "run the onboarding suite on the lab, write reports/junit.xml")
+    run.add_argument("-n", "--workers", default="0", help="pytest-xdist workers (number or auto)")
+    run.add_argument("--junitxml", default=None, help="JUnit file (default: <reports_dir>/junit.xml)")
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
+
+    add("boards", cmd_boards, "show lab boards, pyOCD probes and serial ports, and what is missing")
+
+    flash = add("flash", cmd_flash, "flash an image onto a board with pyOCD")
+    flash.add_argument("board", help="board id from the lab config")
+    flash.add_argument("image", help="firmware image file (.bin/.hex/.elf)")
+
+    prov = add("provision", cmd_provision, "provision credentials over the board's serial port")
+    prov.add_argument("board", help="board id from the lab config")
+    prov.add_argument("--mode", choices=["bootstrap", "lwm2m", "first-to-claim"], default="bootstrap",
+                      help="credential set to inject (default: bootstrap)")
+    prov.add_argument("--data-dir", default=".hil/cloud",
+                      help="data dir of the local service whose URIs and CA to use")
+
+    con = add("console", cmd_console, "show a board's serial console until Ctrl-C")
+    con.add_argument("board", help="board id from the lab config")
+
+    cloud = add("cloud", lambda a: 0, "the local Device Management service")
+    cloud_sub = cloud.add_subparsers(dest="cloud_command", required=True, metavar="COMMAND")
+    serve = add("serve", cmd_cloud_serve, "run the service until Ctrl-C (prints URIs and CA)", cloud_sub)
+    serve.add_argument("--data-dir", default=".hil/cloud", help="where the service keeps its state")
+    devices = add("devices", cmd_cloud_devices, "list the device directory", cloud_sub)
+    devices.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")
+    dev = add("dev-cert", cmd_cloud_dev_cert, "issue a developer certificate as a C file", cloud_sub)
+    dev.add_argument("--out", default="mbed_cloud_dev_credentials.c", help="output C file")
+    dev.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")
+    dev.add_argument("--account", default="developer", help="account name (made if missing)")
+
+    report = add("report", lambda a: 0, "merge and summarize JUnit reports")
+    report_sub = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")
+    merge = add("merge", cmd_report_merge, "merge JUnit files into one", report_sub)
+    merge.add_argument("inputs", nargs="+", help="JUnit XML files")
+    merge.add_argument("-o", "--output", required=True, help="merged JUnit XML file")
+    summary = add("summary", cmd_report_summary, "tables per board and per scenario", report_sub)
+    summary.add_argument("file", help="JUnit XML file")
+    summary.add_argument("--markdown", action="store_true", help="print Markdown instead of tables")
+
+    config = add("config", lambda a: 0, "lab config tools")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
+    check = add("check", cmd_config_check, "validate a lab config file", config_sub)
+    check.add_argument("file", nargs="?", help="lab config file (default: the active one)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `hil`; user errors print one sentence and exit 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except HilError as exc:
+        print(f"hil: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
