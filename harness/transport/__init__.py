@@ -20,9 +20,14 @@ Public API::
     client_ssl_context(cred: Credential, server_ca) -> ssl.SSLContext
     SecureConnectionError, ConnectionClosedError, TransportError   (HilError subclasses)
 
-Server-initiated requests (bootstrap writes, Read, Execute) are sent with
-``Message(code=..., uri_path=..., remote=request.remote)`` on the server context; they travel
-over the device's connection and are served by the client context's ``site``.
+Server-initiated requests (bootstrap writes, Read, Execute) travel over the device's
+connection and are served by the client context's ``site``::
+
+    msg = Message(code=PUT, uri_path=["0", "1"], payload=tlv, content_format=11542)
+    msg.remote = request.remote          # the remote of an earlier request from that device
+    response = await server.context.request(msg).response
+
+If that connection has closed, the request fails at once with ConnectionClosedError.
 """
 
 from harness.transport.context import (
