@@ -1,0 +1,210 @@
+"""fcc_verify_device_configured_4mbed_cloud: the checks of protocol-facts.md 1.5, in order."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from harness import pki
+from harness.provisioning import items as it
+from harness.provisioning.bundle import BundleError
+from harness.provisioning.der import split_der_chain
+from harness.provisioning.items import FccStatus
+from harness.provisioning.store import ItemStore
+
+TEN_YEARS_SECONDS = 10 * 365 * 24 * 60 * 60
+CLOCK_SLACK_SECONDS = 60
+_UTC_OFFSET_RE = re.compile(rb"^[+-][0-9]{2}:[0-9]{2}")
+
+
+@dataclass
+class Verification:
+    """Where verification stands: the warnings so far (each `<prefix><item>`)."""
+
+    store: ItemStore
+    now: float
+    production: bool = True
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, prefix: str, item: str) -> None:
+        """Record one warning line."""
+        self.warnings.append(prefix + item)
+
+
+def verify_device(store: ItemStore, now: float, *, production: bool = True) -> list[str]:
+    """Run every check in order; return the warnings, or raise BundleError on the first error."""
+    v = Verification(store, now, production)
+    _check_time(v)
+    use_bootstrap = _check_bootstrap_mode(v)
+    _require(v, it.ENDPOINT_NAME)
+    for name in it.DEVICE_METADATA:
+        _require(v, name)
+    _check_root_ca(v, use_bootstrap)
+    _check_server_uri(v, use_bootstrap)
+    _check_device_cert_and_key(v, use_bootstrap)
+    _check_update_cert(v)
+    for name in it.UUID_ITEMS:
+        _check_uuid(v, name)
+    return v.warnings
+
+
+def _require(v: Verification, name: str) -> bytes:
+    data = v.store.get(name)
+    if data is None:
+        raise BundleError(FccStatus.ITEM_NOT_EXIST, name)
+    if not data:
+        raise BundleError(FccStatus.EMPTY_ITEM, name)
+    return data
+
+
+def _check_time(v: Verification) -> None:
+    if v.now == 0:
+        v.warn(it.WARN_ITEM_NOT_SET, it.CURRENT_TIME)
+    if not v.store.get(it.TIMEZONE):
+        v.warn(it.WARN_ITEM_NOT_SET, it.TIMEZONE)
+    offset = v.store.get(it.UTC_OFFSET)
+    if not offset:
+        v.warn(it.WARN_ITEM_NOT_SET, it.UTC_OFFSET)
+    elif not _UTC_OFFSET_RE.match(offset):
+        raise BundleError(FccStatus.UTC_OFFSET_WRONG_FORMAT, it.UTC_OFFSET)
+
+
+def _check_bootstrap_mode(v: Verification) -> bool:
+    data = v.store.get(it.USE_BOOTSTRAP)
+    if data is None:
+        raise BundleError(FccStatus.ITEM_NOT_EXIST, it.USE_BOOTSTRAP)
+    if len(data) != 4:
+        raise BundleError(FccStatus.WRONG_ITEM_DATA_SIZE, it.USE_BOOTSTRAP)
+    value = int.from_bytes(data, "little")
+    if value not in (0, 1):
+        raise BundleError(FccStatus.BOOTSTRAP_MODE_ERROR, it.USE_BOOTSTRAP)
+    if value == 0:
+        v.warn(it.WARN_BOOTSTRAP_MODE_FALSE, it.USE_BOOTSTRAP)
+    return value == 1
+
+
+def _mode_names(use_bootstrap: bool, bootstrap_name: str, lwm2m_name: str) -> tuple[str, str]:
+    return (bootstrap_name, lwm2m_name) if use_bootstrap else (lwm2m_name, bootstrap_name)
+
+
+def _warn_if_present(v: Verification, name: str) -> None:
+    if v.store.get(name) is not None:
+        v.warn(it.WARN_REDUNDANT, name)
+
+
+def _check_root_ca(v: Verification, use_bootstrap: bool) -> None:
+    name, other = _mode_names(use_bootstrap, it.BOOTSTRAP_SERVER_CA_CERT, it.LWM2M_SERVER_CA_CERT)
+    _require(v, name)
+    _warn_if_present(v, other)
+
+
+def _check_server_uri(v: Verification, use_bootstrap: bool) -> None:
+    name, other = _mode_names(use_bootstrap, it.BOOTSTRAP_SERVER_URI, it.LWM2M_SERVER_URI)
+    uri = _require(v, name)
+    _warn_if_present(v, other)
+    ftc_data = v.store.get(it.FIRST_TO_CLAIM)
+    first_to_claim = False
+    if ftc_data is not None:
+        if len(ftc_data) != 4:
+            raise BundleError(FccStatus.WRONG_ITEM_DATA_SIZE, name)
+        first_to_claim = int.from_bytes(ftc_data, "little") == 1
+    if not (uri.startswith(b"coap://") or uri.startswith(b"coaps://")):
+        raise BundleError(FccStatus.URI_WRONG_FORMAT, name)
+    has_aid = b"?aid=" in uri or b"&aid=" in uri
+    if first_to_claim:
+        if not use_bootstrap:
+            raise BundleError(FccStatus.FIRST_TO_CLAIM_NOT_ALLOWED, it.FIRST_TO_CLAIM)
+        if has_aid:
+            raise BundleError(FccStatus.FIRST_TO_CLAIM_NOT_ALLOWED, name)
+    elif not has_aid:
+        raise BundleError(FccStatus.URI_WRONG_FORMAT, name)
+
+
+def _aid_from_uri(uri: bytes) -> bytes | None:
+    for marker in (b"&aid=", b"?aid="):
+        idx = uri.find(marker)
+        if idx >= 0:
+            return uri[idx + len(marker):].split(b"&", 1)[0]
+    return None
+
+
+def _load_chain(v: Verification, name: str) -> list[x509.Certificate]:
+    data = _require(v, name)
+    try:
+        return [x509.load_der_x509_certificate(der) for der in split_der_chain(data)]
+    except ValueError:
+        raise BundleError(FccStatus.INVALID_CERTIFICATE, name) from None
+
+
+def _check_device_cert_and_key(v: Verification, use_bootstrap: bool) -> None:
+    key_name, other_key = _mode_names(use_bootstrap, it.BOOTSTRAP_DEVICE_PRIVATE_KEY,
+                                      it.LWM2M_DEVICE_PRIVATE_KEY)
+    key_der = _require(v, key_name)
+    _warn_if_present(v, other_key)
+    cert_name, other_cert = _mode_names(use_bootstrap, it.BOOTSTRAP_DEVICE_CERT,
+                                        it.LWM2M_DEVICE_CERT)
+    chain = _load_chain(v, cert_name)
+    leaf = chain[0]
+    try:
+        key = pki.load_private_key(key_der)
+    except pki.CertificateError:
+        raise BundleError(FccStatus.CERTIFICATE_PUBLIC_KEY_CORRELATION_ERROR, cert_name) from None
+    if not pki.key_matches_cert(key, leaf):
+        raise BundleError(FccStatus.CERTIFICATE_PUBLIC_KEY_CORRELATION_ERROR, cert_name)
+    if v.production and not _has_client_auth(leaf):
+        raise BundleError(FccStatus.INVALID_CERTIFICATE, cert_name)
+    _warn_if_present(v, other_cert)
+    subject = pki.subject_fields(leaf)
+    if subject.get("CN", "").encode() != v.store.get(it.ENDPOINT_NAME):
+        raise BundleError(FccStatus.INVALID_LWM2M_CN_ATTR, cert_name)
+    if not use_bootstrap:
+        aid = _aid_from_uri(v.store.get(it.LWM2M_SERVER_URI) or b"")
+        if aid is None:
+            raise BundleError(FccStatus.URI_WRONG_FORMAT, cert_name)
+        if subject.get("OU", "").encode() != aid:
+            raise BundleError(FccStatus.INVALID_LWM2M_CN_ATTR, cert_name)
+    if pki.is_self_signed(leaf):
+        v.warn(it.WARN_SELF_SIGNED, cert_name)
+    for cert in chain:
+        _check_expiry(v, cert, cert_name)
+
+
+def _has_client_auth(cert: x509.Certificate) -> bool:
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return ExtendedKeyUsageOID.CLIENT_AUTH in eku
+
+
+def _check_expiry(v: Verification, cert: x509.Certificate, name: str) -> None:
+    if v.now == 0:
+        v.warn(it.WARN_TIME_VALIDITY, name)
+        return
+    not_after = cert.not_valid_after_utc.timestamp()
+    not_before = cert.not_valid_before_utc.timestamp()
+    if v.now > not_after:
+        raise BundleError(FccStatus.EXPIRED_CERTIFICATE, name)
+    if v.now + CLOCK_SLACK_SECONDS < not_before:
+        v.warn(it.WARN_TIME_VALIDITY, name)
+    if not_after - v.now < TEN_YEARS_SECONDS:
+        v.warn(it.WARN_LESS_THAN_10_YEARS, name)
+
+
+def _check_update_cert(v: Verification) -> None:
+    if v.store.get(it.UPDATE_AUTH_CERT) is None:
+        v.warn(it.WARN_ITEM_NOT_SET, it.UPDATE_AUTH_CERT)
+        return
+    for cert in _load_chain(v, it.UPDATE_AUTH_CERT):
+        _check_expiry(v, cert, it.UPDATE_AUTH_CERT)
+
+
+def _check_uuid(v: Verification, name: str) -> None:
+    data = v.store.get(name)
+    if data is None:
+        v.warn(it.WARN_ITEM_NOT_SET, name)
+    elif len(data) != it.UUID_SIZE:
+        raise BundleError(FccStatus.WRONG_ITEM_DATA_SIZE, name)
