@@ -52,6 +52,7 @@ class StreamConnection(interfaces.EndpointAddress, asyncio.Protocol):
         self.peer = ("", 0)
         self.local = ("", 0)
         self.peer_certificate: bytes | None = None
+        self.failure: Exception | None = None
         self.ready: asyncio.Future[None] = interface.loop.create_future()
         self.closed: asyncio.Future[None] = interface.loop.create_future()
 
@@ -119,23 +120,19 @@ class StreamConnection(interfaces.EndpointAddress, asyncio.Protocol):
         if not self.closed.done():
             self.closed.set_result(None)
         self._interface.connection_closed(self)
-        self._interface.report_error(
-            self,
-            ConnectionClosedError(
-                f"Connection with {self.hostinfo} was closed; reconnect to continue."
-            ),
+        self._interface.report_error(self, self.closed_error())
+
+    def closed_error(self) -> Exception:
+        """The error for work on this closed connection: its failure, or 'closed'."""
+        return self.failure or ConnectionClosedError(
+            f"Connection with {self.hostinfo} is closed; reconnect to continue."
         )
 
     # ---- sending
     def send(self, message: bytes) -> None:
         """Send one encoded CoAP message (queued until the connection is ready)."""
         if self._closed:
-            self._interface.report_error_soon(
-                self,
-                ConnectionClosedError(
-                    f"Connection with {self.hostinfo} is closed; the message was not sent."
-                ),
-            )
+            self._interface.report_error_soon(self, self.closed_error())
             return
         if self._queue is not None:
             self._queue.append(message)
@@ -263,6 +260,7 @@ class TlsRecordConnection(StreamConnection):
             f"TLS handshake with {self.hostinfo} failed ({reason}); check that each side "
             "trusts the CA that issued the other's certificate."
         )
+        self.failure = error
         if not self.ready.done():
             self.ready.set_exception(error)
             self.ready.exception()
@@ -315,8 +313,10 @@ class TlsRecordConnection(StreamConnection):
         try:
             while True:
                 chunk = self._ssl.read(MAX_MESSAGE)
-                if not chunk:
-                    break
+                if not chunk:  # SSLObject.read() returns b"" once close_notify arrived
+                    self._flush()
+                    self._peer_closed()
+                    return
                 chunks.append(chunk)
         except ssl.SSLWantReadError:
             pass
@@ -330,6 +330,7 @@ class TlsRecordConnection(StreamConnection):
                 f"TLS connection with {self.hostinfo} failed ({reason}); the peer may have "
                 "rejected this side's certificate."
             )
+            self.failure = error
             self._interface.report_error(self, error)
             self.abort(f"TLS error ({reason})")
             return

@@ -37,6 +37,22 @@ class ServerContext:
 
     context: aiocoap.Context
     bound: dict[str, tuple[str, int]] = field(default_factory=dict)
+    interfaces: dict[str, StreamMessageInterface] = field(default_factory=dict)
+
+    def connections(self, kind: str) -> frozenset:
+        """Live connections of a stream endpoint (tls-record or tcp-length)."""
+        return self._stream(kind).connections
+
+    async def wait_no_connections(self, kind: str, timeout: float = 5.0) -> None:
+        """Wait until a stream endpoint has no connection left (TimeoutError otherwise)."""
+        await self._stream(kind).wait_idle(timeout)
+
+    def _stream(self, kind: str) -> StreamMessageInterface:
+        if kind not in self.interfaces:
+            raise TransportError(
+                f"This server has no {kind} stream endpoint; add Endpoint({kind!r})."
+            )
+        return self.interfaces[kind]
 
     def uri(self, kind: str) -> str:
         """Base URI of the endpoint of `kind`, e.g. coaps://127.0.0.1:41234."""
@@ -74,20 +90,20 @@ async def _add_udp_server(ctx: aiocoap.Context, endpoint: Endpoint) -> tuple[str
     return (endpoint.host, int(port))
 
 
-async def _add_stream_server(ctx: aiocoap.Context, endpoint: Endpoint) -> tuple[str, int]:
+async def _add_stream_server(ctx: aiocoap.Context, endpoint: Endpoint) -> StreamMessageInterface:
     holder: list[StreamMessageInterface] = []
 
     async def make(mman):
         iface = await StreamMessageInterface.create_server(
             mman, ctx.log, ctx.loop, kind=endpoint.kind, host=endpoint.host, port=endpoint.port,
             ssl_context_factory=endpoint.ssl_context_factory,
+            handshake_timeout=endpoint.handshake_timeout,
         )
         holder.append(iface)
         return iface
 
     await ctx._append_tokenmanaged_messagemanaged_transport(make)
-    assert holder[0].bound is not None
-    return (endpoint.host, holder[0].bound[1])
+    return holder[0]
 
 
 async def create_server_context(site, endpoints: list[Endpoint]) -> ServerContext:
@@ -105,7 +121,10 @@ async def create_server_context(site, endpoints: list[Endpoint]) -> ServerContex
             if endpoint.kind == "udp":
                 server.bound["udp"] = await _add_udp_server(ctx, endpoint)
             else:
-                server.bound[endpoint.kind] = await _add_stream_server(ctx, endpoint)
+                iface = await _add_stream_server(ctx, endpoint)
+                assert iface.bound is not None
+                server.bound[endpoint.kind] = (endpoint.host, iface.bound[1])
+                server.interfaces[endpoint.kind] = iface
     except BaseException:
         await ctx.shutdown()
         raise

@@ -56,20 +56,25 @@ class StreamMessageInterface(GenericMessageInterface):
         self._handshake_timeout = handshake_timeout
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[StreamConnection] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._outgoing: dict[tuple[str, int], StreamConnection] = {}
         self.bound: tuple[str, int] | None = None
 
     # ---- construction
     @classmethod
     async def create_server(cls, mman, coap_log, loop, *, kind: str, host: str, port: int,
-                            ssl_context_factory=None) -> StreamMessageInterface:
+                            ssl_context_factory=None,
+                            handshake_timeout: float = HANDSHAKE_TIMEOUT,
+                            ) -> StreamMessageInterface:
         """Listen on host:port; tls-record needs an SSLContext factory (called per connection)."""
         if kind == "tls-record" and ssl_context_factory is None:
             raise TransportError(
                 "A tls-record endpoint needs ssl_context_factory; pass e.g. "
                 "lambda: server_ssl_context(cert, trusted_cas)."
             )
-        self = cls(mman, coap_log, loop, kind=kind, ssl_context_factory=ssl_context_factory)
+        self = cls(mman, coap_log, loop, kind=kind, ssl_context_factory=ssl_context_factory,
+                   handshake_timeout=handshake_timeout)
         try:
             self._server = await loop.create_server(self._accept, host, port)
         except OSError as exc:
@@ -109,14 +114,26 @@ class StreamMessageInterface(GenericMessageInterface):
     def _accept(self) -> StreamConnection:
         return self._new_connection(server_side=True)
 
+    @property
+    def connections(self) -> frozenset[StreamConnection]:
+        """The live connections (accepted or dialed)."""
+        return frozenset(self._connections)
+
+    async def wait_idle(self, timeout: float) -> None:
+        """Wait until no connection is left (TimeoutError after `timeout` seconds)."""
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
     # ---- callbacks from connections
     def connection_opened(self, conn: StreamConnection) -> None:
         """Track a live connection."""
         self._connections.add(conn)
+        self._idle.clear()
 
     def connection_closed(self, conn: StreamConnection) -> None:
         """Forget a closed connection."""
         self._connections.discard(conn)
+        if not self._connections:
+            self._idle.set()
         key = conn.peer
         if self._outgoing.get(key) is conn:
             del self._outgoing[key]
@@ -184,13 +201,13 @@ class StreamMessageInterface(GenericMessageInterface):
                 ) from None
         try:
             await asyncio.wait_for(asyncio.shield(conn.ready), self._handshake_timeout + 1)
-        except SecureConnectionError:
-            raise
         except TimeoutError:
             conn.abort("connection not ready in time")
             raise SecureConnectionError(
                 f"TLS handshake with {host}:{port} timed out; check the server speaks tls-record."
             ) from None
+        if not conn.is_open:
+            raise conn.closed_error()
         return conn
 
     async def shutdown(self) -> None:
