@@ -103,15 +103,18 @@ def test_transport_client_close_sends_close_notify(creds, caplog):
 
 def test_transport_two_clients_share_one_server(creds):
     async def scenario():
-        async with serving(creds, ["tls-record"]) as (server, hello, _):
-            async with client("tls-record", creds) as a, client("tls-record", creds) as b:
-                uri = server.uri("tls-record") + "/hello"
-                ra, rb = await asyncio.gather(
-                    a.request(Message(code=POST, uri=uri, payload=b"a")).response,
-                    b.request(Message(code=POST, uri=uri, payload=b"b")).response,
-                )
-                assert (ra.payload, rb.payload) == (b"a", b"b")
-                assert len(server.connections("tls-record")) == 2
-                assert hello.remotes[0] is not hello.remotes[1]
+        async with (
+            serving(creds, ["tls-record"]) as (server, hello, _),
+            client("tls-record", creds) as a,
+            client("tls-record", creds) as b,
+        ):
+            uri = server.uri("tls-record") + "/hello"
+            ra, rb = await asyncio.gather(
+                a.request(Message(code=POST, uri=uri, payload=b"a")).response,
+                b.request(Message(code=POST, uri=uri, payload=b"b")).response,
+            )
+            assert (ra.payload, rb.payload) == (b"a", b"b")
+            assert len(server.connections("tls-record")) == 2
+            assert hello.remotes[0] is not hello.remotes[1]
 
     run(scenario())

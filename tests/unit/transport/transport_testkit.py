@@ -144,7 +144,9 @@ async def client(kind: str, creds: Creds, *, device: pki.Credential | None = Non
 
 def coap_con(code: int, mid: int, token: bytes, path: str = "", payload: bytes = b"") -> bytes:
     """Encode a CON message by hand-picked MID and token."""
-    msg = Message(mtype=aiocoap.CON, code=code, mid=mid, token=token, uri_path=[p for p in path.split("/") if p], payload=payload)
+    segments = [p for p in path.split("/") if p]
+    msg = Message(mtype=aiocoap.CON, code=code, mid=mid, token=token, uri_path=segments,
+                  payload=payload)
     return msg.encode()
 
 
