@@ -1,0 +1,188 @@
+"""The virtual board process: pty + control socket + runtime in one asyncio loop.
+
+`python -m harness.sim --id ID [--board-dir DIR] [--baud 115200] [--image FILE]`. The board
+publishes DIR/board.json once its pty and control socket are ready and removes it on exit
+(SIGTERM/SIGINT). The first boot waits until a host opens the serial port (see pty_serial), so
+the boot banner is never lost; later resets boot at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from harness.errors import HilError
+from harness.provisioning.store import ItemStore
+from harness.sim import registry
+from harness.sim.control import b64, serve_control, unb64
+from harness.sim.flash import FlashFile, FlashGeometry
+from harness.sim.pty_serial import PtySerial
+from harness.sim.runtime import BoardRuntime
+
+log = logging.getLogger(__name__)
+RAM_START = 0x2000_0000
+RAM_SIZE = 0x1_0000
+
+
+class BoardProcess:
+    """One virtual board: owns its board dir while running."""
+
+    def __init__(self, board_id: str, directory: Path, baud: int | None, target: str) -> None:
+        """Prepare (nothing is created until run())."""
+        self.board_id = board_id
+        self.dir = directory
+        self.baud = baud
+        self.target = target
+        self.flash = FlashFile(directory / registry.FLASH_FILE, FlashGeometry())
+        self.store = ItemStore(directory / registry.STORE_FILE)
+        self.ram = bytearray(RAM_SIZE)
+        self.stopping = asyncio.Event()
+
+    async def handle(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Serve one control request."""
+        op = req["op"]
+        rt = self.runtime
+        if op == "info":
+            return self._info()
+        if op == "state":
+            return {"state": rt.state, "boots": rt.boots, "boot_error": rt.boot_error}
+        if op == "halt":
+            await rt.halt()
+        elif op == "resume":
+            await rt.resume()
+        elif op == "reset":
+            await rt.reset(halt=bool(req.get("halt", False)))
+        elif op == "power":
+            if req.get("on", True):
+                await rt.reset()
+            else:
+                await rt.power_off()
+        elif op == "read":
+            return {"data": b64(self._read(int(req["addr"]), int(req["size"])))}
+        elif op == "write":
+            self._write(int(req["addr"]), unb64(req["data"]))
+        elif op == "erase":
+            self.flash.erase(int(req["addr"]), int(req["size"]))
+        elif op == "erase_all":
+            self.flash.erase_all()
+        elif op == "shutdown":
+            self.stopping.set()
+        else:
+            raise HilError(f"unknown control op {op!r}; use info, state, halt, resume, reset, "
+                           "read, write, erase, erase_all, power or shutdown.")
+        return {"state": rt.state}
+
+    def _info(self) -> dict[str, Any]:
+        g = self.flash.geometry
+        rt = self.runtime
+        return {
+            "id": self.board_id, "target": self.target, "state": rt.state, "boots": rt.boots,
+            "image": rt.image.manifest if rt.image else None, "boot_error": rt.boot_error,
+            "flash": {"start": g.start, "size": g.size, "sector_size": g.sector_size,
+                      "page_size": g.page_size},
+            "ram": {"start": RAM_START, "size": RAM_SIZE}, "tty": self.serial.path,
+            "attached": self.serial.attached.is_set(),
+        }
+
+    def _in_ram(self, addr: int, size: int) -> bool:
+        return RAM_START <= addr and addr + size <= RAM_START + RAM_SIZE
+
+    def _read(self, addr: int, size: int) -> bytes:
+        if self._in_ram(addr, size):
+            return bytes(self.ram[addr - RAM_START: addr - RAM_START + size])
+        return self.flash.read(addr, size)
+
+    def _write(self, addr: int, data: bytes) -> None:
+        if self._in_ram(addr, len(data)):
+            self.ram[addr - RAM_START: addr - RAM_START + len(data)] = data
+        else:
+            self.flash.program(addr, data)
+
+    async def run(self) -> None:
+        """Run until SIGTERM/SIGINT or a shutdown request."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        self.serial = PtySerial(self.baud)
+        self.runtime = BoardRuntime(self.board_id, self.serial, self.flash, self.store)
+        tty_link = self.dir / registry.TTY_LINK
+        self.serial.link(tty_link)
+        control = registry.control_socket_path(self.dir)
+        server = await serve_control(control, self.handle)
+        info = registry.BoardInfo(
+            id=self.board_id, pid=os.getpid(), tty=self.serial.path, tty_link=str(tty_link),
+            control=str(control), probe_id=registry.probe_id_for(self.board_id), target=self.target,
+            board_dir=str(self.dir), baud=self.baud,
+        )
+        registry.write_board_info(info)
+        log.info("virtual board %s up: tty %s, control %s", self.board_id, self.serial.path, control)
+        first_boot = loop.create_task(self._first_boot())
+        try:
+            await self.stopping.wait()
+        finally:
+            first_boot.cancel()
+            (self.dir / registry.BOARD_JSON).unlink(missing_ok=True)
+            server.close()
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+            control.unlink(missing_ok=True)
+            tty_link.unlink(missing_ok=True)
+            await self.runtime.close()
+            await self.serial.close()
+
+    async def _first_boot(self) -> None:
+        """Power-on: boot once a host has opened the serial port."""
+        await self.serial.attached.wait()
+        if self.runtime.state == "off":
+            await self.runtime.reset()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line arguments of the board process."""
+    parser = argparse.ArgumentParser(prog="python -m harness.sim", description="a dm-hil virtual board")
+    parser.add_argument("--id", required=True, help="board id (also the pyOCD probe id suffix)")
+    parser.add_argument("--board-dir", type=Path, help="state dir (default $HIL_SIM_DIR/<id>)")
+    parser.add_argument("--baud", type=int, default=None, help="emulate this baud rate (line time)")
+    parser.add_argument("--target", default=registry.TARGET_TYPE, help="pyOCD target type")
+    parser.add_argument("--image", type=Path, help="program this image into flash before power-on")
+    parser.add_argument("--log-level", default="WARNING")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run one board until signalled; exit 2 with one sentence on user errors."""
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    directory = (args.board_dir or registry.board_dir(args.id)).resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(directory / ".board.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"error: virtual board {args.id!r} already runs in {directory}; stop it first.", file=sys.stderr)
+        return 2
+    try:
+        board = BoardProcess(args.id, directory, args.baud, args.target)
+        if args.image:
+            data = args.image.read_bytes()
+            board.flash.erase_all()
+            board.flash.program(board.flash.geometry.start, data)
+        asyncio.run(board.run())
+    except HilError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc.filename} not found; check the path.", file=sys.stderr)
+        return 2
+    finally:
+        lock.release()
+    return 0

@@ -1,0 +1,253 @@
+"""The board's "CPU": boot from flash, run the firmware's application, serve the debug port.
+
+Boot = read flash, check the image header + CRC (harness.sim.firmware), print the banner, then
+factory mode: run the provisioning device side on the UART until a session ends (when the store
+has no credentials), developer mode: write the compiled-in credentials on first boot; then run
+the Device Management client (harness.sim.client.DeviceClient, imported lazily).
+
+Emulation limits (documented for the pyOCD target): the application is an asyncio task, so
+`halt` stops it and `resume` after a halt restarts it from its entry point (re-boot), as a
+reset would; core registers are not modelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from harness.errors import HilError
+from harness.provisioning import items as it
+from harness.provisioning.clock import DeviceClock
+from harness.provisioning.store import ItemStore
+from harness.sim.firmware import FirmwareError, FirmwareImage, parse_image
+from harness.sim.flash import FlashFile
+from harness.sim.pty_serial import PtySerial
+
+log = logging.getLogger(__name__)
+
+BOOT_PREFIX = "[BOOT]"
+BANNER = "Start Device Management Client"
+VERSION_LINE = "Device Management Client version {version}"
+FACTORY_READY = "Factory flow begins..."
+FACTORY_DONE = "Factory flow done"
+STARTING_DEVELOPER_FLOW = "Starting developer flow"
+DEVELOPER_CREDENTIALS_EXIST = "Developer credentials already exist, continuing.."
+CREDENTIAL_ITEMS = (it.BOOTSTRAP_DEVICE_CERT, it.LWM2M_DEVICE_CERT)
+
+
+class ClientPlatform(Protocol):
+    """What the board offers the DM client: reboot, factory reset and the board clock."""
+
+    def reboot(self) -> None:
+        """Reboot the board (Execute /3/0/4); returns at once, the reboot happens after."""
+
+    def factory_reset(self) -> None:
+        """Factory reset (Execute /3/0/5): store.factory_reset() then reboot."""
+
+    def now(self) -> float:
+        """The board clock (UNIX seconds); mbed.CurrentTime sets it."""
+
+    def set_time(self, unix_seconds: float) -> None:
+        """Set the board clock."""
+
+
+@dataclass
+class BoardPlatform:
+    """ClientPlatform of a running virtual board."""
+
+    runtime: BoardRuntime
+
+    def reboot(self) -> None:
+        """Schedule a reboot from flash."""
+        self.runtime.schedule(self.runtime.reset())
+
+    def factory_reset(self) -> None:
+        """Restore factory items, then reboot."""
+        self.runtime.store.factory_reset()
+        self.reboot()
+
+    def now(self) -> float:
+        """The board clock; wall time until provisioning sets it."""
+        clock = self.runtime.clock
+        return clock.now() if clock.is_set else time.time()
+
+    def set_time(self, unix_seconds: float) -> None:
+        """Set the board clock."""
+        self.runtime.clock.set(unix_seconds)
+
+
+def has_credentials(store: ItemStore) -> bool:
+    """True when the store holds an endpoint name and a bootstrap or LwM2M device certificate."""
+    return it.ENDPOINT_NAME in store and any(name in store for name in CREDENTIAL_ITEMS)
+
+
+def write_developer_credentials(store: ItemStore, creds: dict[str, Any]) -> None:
+    """Write compiled-in developer credentials as factory items (the developer flow)."""
+    def text(name: str, value: str) -> None:
+        store.put(name, value.encode(), factory=True)
+
+    store.put(it.USE_BOOTSTRAP, (1).to_bytes(4, "little"), factory=True)
+    text(it.ENDPOINT_NAME, creds["endpoint_name"])
+    text(it.BOOTSTRAP_SERVER_URI, creds["bootstrap_uri"])
+    store.put(it.BOOTSTRAP_DEVICE_CERT, creds["device_cert_der"], factory=True)
+    store.put(it.BOOTSTRAP_SERVER_CA_CERT, creds["server_ca_der"], factory=True)
+    store.put(it.BOOTSTRAP_DEVICE_PRIVATE_KEY, creds["private_key_der"], factory=True)
+    if creds.get("account_id"):
+        text(it.ACCOUNT_ID, creds["account_id"])
+    text(it.MANUFACTURER, creds.get("manufacturer", "dev_manufacturer"))
+    text(it.MODEL_NUMBER, creds.get("model_number", "dev_model_num"))
+    text(it.SERIAL_NUMBER, creds.get("serial_number", "0"))
+    text(it.DEVICE_TYPE, creds.get("device_type", "dev_device_type"))
+    text(it.HARDWARE_VERSION, creds.get("hardware_version", "dev_hardware_version"))
+    store.put(it.MEMORY_TOTAL_KB, int(creds.get("memory_total_kb", 0)).to_bytes(4, "little"), factory=True)
+
+
+class BoardRuntime:
+    """Boot, halt, reset and power of one virtual board; runs inside the board's asyncio loop."""
+
+    def __init__(self, board_id: str, serial: PtySerial, flash: FlashFile, store: ItemStore) -> None:
+        """Wire the runtime to its UART, flash and credential store (nothing runs yet)."""
+        self.board_id = board_id
+        self.serial = serial
+        self.flash = flash
+        self.store = store
+        self.clock = DeviceClock()
+        self.platform = BoardPlatform(self)
+        self.state = "off"  # off | booting | running | halted | down
+        self.image: FirmwareImage | None = None
+        self.boot_error: str | None = None
+        self.boots = 0
+        self._app: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def schedule(self, coro: Any) -> None:
+        """Run a coroutine in the loop, keeping a reference until it ends."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- debug-port operations -----------------------------------------------------------------
+    async def stop_app(self) -> None:
+        """Stop the running application (if any) and stop reading the UART."""
+        app, self._app = self._app, None
+        self.serial.set_receiver(None)
+        if app is not None and not app.done():
+            app.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await app
+
+    async def halt(self) -> None:
+        """Halt the core: the application stops."""
+        await self.stop_app()
+        self.state = "halted"
+
+    async def resume(self) -> None:
+        """Resume after halt (restarts the application from its entry point)."""
+        if self.state == "halted":
+            await self.reset()
+
+    async def reset(self, *, halt: bool = False) -> None:
+        """Reset: stop, then boot from flash (or stay halted at the reset vector)."""
+        await self.stop_app()
+        if halt:
+            self.state = "halted"
+            return
+        self._app = asyncio.get_running_loop().create_task(self._boot())
+
+    async def power_off(self) -> None:
+        """Power off: everything stops until power on."""
+        await self.stop_app()
+        self.state = "off"
+
+    # --- boot ----------------------------------------------------------------------------------
+    async def _boot(self) -> None:
+        self.state = "booting"
+        self.boots += 1
+        self.boot_error = None
+        try:
+            self.image = parse_image(self.flash.content())
+        except FirmwareError as exc:
+            self.image = None
+            self.boot_error = str(exc)
+            self.state = "down"
+            blank = "blank" in str(exc)
+            self.serial.write_line(f"{BOOT_PREFIX} {'No bootable image' if blank else 'Error'}: {exc}")
+            return
+        self.state = "running"
+        image = self.image
+        console = self.serial.write_line
+        console(BANNER)
+        console(VERSION_LINE.format(version=image.client_version))
+        try:
+            if image.mode == "factory":
+                if not has_credentials(self.store):
+                    await self._factory_flow(console)
+            else:
+                self._developer_flow(image, console)
+            await self._run_client(image, console)
+        except asyncio.CancelledError:
+            raise
+        except HilError as exc:
+            console(f"{BOOT_PREFIX} Error: {exc}")
+            self.state = "down"
+        except Exception:
+            log.exception("virtual board %s: application crashed", self.board_id)
+            console(f"{BOOT_PREFIX} Error: application crashed (HardFault); see the board log.")
+            self.state = "down"
+
+    async def _factory_flow(self, console: Callable[[str], None]) -> None:
+        """Serve provisioning frames on the UART until one session ends."""
+        from harness.provisioning.device import FactoryDevice
+
+        device = FactoryDevice(self.store, self.clock, trace=console)
+        done = asyncio.Event()
+
+        def receive(data: bytes) -> None:
+            out = device.feed(data)
+            if out:
+                self.serial.write(out)
+            if device.sessions_finished:
+                done.set()
+
+        console(FACTORY_READY)
+        self.serial.set_receiver(receive)
+        try:
+            await done.wait()
+        finally:
+            self.serial.set_receiver(None)
+        console(FACTORY_DONE)
+
+    def _developer_flow(self, image: FirmwareImage, console: Callable[[str], None]) -> None:
+        """First boot of a developer image: store the compiled-in credentials."""
+        if has_credentials(self.store):
+            console(DEVELOPER_CREDENTIALS_EXIST)
+            return
+        creds = image.developer_credentials()
+        if not creds:
+            raise FirmwareError("developer image carries no developer credentials; rebuild it.")
+        console(STARTING_DEVELOPER_FLOW)
+        write_developer_credentials(self.store, creds)
+
+    async def _run_client(self, image: FirmwareImage, console: Callable[[str], None]) -> None:
+        try:
+            from harness.sim.client import DeviceClient
+        except ImportError as exc:
+            console(f"{BOOT_PREFIX} Error: this build has no Device Management Client ({exc}).")
+            self.state = "down"
+            return
+        client = DeviceClient(store=self.store, firmware=image, console=console, platform=self.platform)
+        await client.run()
+
+    async def close(self) -> None:
+        """Stop everything the runtime started."""
+        await self.stop_app()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
