@@ -1,0 +1,142 @@
+"""The client's credentials in its item store: reading, checking and building TLS contexts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from cryptography import x509
+
+from harness.errors import HilError
+from harness.pki import Credential, load_certificate_chain, load_private_key, subject_fields
+from harness.provisioning import items
+from harness.transport import client_ssl_context
+
+LWM2M_ITEMS = (items.LWM2M_SERVER_URI, items.LWM2M_DEVICE_CERT, items.LWM2M_DEVICE_PRIVATE_KEY,
+               items.LWM2M_SERVER_CA_CERT)
+BOOTSTRAP_ITEMS = (items.BOOTSTRAP_SERVER_URI, items.BOOTSTRAP_DEVICE_CERT,
+                   items.BOOTSTRAP_DEVICE_PRIVATE_KEY, items.BOOTSTRAP_SERVER_CA_CERT)
+
+
+class CredentialError(HilError):
+    """Stored credentials that cannot be used."""
+
+
+def split_der_chain(data: bytes) -> list[bytes]:
+    """Split concatenated DER certificates (a device chain) into single DER blobs."""
+    out: list[bytes] = []
+    pos = 0
+    while pos < len(data):
+        if data[pos] != 0x30 or pos + 2 > len(data):
+            raise CredentialError("A stored certificate is not DER; store DER or PEM certificates.")
+        first = data[pos + 1]
+        if first < 0x80:
+            length, head = first, 2
+        else:
+            count = first & 0x7F
+            length = int.from_bytes(data[pos + 2:pos + 2 + count], "big")
+            head = 2 + count
+        end = pos + head + length
+        if end > len(data):
+            raise CredentialError("A stored certificate is truncated; store the complete DER.")
+        out.append(data[pos:end])
+        pos = end
+    return out
+
+
+def load_chain(data: bytes) -> list[x509.Certificate]:
+    """Certificates of a stored item: PEM (one or more) or DER (one or concatenated)."""
+    if data.lstrip().startswith(b"-----BEGIN"):
+        return load_certificate_chain(data)
+    try:
+        return [x509.load_der_x509_certificate(der) for der in split_der_chain(data)]
+    except ValueError:
+        raise CredentialError("A stored certificate cannot be parsed; store DER or PEM.") from None
+
+
+@dataclass
+class ServerCredentials:
+    """Everything needed to connect to one server (bootstrap or LwM2M)."""
+
+    uri: str
+    device: Credential
+    server_ca: list[x509.Certificate]
+
+    @property
+    def not_after(self) -> dt.datetime:
+        """When the device certificate expires (aware UTC)."""
+        return self.device.cert.not_valid_after_utc
+
+    @property
+    def subject(self) -> dict[str, str]:
+        """Subject attributes of the device certificate (CN, L, OU, ...)."""
+        return subject_fields(self.device.cert)
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client TLS context presenting the device chain and trusting the server CA."""
+        return client_ssl_context(self.device, list(self.server_ca))
+
+    def __repr__(self) -> str:  # never show the key
+        return f"ServerCredentials(uri={self.uri!r}, subject={self.subject!r}, key=<redacted>)"
+
+
+def read_server_credentials(store, names: tuple[str, str, str, str]) -> ServerCredentials | None:
+    """The credentials stored under `names` (uri, cert, key, CA), or None if any is missing."""
+    values = [store.get(name) for name in names]
+    if any(not value for value in values):
+        return None
+    uri, cert_data, key_data, ca_data = values
+    chain = load_chain(cert_data)
+    try:
+        key = load_private_key(key_data)
+    except HilError:
+        raise CredentialError(f"Stored key {names[2]} cannot be parsed; reprovision the device.") from None
+    return ServerCredentials(
+        uri=uri.decode("utf-8", errors="replace").strip("\x00"),
+        device=Credential(cert=chain[0], key=key, chain=chain[1:]),
+        server_ca=load_chain(ca_data),
+    )
+
+
+def has_lwm2m_credentials(store) -> bool:
+    """True when all four LwM2M items are stored."""
+    return all(store.get(name) for name in LWM2M_ITEMS)
+
+
+def delete_lwm2m_credentials(store) -> None:
+    """Remove the LwM2M URI, certificate, key and CA (before a re-bootstrap)."""
+    for name in LWM2M_ITEMS:
+        store.delete(name)
+
+
+def is_expired(cert: x509.Certificate, now: dt.datetime) -> bool:
+    """True when `cert` is past its notAfter at `now`."""
+    return now >= cert.not_valid_after_utc
+
+
+def uri_query(uri: str) -> str:
+    """The query of a server URI ('' when it has no '?')."""
+    return urlsplit(uri).query
+
+
+def query_value(uri: str, key: str) -> str | None:
+    """The value of `key` in the URI query (e.g. aid), or None."""
+    for part in uri_query(uri).split("&"):
+        name, _, value = part.partition("=")
+        if name == key and value:
+            return value
+    return None
+
+
+def host_port(uri: str, default_port: int) -> tuple[str, int]:
+    """Host and port of a coap(s):// URI."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port or default_port
+    except ValueError:
+        raise CredentialError(f"Server URI {uri!r} is malformed; store coaps://host:port?aid=...") from None
+    if parts.scheme not in ("coap", "coaps") or not parts.hostname:
+        raise CredentialError(f"Server URI {uri!r} is not coap(s)://host:port; fix the stored URI.")
+    return parts.hostname, port

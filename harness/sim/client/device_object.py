@@ -1,0 +1,130 @@
+"""The Device object /3/0 the client serves while registered: Read, Write, Execute."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from aiocoap import Code, Message
+
+from harness.lwm2m import tlv
+from harness.lwm2m.ids import DEVICE, ContentFormat, Device
+from harness.lwm2m.linkformat import Link, format_links
+from harness.sim.client.router import Router, numeric_path, path_of
+
+WRITABLE = frozenset({Device.CURRENT_TIME, Device.UTC_OFFSET, Device.TIMEZONE})
+EXECUTABLE = frozenset({Device.REBOOT, Device.FACTORY_RESET})
+TLV_FORMATS = (ContentFormat.TLV, ContentFormat.LEGACY_TLV)
+
+Value = int | str | bool | bytes | dt.datetime | dict[int, int]
+
+
+def _text(value: Value) -> bytes:
+    if isinstance(value, dt.datetime):
+        return str(int(value.timestamp())).encode()
+    if isinstance(value, bool):
+        return b"1" if value else b"0"
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode()
+
+
+class DeviceObject:
+    """Values of /3/0 (callables are read on demand) and the Execute hooks."""
+
+    def __init__(
+        self,
+        values: dict[int, Value | Callable[[], Value]],
+        on_execute: Callable[[int], None],
+    ) -> None:
+        """`values` per resource id; `on_execute(resource_id)` runs after the 2.04 is sent."""
+        self.values = values
+        self.on_execute = on_execute
+        self.changed: set[int] = set()
+        self.site = Router(self.handle)
+
+    def value(self, rid: int) -> Value:
+        """The current value of resource `rid`."""
+        value = self.values[rid]
+        return value() if callable(value) else value
+
+    def readable(self) -> list[int]:
+        """Resource ids that can be read."""
+        return sorted(rid for rid in self.values if rid not in EXECUTABLE)
+
+    def links(self, only: set[int] | None = None) -> str:
+        """The register (or update) body: one link per resource with Izuma attributes."""
+        links = []
+        for rid in sorted(set(self.values) | EXECUTABLE):
+            if only is not None and rid not in only:
+                continue
+            if rid in EXECUTABLE:
+                links.append(Link(f"/3/0/{rid}"))
+                continue
+            value = self.value(rid)
+            attrs: dict[str, str | bool] = {"obs": True}
+            if not isinstance(value, dict):
+                attrs["v"] = _text(value).decode("utf-8", errors="replace")
+            links.append(Link(f"/3/0/{rid}", attrs))
+        return format_links(links)
+
+    async def handle(self, request: Message) -> Message:
+        """Answer one server request to /3/0[/r]."""
+        path = numeric_path(path_of(request))
+        if not path or path[0] != DEVICE or len(path) > 3 or (len(path) > 1 and path[1] != 0):
+            return Message(code=Code.NOT_FOUND)
+        rid = path[2] if len(path) == 3 else None
+        if rid is not None and rid not in self.values and rid not in EXECUTABLE:
+            return Message(code=Code.NOT_FOUND)
+        if request.code == Code.GET:
+            return self._read(request, rid)
+        if request.code == Code.PUT:
+            return self._write(request, rid)
+        if request.code == Code.POST and rid in EXECUTABLE:
+            self.on_execute(rid)
+            return Message(code=Code.CHANGED)
+        return Message(code=Code.METHOD_NOT_ALLOWED)
+
+    def _read(self, request: Message, rid: int | None) -> Message:
+        accept = request.opt.accept
+        if rid in EXECUTABLE:
+            return Message(code=Code.METHOD_NOT_ALLOWED)
+        if rid is None:
+            if accept not in (None, *TLV_FORMATS):
+                return Message(code=Code.NOT_ACCEPTABLE)
+            payload = tlv.encode_resources(
+                {r: self._tlv_value(self.value(r)) for r in self.readable()})
+            return Message(code=Code.CONTENT, payload=payload, content_format=ContentFormat.TLV)
+        value = self.value(rid)
+        if accept in TLV_FORMATS or isinstance(value, dict):
+            payload = tlv.encode_resources({rid: self._tlv_value(value)})
+            return Message(code=Code.CONTENT, payload=payload, content_format=ContentFormat.TLV)
+        if accept not in (None, ContentFormat.TEXT):
+            return Message(code=Code.NOT_ACCEPTABLE)
+        return Message(code=Code.CONTENT, payload=_text(value), content_format=ContentFormat.TEXT)
+
+    @staticmethod
+    def _tlv_value(value: Value):
+        return dict(value) if isinstance(value, dict) else value
+
+    def _write(self, request: Message, rid: int | None) -> Message:
+        if rid is None or rid not in WRITABLE:
+            return Message(code=Code.METHOD_NOT_ALLOWED)
+        payload = bytes(request.payload)
+        try:
+            if request.opt.content_format in TLV_FORMATS:
+                raw = tlv.decode_resources(payload).get(rid)
+                if not isinstance(raw, bytes):
+                    return Message(code=Code.BAD_REQUEST)
+                value: Value = (tlv.as_time(raw) if rid == Device.CURRENT_TIME else tlv.as_str(raw))
+            elif request.opt.content_format in (None, ContentFormat.TEXT):
+                text = payload.decode("utf-8")
+                value = (dt.datetime.fromtimestamp(int(text), dt.UTC)
+                         if rid == Device.CURRENT_TIME else text)
+            else:
+                return Message(code=Code.UNSUPPORTED_CONTENT_FORMAT)
+        except (tlv.TlvError, ValueError, UnicodeDecodeError):
+            return Message(code=Code.BAD_REQUEST)
+        self.values[rid] = value
+        self.changed.add(rid)
+        return Message(code=Code.CHANGED)

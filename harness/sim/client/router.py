@@ -1,0 +1,35 @@
+"""A root aiocoap resource that hands every request (with its full path) to one handler."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiocoap import Message
+from aiocoap.resource import PathCapable, Resource
+
+Handler = Callable[[Message], Awaitable[Message]]
+
+
+class Router(Resource, PathCapable):
+    """The client context's site: every server-initiated request goes to `handler`."""
+
+    def __init__(self, handler: Handler) -> None:
+        """Route all requests to `handler(request) -> response`."""
+        super().__init__()
+        self._handler = handler
+
+    async def render(self, request: Message) -> Message:
+        """Answer `request` through the handler."""
+        return await self._handler(request)
+
+
+def path_of(request: Message) -> tuple[str, ...]:
+    """The request's Uri-Path segments without empty ones."""
+    return tuple(segment for segment in request.opt.uri_path if segment)
+
+
+def numeric_path(segments: tuple[str, ...]) -> tuple[int, ...] | None:
+    """The path as integers, or None if a segment is not a number."""
+    if not all(segment.isdigit() for segment in segments):
+        return None
+    return tuple(int(segment) for segment in segments)
