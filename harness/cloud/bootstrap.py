@@ -1,0 +1,222 @@
+"""The bootstrap server: `/bs` Bootstrap-Request, then writes and Bootstrap-Finish to the client."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiocoap.resource
+from aiocoap import Message
+from aiocoap.numbers.codes import Code
+
+from harness.cloud import events as ev
+from harness.cloud.bootstrap_policy import BootstrapPlan, BootstrapRequest, BootstrapRules, Denied
+from harness.cloud.bootstrap_writes import Write, bootstrap_writes
+from harness.cloud.ca import ServicePki
+from harness.cloud.coap_util import (
+    MAX_BODY,
+    QueryError,
+    code_text,
+    describe_remote,
+    error_reply,
+    parse_query,
+    peer_cert_der,
+    transport_kind,
+)
+from harness.cloud.records import DeviceState, utcnow
+from harness.cloud.store import Store
+from harness.config import Timing
+from harness.lwm2m.ids import ContentFormat
+
+log = logging.getLogger(__name__)
+
+WRITE_TIMEOUT = 30.0
+SENML_PCT = {int(ContentFormat.SENML_JSON)}
+
+
+@dataclass(frozen=True)
+class InjectedError:
+    """A forced failure of the next Bootstrap-Request(s): CoAP code text and diagnostic."""
+
+    code: str
+    text: str
+
+
+class BootstrapServer:
+    """Serves Bootstrap-Requests; needs `context` (the aiocoap server Context) before requests."""
+
+    def __init__(self, store: Store, pki: ServicePki, events: ev.EventBus, timing: Timing,
+                 rules: BootstrapRules, *, lwm2m_uri: Callable[[str], str],
+                 bootstrap_uri: Callable[[str], str]) -> None:
+        self.store = store
+        self.pki = pki
+        self.events = events
+        self.timing = timing
+        self.rules = rules
+        self.lwm2m_uri = lwm2m_uri
+        self.bootstrap_uri = bootstrap_uri
+        self.context: aiocoap.Context | None = None
+        self._faults: collections.deque[InjectedError] = collections.deque()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def resource(self) -> aiocoap.resource.Resource:
+        """The aiocoap resource to mount at ("bs",)."""
+        return _BsResource(self)
+
+    def inject_error(self, code: str, text: str, count: int = 1) -> None:
+        """Answer the next `count` Bootstrap-Requests with `code` and `text` (fault injection)."""
+        for _ in range(count):
+            self._faults.append(InjectedError(code, text))
+
+    async def close(self) -> None:
+        """Cancel provisioning still running."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ request
+
+    def _refuse(self, code: str, text: str, endpoint: str | None, remote: object,
+                **context: str | None) -> Message:
+        log.info("bootstrap refused %s %s (ep=%s, %s)", code, text, endpoint, describe_remote(remote))
+        try:
+            self.store.record_denial(text, endpoint_name=endpoint,
+                                     account_id=context.get("account_id"),
+                                     enrollment_identity=context.get("enrollment_identity"),
+                                     fingerprint=context.get("fingerprint"),
+                                     trusted_certificate_id=context.get("trusted_certificate_id"))
+        except Exception:  # noqa: BLE001 - the refusal must still reach the device
+            log.exception("could not record the bootstrap denial")
+        self.events.publish(ev.Event(ev.BOOTSTRAP_ERROR, None, context.get("account_id"),
+                                     {"original-ep": endpoint, "code": code, "reason": text}))
+        return error_reply(code, text)
+
+    async def handle(self, request: Message) -> Message:
+        """Answer one Bootstrap-Request; on success schedule the writes and Bootstrap-Finish."""
+        remote = request.remote
+        if self._faults:
+            fault = self._faults.popleft()
+            return self._refuse(fault.code, fault.text, None, remote)
+        if len(request.payload) > MAX_BODY:
+            return error_reply(Code.REQUEST_ENTITY_TOO_LARGE,
+                               f"Bootstrap-Request payload exceeds {MAX_BODY} bytes; send no payload")
+        try:
+            query = parse_query(request)
+        except QueryError as exc:
+            return self._refuse("4.00", f"Bad Bootstrap-Request query: {exc}", None, remote)
+        endpoint = query.get("ep", "")
+        if not endpoint:
+            return self._refuse("4.00", "Bootstrap-Request needs ep=<endpoint name> in the query",
+                                None, remote)
+        pct = query.get("pct")
+        if pct is not None and not pct.isdigit():
+            return self._refuse("4.00", f"pct={pct!r} is not a content-format number; "
+                                "use pct=11542 (TLV) or pct=110 (SenML-JSON)", endpoint, remote)
+        kind = transport_kind(remote)
+        cert = peer_cert_der(remote) if kind == "tls-record" else None
+        request_info = BootstrapRequest(endpoint, query.get("aid") or None, query.get("iep") or None,
+                                        cert)
+        try:
+            plan = self.rules.decide(request_info)
+        except Denied as denied:
+            return self._refuse(denied.code, denied.text, endpoint, remote, **denied.context)
+        except Exception:  # noqa: BLE001 - an internal error is answered, not raised
+            log.exception("bootstrap of ep=%s failed internally", endpoint)
+            return self._refuse("5.00", "Internal error #1", endpoint, remote)
+        try:
+            writes = self._writes(plan, kind, senml=pct is not None and int(pct) in SENML_PCT)
+        except Exception:  # noqa: BLE001
+            log.exception("issuing LwM2M credentials for ep=%s failed", endpoint)
+            return self._refuse("5.00", "Internal error #2", endpoint, remote,
+                                account_id=plan.account.id)
+        if plan.new_device:
+            self.events.publish(ev.Event(ev.DEVICE_CREATED, plan.device.id, plan.account.id,
+                                         {"ep": plan.device.id, "original-ep": endpoint}))
+        log.info("bootstrap accepted ep=%s device=%s account=%s (%s%s)", endpoint, plan.device.id,
+                 plan.account.id, kind, ", first-to-claim" if plan.first_to_claim else "")
+        task = asyncio.get_running_loop().create_task(self._provision(remote, plan, writes))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return Message(code=Code.CHANGED)
+
+    def _writes(self, plan: BootstrapPlan, kind: str, *, senml: bool) -> list[Write]:
+        credential = None
+        if not plan.nosec:
+            validity = dt.timedelta(seconds=self.timing.lwm2m_credential_validity)
+            credential = self.pki.issue_lwm2m_credential(plan.device.endpoint_name, plan.account.id,
+                                                         plan.device.id, validity)
+            self.store.update_device(plan.device.id,
+                                     connector_expiration_date=credential.cert.not_valid_after_utc)
+        return bootstrap_writes(
+            lwm2m_uri=self.lwm2m_uri(kind),
+            account_id=plan.account.id,
+            credential=credential,
+            server_ca_der=self.pki.server_ca.cert_der,
+            lifetime=int(self.timing.lifetime_default),
+            binding="U" if kind == "udp" else "T",
+            bootstrap_uri=self.bootstrap_uri(kind) if plan.first_to_claim else None,
+            senml=senml,
+        )
+
+    # ------------------------------------------------------------------ provisioning
+
+    async def _send(self, remote: object, code: Code, path: tuple[str, ...], *,
+                    content_format: int | None = None, payload: bytes = b"") -> Message:
+        assert self.context is not None, "BootstrapServer.context is set by the service"
+        msg = Message(code=code, uri_path=path, payload=payload, remote=remote)
+        if content_format is not None:
+            msg.opt.content_format = content_format
+        async with asyncio.timeout(WRITE_TIMEOUT):
+            return await self.context.request(msg).response
+
+    async def _provision(self, remote: object, plan: BootstrapPlan, writes: list[Write]) -> None:
+        device = plan.device
+        step = "start"
+        try:
+            await asyncio.sleep(0)  # the piggybacked 2.04 goes out first
+            for write in writes:
+                step = f"PUT /{'/'.join(write.uri_path)}"
+                response = await self._send(remote, Code.PUT, write.uri_path,
+                                            content_format=write.content_format, payload=write.payload)
+                if not response.code.is_successful():
+                    raise _StepFailed(f"{step} answered {code_text(response.code)} "
+                                      f"{response.payload[:80].decode(errors='replace')}")
+            step = "Bootstrap-Finish POST /bs"
+            response = await self._send(remote, Code.POST, ("bs",))
+            if not response.code.is_successful():
+                raise _StepFailed(f"{step} answered {code_text(response.code)}")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the device vanished or refused: report, keep serving
+            reason = str(exc) if isinstance(exc, _StepFailed) else f"{step} failed: {type(exc).__name__}"
+            log.warning("bootstrap of device %s (ep=%s) did not finish: %s", device.id,
+                        device.endpoint_name, reason)
+            self.events.publish(ev.Event(ev.BOOTSTRAP_ERROR, device.id, plan.account.id, {
+                "ep": device.id, "original-ep": device.endpoint_name, "reason": reason}))
+            return
+        now = utcnow()
+        self.store.update_device(device.id, state=DeviceState.BOOTSTRAPPED, bootstrapped_timestamp=now)
+        self.events.publish(ev.Event(ev.BOOTSTRAP, device.id, plan.account.id, {
+            "ep": device.id, "original-ep": device.endpoint_name, "account_id": plan.account.id,
+            "first_to_claim": plan.first_to_claim, "new_device": plan.new_device,
+            "mode": "nosec" if plan.nosec else "certificate"}))
+
+
+class _StepFailed(Exception):
+    """A write or Bootstrap-Finish the client refused."""
+
+
+class _BsResource(aiocoap.resource.Resource):
+    """`/bs`: POST = Bootstrap-Request."""
+
+    def __init__(self, server: BootstrapServer) -> None:
+        super().__init__()
+        self.server = server
+
+    async def render_post(self, request: Message) -> Message:
+        return await self.server.handle(request)

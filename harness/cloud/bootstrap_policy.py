@@ -1,0 +1,221 @@
+"""Who may bootstrap into which account, and as which device: the bootstrap server's rules.
+
+The texts of `Denied` are the documented troubleshooting messages; they travel to the device as
+the diagnostic payload of the error response and are asserted end to end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from harness.cloud.ca import ServicePki
+from harness.cloud.records import (
+    Account,
+    DeveloperCertificateRecord,
+    Device,
+    DeviceState,
+    ExecutionMode,
+    TrustedCertificate,
+    utcnow,
+)
+from harness.cloud.store import Store
+from harness.pki import enrollment_id, issued_by, load_certificate
+
+NOT_IN_ACCOUNT = "Corresponding trusted certificate not in account"
+NOT_ENROLLED = "Enrollment ID not registered"
+QUOTA_REACHED = "Account device quota reached"
+DUPLICATE_ENDPOINT = "Duplicated device endpoint name"
+DEVELOPER_LIMIT = "Developer certificate device limit reached"
+DEVICES_PER_DEVELOPER_CERT = 100
+FORBIDDEN = "4.03"
+
+
+class Denied(Exception):
+    """A Bootstrap-Request the service refuses: CoAP code text ("4.03") and diagnostic payload."""
+
+    def __init__(self, code: str, text: str, **context: str | None) -> None:
+        super().__init__(f"{code} {text}")
+        self.code = code
+        self.text = text
+        self.context = context
+
+
+@dataclass(frozen=True)
+class BootstrapRequest:
+    """The parts of a Bootstrap-Request the rules look at."""
+
+    endpoint_name: str
+    account_id: str | None = None
+    internal_endpoint: str | None = None
+    peer_cert_der: bytes | None = None
+
+
+@dataclass(frozen=True)
+class BootstrapPlan:
+    """What the server will provision: the account, the device entry, and how it got there."""
+
+    account: Account
+    device: Device
+    first_to_claim: bool
+    new_device: bool
+    nosec: bool
+    peer_cert: x509.Certificate | None
+
+
+def fingerprint_hex(cert: x509.Certificate) -> str:
+    """Lowercase hex SHA-256 of the certificate's DER (the device_key of the directory)."""
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+class BootstrapRules:
+    """Applies the bootstrap rules against the store; creates or reuses the device entry."""
+
+    def __init__(self, store: Store, pki: ServicePki, *, nosec_default_account: str | None = None):
+        self.store = store
+        self.pki = pki
+        self.nosec_default_account = nosec_default_account
+
+    def decide(self, request: BootstrapRequest) -> BootstrapPlan:
+        """The plan for this request, or raise Denied with the documented reason."""
+        if request.peer_cert_der is None:
+            return self._nosec(request)
+        cert = load_certificate(request.peer_cert_der)
+        fingerprint = fingerprint_hex(cert)
+        if self.pki.is_developer_credential(cert):
+            devcert = self.store.find_developer_certificate(fingerprint)
+            if devcert is not None:
+                return self._developer(request, cert, devcert)
+        if request.account_id:
+            account = self.store.get_account(request.account_id)
+            trusted = self._trusting_ca(account, cert, enrollment_only=False) if account else None
+            if account is None or trusted is None:
+                raise Denied(FORBIDDEN, NOT_IN_ACCOUNT, account_id=request.account_id,
+                             fingerprint=fingerprint, endpoint_name=request.endpoint_name)
+            return self._production(request, account, cert, trusted, first_to_claim=False)
+        identity = enrollment_id(cert)
+        enrollment = self.store.find_enrollment(identity)
+        if enrollment is not None and enrollment.expires_at and enrollment.expires_at < utcnow():
+            enrollment = None
+        if enrollment is None:
+            raise Denied(FORBIDDEN, NOT_ENROLLED, enrollment_identity=identity,
+                         fingerprint=fingerprint, endpoint_name=request.endpoint_name)
+        account = self.store.get_account(enrollment.account_id)
+        trusted = self._trusting_ca(account, cert, enrollment_only=True) if account else None
+        if account is None or trusted is None:
+            raise Denied(FORBIDDEN, NOT_IN_ACCOUNT, account_id=enrollment.account_id,
+                         enrollment_identity=identity, fingerprint=fingerprint,
+                         endpoint_name=request.endpoint_name)
+        plan = self._production(request, account, cert, trusted, first_to_claim=True)
+        self.store.claim_enrollment(enrollment.id, plan.device.id)
+        return plan
+
+    def _trusting_ca(self, account: Account, cert: x509.Certificate, *,
+                     enrollment_only: bool) -> TrustedCertificate | None:
+        for trusted in self.store.list_trusted_certificates(account.id, service="bootstrap",
+                                                            active_only=True):
+            if enrollment_only and not trusted.enrollment_mode:
+                continue
+            if issued_by(cert, load_certificate(trusted.certificate.encode())):
+                return trusted
+        return None
+
+    def _check_quota(self, account: Account) -> None:
+        if self.store.count_devices(account.id) >= account.device_quota:
+            raise Denied(FORBIDDEN, QUOTA_REACHED, account_id=account.id)
+
+    def _production(self, request: BootstrapRequest, account: Account, cert: x509.Certificate,
+                    trusted: TrustedCertificate, *, first_to_claim: bool) -> BootstrapPlan:
+        fingerprint = fingerprint_hex(cert)
+        device = None
+        if request.internal_endpoint:
+            candidate = self.store.get_device(request.internal_endpoint)
+            if (candidate and candidate.account_id == account.id
+                    and candidate.device_key in (None, fingerprint)):
+                device = candidate
+        if device is None:
+            known = self.store.list_devices(account.id, device_key=fingerprint)
+            same_name = [d for d in known if d.endpoint_name == request.endpoint_name]
+            device = (same_name or known or [None])[0]
+        if device is None:
+            clash = [d for d in self.store.list_devices(account.id, endpoint_name=request.endpoint_name)
+                     if d.device_key != fingerprint]
+            if clash:
+                raise Denied(FORBIDDEN, DUPLICATE_ENDPOINT, account_id=account.id,
+                             fingerprint=fingerprint, endpoint_name=request.endpoint_name,
+                             trusted_certificate_id=trusted.id)
+        return self._enter(account, device, request.endpoint_name, cert, ca_id=trusted.id,
+                           mode=ExecutionMode.PRODUCTION, first_to_claim=first_to_claim)
+
+    def _developer(self, request: BootstrapRequest, cert: x509.Certificate,
+                   devcert: DeveloperCertificateRecord) -> BootstrapPlan:
+        if request.account_id and request.account_id != devcert.account_id:
+            raise Denied(FORBIDDEN, NOT_IN_ACCOUNT, account_id=request.account_id,
+                         fingerprint=fingerprint_hex(cert), endpoint_name=request.endpoint_name)
+        account = self.store.get_account(devcert.account_id)
+        if account is None:
+            raise Denied(FORBIDDEN, NOT_IN_ACCOUNT, account_id=devcert.account_id)
+        device = None
+        if request.internal_endpoint:
+            candidate = self.store.get_device(request.internal_endpoint)
+            if candidate and candidate.account_id == account.id:
+                device = candidate
+        if device is None and (self.store.count_devices(
+                account.id, developer_certificate_id=devcert.id) >= DEVICES_PER_DEVELOPER_CERT):
+            raise Denied(FORBIDDEN, DEVELOPER_LIMIT, account_id=account.id,
+                         fingerprint=fingerprint_hex(cert), endpoint_name=request.endpoint_name)
+        return self._enter(account, device, request.endpoint_name, cert, ca_id="developer",
+                           mode=ExecutionMode.DEVELOPER, first_to_claim=False,
+                           developer_certificate_id=devcert.id)
+
+    def _nosec(self, request: BootstrapRequest) -> BootstrapPlan:
+        aid = request.account_id or self.nosec_default_account
+        if not aid:
+            raise Denied("4.00", "NoSec bootstrap needs the account: add aid=<account id> to the "
+                         "Bootstrap-Request query", endpoint_name=request.endpoint_name)
+        account = self.store.get_account(aid)
+        if account is None:
+            raise Denied(FORBIDDEN, NOT_IN_ACCOUNT, account_id=aid,
+                         endpoint_name=request.endpoint_name)
+        device = None
+        if request.internal_endpoint:
+            candidate = self.store.get_device(request.internal_endpoint)
+            if candidate and candidate.account_id == account.id:
+                device = candidate
+        if device is None:
+            known = self.store.list_devices(account.id, endpoint_name=request.endpoint_name)
+            device = known[0] if known else None
+        plan = self._enter(account, device, request.endpoint_name, None, ca_id=None,
+                           mode=ExecutionMode.UNKNOWN, first_to_claim=False)
+        return BootstrapPlan(plan.account, plan.device, False, plan.new_device, True, None)
+
+    def _enter(self, account: Account, device: Device | None, endpoint_name: str,
+               cert: x509.Certificate | None, *, ca_id: str | None, mode: int, first_to_claim: bool,
+               developer_certificate_id: str | None = None) -> BootstrapPlan:
+        """Create the device entry (after the quota check) or move a known one to cloud_enrolling."""
+        attrs = {
+            "device_key": fingerprint_hex(cert) if cert is not None else None,
+            "ca_id": ca_id,
+            "execution_mode": int(mode),
+            "bootstrap_expiration_date": cert.not_valid_after_utc if cert is not None else None,
+            "lwm2m_mode": "bootstrap",
+        }
+        if developer_certificate_id:
+            attrs["developer_certificate_id"] = developer_certificate_id
+        if device is None:
+            self._check_quota(account)
+            device = self.store.create_device(account.id, endpoint_name, **attrs)
+            new = True
+        else:
+            device = self.store.update_device(device.id, endpoint_name=endpoint_name,
+                                              state=DeviceState.CLOUD_ENROLLING, **attrs)
+            new = False
+        return BootstrapPlan(account, device, first_to_claim, new, cert is None, cert)
+
+
+def credential_validity(seconds: float) -> dt.timedelta:
+    """The LwM2M credential validity as a timedelta."""
+    return dt.timedelta(seconds=seconds)

@@ -1,0 +1,67 @@
+"""Small CoAP helpers shared by the bootstrap and LwM2M servers: queries, codes, error replies."""
+
+from __future__ import annotations
+
+import re
+
+from aiocoap import Message
+from aiocoap.numbers.codes import Code
+
+from harness.transport import peer_certificate
+
+MAX_BODY = 64 * 1024
+"""Largest request payload the servers accept (bigger -> 4.13)."""
+
+_CODE_RE = re.compile(r"^([245])\.(\d\d)$")
+
+
+class QueryError(ValueError):
+    """A query that cannot be parsed; the message is the 4.00 diagnostic."""
+
+
+def code_of(text: str) -> Code:
+    """The aiocoap Code for text like "4.03"."""
+    match = _CODE_RE.match(text)
+    if not match:
+        raise ValueError(f"CoAP code {text!r} is not like '4.03'; use class.detail.")
+    return Code((int(match.group(1)) << 5) | int(match.group(2)))
+
+
+def code_text(code: Code) -> str:
+    """Text like "2.04" for an aiocoap Code."""
+    return f"{int(code) >> 5}.{int(code) & 0x1F:02d}"
+
+
+def error_reply(code: str | Code, text: str) -> Message:
+    """An error response with `text` as the diagnostic payload (UTF-8)."""
+    return Message(code=code_of(code) if isinstance(code, str) else code, payload=text.encode())
+
+
+def parse_query(request: Message) -> dict[str, str]:
+    """The Uri-Query options as a dict; a repeated key or an empty key raises QueryError."""
+    out: dict[str, str] = {}
+    for item in request.opt.uri_query:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise QueryError(f"query item {item!r} has no name; send name=value pairs")
+        if key in out:
+            raise QueryError(f"query parameter {key!r} is given twice; send it once")
+        out[key] = value if sep else ""
+    return out
+
+
+def transport_kind(remote: object) -> str:
+    """The harness transport kind of a request's remote: tls-record, tcp-length or udp."""
+    kind = getattr(remote, "kind", None)
+    return kind if kind in ("tls-record", "tcp-length") else "udp"
+
+
+def peer_cert_der(remote: object) -> bytes | None:
+    """The verified TLS peer certificate (DER) of a remote, None without TLS."""
+    return peer_certificate(remote)
+
+
+def describe_remote(remote: object) -> str:
+    """A short log form of a remote (transport and address; no secrets)."""
+    host = getattr(remote, "hostinfo", None) or "?"
+    return f"{transport_kind(remote)}:{host}"
