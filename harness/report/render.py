@@ -1,0 +1,117 @@
+"""Render a Summary as rich tables (console), plain text, or Markdown (nightly publishing)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from harness.report.merge import SOURCE_PROPERTY
+from harness.report.summary import Counts, Summary
+
+_COUNT_COLUMNS = ("tests", "passed", "failed", "skipped", "errors", "time (s)")
+
+
+def _count_cells(counts: Counts) -> list[str]:
+    """The numeric cells of one table row."""
+    return [
+        str(counts.total),
+        str(counts.passed),
+        str(counts.failed),
+        str(counts.skipped),
+        str(counts.errors),
+        f"{counts.time_s:.1f}",
+    ]
+
+
+def _rows(summary: Summary) -> Iterator[tuple[str, list[str], list[list[str]]]]:
+    """Each table as (title, header, rows): sources, per board, per scenario, phase medians."""
+    yield (
+        f"Sources of {summary.source.name}",
+        ["file", "suite", "host", "timestamp", "tests"],
+        [
+            [s.properties.get(SOURCE_PROPERTY, "-"), s.name, s.hostname, s.timestamp, str(s.tests)]
+            for s in summary.suites
+        ],
+    )
+    yield (
+        "Per board",
+        ["board", *_COUNT_COLUMNS],
+        [[board, *_count_cells(c)] for board, c in summary.by_board.items()]
+        + [["TOTAL", *_count_cells(summary.totals)]],
+    )
+    yield (
+        "Per scenario",
+        ["scenario", *_COUNT_COLUMNS],
+        [[scenario, *_count_cells(c)] for scenario, c in summary.by_scenario.items()],
+    )
+    phases = summary.phases
+    if phases:
+        yield (
+            "Onboarding phases, median seconds per board",
+            ["board", *phases],
+            [
+                [board, *(f"{medians[p]:.2f}" if p in medians else "-" for p in phases)]
+                for board, medians in summary.phase_medians.items()
+            ],
+        )
+
+
+def summary_tables(summary: Summary) -> list[Table]:
+    """The summary as rich Tables, ready for Console.print."""
+    tables = []
+    for title, header, rows in _rows(summary):
+        table = Table(title=title, title_justify="left")
+        for i, name in enumerate(header):
+            table.add_column(name, justify="left" if i == 0 else "right", no_wrap=i != 0)
+        for row in rows:
+            style = "bold" if row[0] == "TOTAL" else None
+            table.add_row(*(Text(cell) for cell in row), style=style)
+        tables.append(table)
+    return tables
+
+
+def print_summary(summary: Summary, console: Console | None = None) -> None:
+    """Print the summary tables and a one-line verdict to a rich console."""
+    console = console or Console()
+    for table in summary_tables(summary):
+        console.print(table)
+    verdict = "[green]OK[/green]" if summary.ok else "[red]FAILED[/red]"
+    t = summary.totals
+    console.print(
+        f"{verdict}: {t.total} tests, {t.passed} passed, {t.failed} failed, "
+        f"{t.skipped} skipped, {t.errors} errors"
+    )
+
+
+def summary_text(summary: Summary, width: int = 120) -> str:
+    """The summary as plain text (rich tables without colour), e.g. for a log file or e-mail."""
+    buffer = io.StringIO()
+    print_summary(summary, Console(file=buffer, width=width, color_system=None, force_terminal=False))
+    return buffer.getvalue()
+
+
+def _md_cell(text: str) -> str:
+    """Escape a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def summary_markdown(summary: Summary) -> str:
+    """The summary as GitHub-flavoured Markdown tables, for publishing the nightly run."""
+    t = summary.totals
+    verdict = "OK" if summary.ok else "FAILED"
+    lines = [
+        f"# Test summary: {summary.source.name}",
+        "",
+        f"**{verdict}**: {t.total} tests, {t.passed} passed, {t.failed} failed, "
+        f"{t.skipped} skipped, {t.errors} errors",
+    ]
+    for title, header, rows in _rows(summary):
+        lines += ["", f"## {title}", ""]
+        lines.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
+        lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
