@@ -1,0 +1,136 @@
+"""`hil run`: the onboarding suite in-process with a progress display, JUnit and a summary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness.config import REPO_ROOT, load_lab_config
+from harness.errors import HilError
+
+E2E_DIR = REPO_ROOT / "tests" / "e2e"
+
+
+class ProgressPlugin:
+    """A pytest plugin that advances a rich Progress bar as tests finish (works under xdist)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("collecting", total=None)
+        self.outcomes: dict[str, str] = {}
+
+    def _set_total(self, total: int) -> None:
+        if self.progress.tasks[self.task].total is None:
+            self.progress.update(self.task, total=total, description=self._description())
+
+    def pytest_collection_finish(self, session: Any) -> None:
+        """Without xdist: the total is what the session collected."""
+        if session.items:
+            self._set_total(len(session.items))
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        """With xdist: the total is what a worker collected (every worker collects all)."""
+        self._set_total(len(ids))
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        """Record a test's outcome: at a failed/skipped setup, its call, or a failed teardown."""
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            outcome = report.outcome
+        elif report.when == "teardown" and report.failed:
+            outcome = "failed"
+        else:
+            return
+        first = report.nodeid not in self.outcomes
+        if first or outcome == "failed":
+            self.outcomes[report.nodeid] = outcome
+        self.progress.update(self.task, advance=1 if first else 0,
+                             description=self._description(report.nodeid))
+
+    def counts(self) -> dict[str, int]:
+        """How many tests passed, failed and were skipped so far."""
+        counts = {"passed": 0, "failed": 0, "skipped": 0}
+        for outcome in self.outcomes.values():
+            counts[outcome] = counts.get(outcome, 0) + 1
+        return counts
+
+    def _description(self, nodeid: str = "") -> str:
+        c = self.counts()
+        name = nodeid.rsplit("::", 1)[-1][:40] if nodeid else ""
+        return (f"[green]{c['passed']} passed[/] [red]{c['failed']} failed[/] "
+                f"[yellow]{c['skipped']} skipped[/] {name}")
+
+
+def pytest_arguments(lab_path: Path, workers: str | int | None, extra: Sequence[str],
+                     junit: Path, tests: Sequence[str | os.PathLike[str]] = (E2E_DIR,)) -> list[str]:
+    """The pytest command line `hil run` uses."""
+    args = [*map(str, tests), f"--rootdir={REPO_ROOT}", "-c", str(REPO_ROOT / "pyproject.toml"),
+            "-p", "fixtures.plugin", f"--junitxml={junit}",
+            f"--lab-config={lab_path}", "-q"]
+    if workers not in (None, "", "0", 0):
+        args += ["-n", str(workers)]
+    rest = list(extra)
+    if rest and rest[0] == "--":
+        rest = rest[1:]
+    return args + rest
+
+
+def _dup_terminal() -> IO[str]:
+    """A handle on the real terminal that pytest's output capture cannot take over."""
+    try:
+        return os.fdopen(os.dup(sys.__stdout__.fileno()), "w", buffering=1)
+    except (AttributeError, OSError, ValueError):
+        return sys.stdout
+
+
+def run_suite(lab_config: str | os.PathLike[str] | None = None, workers: str | int | None = "0",
+              extra: Sequence[str] = (), junit: str | os.PathLike[str] | None = None,
+              *, tests: Sequence[str | os.PathLike[str]] = (E2E_DIR,)) -> int:
+    """Run tests/e2e on the lab in-process with a progress bar; write JUnit; print the summary."""
+    import pytest
+
+    lab = load_lab_config(lab_config)
+    if lab.source is None:
+        raise HilError("the lab config has no file; pass --lab-config FILE.")
+    junit_path = Path(junit) if junit else lab.resolve(lab.reports_dir) / "junit.xml"
+    junit_path.parent.mkdir(parents=True, exist_ok=True)
+    args = pytest_arguments(lab.source, workers, extra, junit_path, tests)
+    terminal = _dup_terminal()
+    console = Console(file=terminal)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, redirect_stdout=True,
+                        redirect_stderr=True)
+    plugin = ProgressPlugin(progress)
+    cwd = Path.cwd()
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))  # fixtures/ is loaded from the checkout, not installed
+    try:
+        os.chdir(REPO_ROOT)
+        with progress:
+            code = int(pytest.main(args, plugins=[plugin]))
+    finally:
+        os.chdir(cwd)
+    print_summary(junit_path, console)
+    if terminal is not sys.stdout:
+        terminal.close()
+    return code
+
+
+def print_summary(junit_path: Path, console: Console) -> None:
+    """Print the per-board / per-scenario summary of the JUnit file (if it was written)."""
+    if not junit_path.exists():
+        console.print(f"no JUnit file was written at {junit_path}")
+        return
+    try:
+        from harness.report import report_summary
+    except ImportError:
+        console.print(f"JUnit: {junit_path}")
+        return
+    console.file.flush()
+    report_summary(junit_path)
+    console.print(f"JUnit: {junit_path}")
