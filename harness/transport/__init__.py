@@ -18,7 +18,8 @@ Public API::
     peer_certificate(remote) -> bytes | None        # DER of the verified TLS peer
     server_ssl_context(cert: Credential, trusted_cas) -> ssl.SSLContext
     client_ssl_context(cred: Credential, server_ca) -> ssl.SSLContext
-    SecureConnectionError, ConnectionClosedError, TransportError   (HilError subclasses)
+    SecureConnectionError, ConnectionClosedError, ConnectFailedError, TransportError
+        (all HilError; the first three are also aiocoap.error.NetworkError)
 
 Server-initiated requests (bootstrap writes, Read, Execute) travel over the device's
 connection and are served by the client context's ``site``::
@@ -37,10 +38,16 @@ from harness.transport.context import (
     peer_certificate,
 )
 from harness.transport.endpoint import Endpoint, TransportKind
-from harness.transport.errors import ConnectionClosedError, SecureConnectionError, TransportError
+from harness.transport.errors import (
+    ConnectFailedError,
+    ConnectionClosedError,
+    SecureConnectionError,
+    TransportError,
+)
 from harness.transport.sslctx import client_ssl_context, server_ssl_context
 
 __all__ = [
+    "ConnectFailedError",
     "ConnectionClosedError",
     "Endpoint",
     "SecureConnectionError",

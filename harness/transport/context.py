@@ -126,7 +126,8 @@ async def create_server_context(site, endpoints: list[Endpoint]) -> ServerContex
                 server.bound[endpoint.kind] = (endpoint.host, iface.bound[1])
                 server.interfaces[endpoint.kind] = iface
     except BaseException:
-        await ctx.shutdown()
+        if ctx.request_interfaces:  # aiocoap cannot shut down a context without transports
+            await ctx.shutdown()
         raise
     return server
 

@@ -22,7 +22,7 @@ from harness.transport.connection import (
     StreamConnection,
     TlsRecordConnection,
 )
-from harness.transport.errors import SecureConnectionError, TransportError
+from harness.transport.errors import ConnectFailedError, SecureConnectionError, TransportError
 
 log = logging.getLogger("harness.transport")
 
@@ -195,7 +195,7 @@ class StreamMessageInterface(GenericMessageInterface):
                 )
             except (OSError, TimeoutError) as exc:
                 self._outgoing.pop((host, port), None)
-                raise error.NetworkError(
+                raise ConnectFailedError(
                     f"Cannot connect {self.kind} to {host}:{port} ({exc}); "
                     "check that the server runs and the URI is right."
                 ) from None

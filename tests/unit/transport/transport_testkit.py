@@ -145,8 +145,15 @@ async def client(kind: str, creds: Creds, *, device: pki.Credential | None = Non
 def coap_con(code: int, mid: int, token: bytes, path: str = "", payload: bytes = b"") -> bytes:
     """Encode a CON message by hand-picked MID and token."""
     segments = [p for p in path.split("/") if p]
-    msg = Message(mtype=aiocoap.CON, code=code, mid=mid, token=token, uri_path=segments,
-                  payload=payload)
+    msg = Message(code=code, uri_path=segments, payload=payload)
+    msg.mtype, msg.mid, msg.token = aiocoap.CON, mid, token
+    return msg.encode()
+
+
+def coap_empty_ack(mid: int) -> bytes:
+    """Encode an empty ACK for `mid`."""
+    msg = Message(code=aiocoap.EMPTY)
+    msg.mtype, msg.mid = aiocoap.ACK, mid
     return msg.encode()
 
 
