@@ -50,7 +50,8 @@ async def serve_control(path: Path, handler: Handler) -> asyncio.AbstractServer:
                 except HilError as exc:
                     reply = {"ok": False, "error": str(exc)}
                 except (ValueError, KeyError, TypeError) as exc:
-                    reply = {"ok": False, "error": f"bad control request ({exc}); check the op and arguments."}
+                    reply = {"ok": False,
+                             "error": f"bad control request ({exc}); check the op and arguments."}
                 writer.write(json.dumps(reply).encode() + b"\n")
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -99,7 +100,9 @@ class ControlClient:
             line = self._file.readline()
         except OSError as exc:
             self.close()
-            raise ControlError(f"virtual board at {self.path} stopped answering ({exc}); restart it.") from None
+            raise ControlError(
+                f"virtual board at {self.path} stopped answering ({exc}); restart it."
+            ) from None
         if not line:
             self.close()
             raise ControlError(f"virtual board at {self.path} closed the control socket; restart it.")

@@ -9,6 +9,8 @@ from pathlib import Path
 from harness.errors import HilError
 
 ERASED = 0xFF
+RAM_START = 0x2000_0000
+RAM_SIZE = 0x1_0000
 
 
 class FlashAccessError(HilError):

@@ -24,13 +24,11 @@ from harness.errors import HilError
 from harness.provisioning.store import ItemStore
 from harness.sim import registry
 from harness.sim.control import b64, serve_control, unb64
-from harness.sim.flash import FlashFile, FlashGeometry
+from harness.sim.flash import RAM_SIZE, RAM_START, FlashFile, FlashGeometry
 from harness.sim.pty_serial import PtySerial
 from harness.sim.runtime import BoardRuntime
 
 log = logging.getLogger(__name__)
-RAM_START = 0x2000_0000
-RAM_SIZE = 0x1_0000
 
 
 class BoardProcess:
@@ -94,7 +92,7 @@ class BoardProcess:
         }
 
     def _in_ram(self, addr: int, size: int) -> bool:
-        return RAM_START <= addr and addr + size <= RAM_START + RAM_SIZE
+        return addr >= RAM_START and addr + size <= RAM_START + RAM_SIZE
 
     def _read(self, addr: int, size: int) -> bytes:
         if self._in_ram(addr, size):
@@ -168,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        print(f"error: virtual board {args.id!r} already runs in {directory}; stop it first.", file=sys.stderr)
+        print(f"error: virtual board {args.id!r} already runs in {directory}; stop it first.",
+              file=sys.stderr)
         return 2
     try:
         board = BoardProcess(args.id, directory, args.baud, args.target)
