@@ -188,7 +188,11 @@ class FactoryDevice:
             key_der = self.store.get(key_name)
             if key_der is None:
                 raise BundleError(FccStatus.ITEM_NOT_EXIST, key_name)
-            key = pki.load_private_key(key_der)
+            try:
+                key = pki.load_private_key(key_der)
+            except pki.CertificateError:
+                raise BundleError(FccStatus.CERTIFICATE_PUBLIC_KEY_CORRELATION_ERROR,
+                                  name) from None
             if not pki.key_matches_cert(key, parsed[0]):
                 raise BundleError(FccStatus.CERTIFICATE_PUBLIC_KEY_CORRELATION_ERROR, name)
         self._put_new(name, join_der_chain(certs))

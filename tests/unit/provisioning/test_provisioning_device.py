@@ -370,3 +370,11 @@ def test_unknown_group_response_is_a_general_error(device, good_bundle):
     raw["Bogus"] = 1
     resp = run(device, cbor2.dumps(raw))
     assert resp.info.startswith("General error:")
+
+
+def test_prkn_naming_a_non_key_item_is_34(device, good_bundle):
+    for cert in good_bundle.certificates:
+        cert.private_key_name = it.ENDPOINT_NAME if cert.private_key_name else None
+    raw = good_bundle.to_dict()
+    raw["ConfigParams"], raw["Certificates"] = raw["ConfigParams"], raw.pop("Certificates")
+    assert run(device, raw).status == 34
