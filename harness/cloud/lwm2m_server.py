@@ -1,0 +1,384 @@
+"""The LwM2M server's registration interface: Register, Update, De-register, expiry, operations."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiocoap.resource
+from aiocoap import Message
+from aiocoap.numbers.codes import Code
+
+from harness.cloud import events as ev
+from harness.cloud.bootstrap_policy import NOT_IN_ACCOUNT, QUOTA_REACHED, fingerprint_hex
+from harness.cloud.ca import ServicePki
+from harness.cloud.coap_util import (
+    MAX_BODY,
+    QueryError,
+    code_text,
+    describe_remote,
+    error_reply,
+    parse_query,
+    peer_cert_der,
+    transport_kind,
+)
+from harness.cloud.ratelimit import RateLimiter
+from harness.cloud.records import Account, Device, DeviceState, ExecutionMode, utcnow
+from harness.cloud.store import Store
+from harness.config import Timing
+from harness.errors import HilError
+from harness.lwm2m.ids import ContentFormat
+from harness.lwm2m.linkformat import Link, LinkFormatError, parse_links
+from harness.pki import issued_by, load_certificate, subject_fields
+
+log = logging.getLogger(__name__)
+
+DIRECT_NEEDS_COMMERCIAL = "Direct LwM2M registration needs a commercial account"
+UNKNOWN_DEVICE = "Device not in the directory; bootstrap again"
+OPERATION_TIMEOUT = 30.0
+
+
+class DeviceNotConnected(HilError):
+    """A server-initiated operation for a device that has no live registration."""
+
+
+class _Refused(Exception):
+    def __init__(self, code: str | Code, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+@dataclass
+class LiveRegistration:
+    """Where a registered device can be reached: the remote of its last Register/Update."""
+
+    device_id: str
+    account_id: str
+    location: tuple[str, ...]
+    remote: Any
+
+
+def resource_entries(links: list[Link]) -> list[dict[str, Any]]:
+    """Links as notification resources: [{path, rt, ct, obs, if}]."""
+    out = []
+    for link in links:
+        attrs = link.attrs
+        out.append({"path": link.path, "rt": str(attrs.get("rt", "")), "ct": str(attrs.get("ct", "")),
+                    "obs": bool(attrs.get("obs", False)), "if": str(attrs.get("if", ""))})
+    return out
+
+
+def merge_resources(current: list[dict[str, Any]], links: list[Link]) -> list[dict[str, Any]]:
+    """Apply an Update body: changed links replace by path, links marked `d` are removed."""
+    by_path = {r["path"]: r for r in current}
+    for link, entry in zip(links, resource_entries(links), strict=True):
+        if link.attrs.get("d"):
+            by_path.pop(link.path, None)
+        else:
+            by_path[link.path] = entry
+    return list(by_path.values())
+
+
+class Lwm2mServer:
+    """Registration interface over aiocoap; `context` is set by the service before requests."""
+
+    def __init__(self, store: Store, pki: ServicePki, events: ev.EventBus, timing: Timing, *,
+                 nosec_default_account: str | None = None) -> None:
+        self.store = store
+        self.pki = pki
+        self.events = events
+        self.timing = timing
+        self.nosec_default_account = nosec_default_account
+        self.rate = RateLimiter(timing.rate_limit)
+        self.live: dict[str, LiveRegistration] = {}
+        self.context: aiocoap.Context | None = None
+        self._expiry_task: asyncio.Task[None] | None = None
+
+    def mount(self, site: aiocoap.resource.Site) -> None:
+        """Mount /rd (Register) and /rd/<aid>/<id> (Update, De-register) on `site`."""
+        site.add_resource(("rd",), _RegisterResource(self))
+        site.add_resource(("rd",), _LocationResource(self))
+
+    def start(self) -> None:
+        """Start the lifetime-expiry loop."""
+        self._expiry_task = asyncio.get_running_loop().create_task(self._expiry_loop())
+
+    async def close(self) -> None:
+        """Stop the expiry loop."""
+        if self._expiry_task is not None:
+            self._expiry_task.cancel()
+            await asyncio.gather(self._expiry_task, return_exceptions=True)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _lifetime(self, query: dict[str, str]) -> int:
+        text = query.get("lt")
+        if text is None:
+            value = self.timing.lifetime_default
+        else:
+            if not text.isdigit() or int(text) <= 0:
+                raise _Refused("4.00", f"lt={text!r} is not a positive integer; send the lifetime "
+                                       "in seconds, e.g. lt=86400")
+            value = int(text)
+        return int(min(max(value, self.timing.lifetime_min), self.timing.lifetime_max))
+
+    @staticmethod
+    def _links(request: Message) -> list[Link]:
+        if len(request.payload) > MAX_BODY:
+            raise _Refused(Code.REQUEST_ENTITY_TOO_LARGE,
+                           f"payload exceeds {MAX_BODY} bytes; register fewer resources")
+        ct = request.opt.content_format
+        if ct is not None and int(ct) != ContentFormat.LINK_FORMAT:
+            raise _Refused(Code.UNSUPPORTED_CONTENT_FORMAT,
+                           f"content-format {int(ct)} is not link-format; send ct=40")
+        try:
+            return parse_links(request.payload)
+        except LinkFormatError as exc:
+            raise _Refused("4.00", str(exc)) from None
+
+    def _check_rate(self, key: str, device: Device | None) -> None:
+        held = self.rate.held_for(key)
+        if held:
+            raise _Refused(Code.TOO_MANY_REQUESTS,
+                           f"Too many registrations: held for {held:.0f} s more")
+        if self.rate.count(key):
+            limit = self.timing.rate_limit
+            self.events.publish(ev.Event(ev.RATE_LIMITED, device.id if device else None,
+                                         device.account_id if device else None,
+                                         {"key": key, "count": limit.count, "window": limit.window,
+                                          "hold": limit.hold}))
+            log.warning("registration rate limit hit by %s; held %g s", key, limit.hold)
+            raise _Refused(Code.TOO_MANY_REQUESTS,
+                           f"Too many registrations: more than {limit.count} in {limit.window:g} s, "
+                           f"held for {limit.hold:g} s")
+
+    # ------------------------------------------------------------------ identify
+
+    def _identify(self, request: Message, query: dict[str, str]) -> tuple[Account, Device | None, str]:
+        """The account, the known device (or None = create) and the mode (bootstrap|direct|nosec)."""
+        endpoint = query["ep"]
+        cert_der = peer_cert_der(request.remote) if transport_kind(request.remote) == "tls-record" \
+            else None
+        if cert_der is None:
+            aid = query.get("aid") or query.get("d") or self.nosec_default_account
+            account = self.store.get_account(aid) if aid else None
+            if account is None:
+                raise _Refused("4.03", f"NoSec registration needs a known account: add aid=<account id> "
+                                       f"to the query (got {aid!r})")
+            known = self.store.list_devices(account.id, endpoint_name=endpoint)
+            return account, (known[-1] if known else None), "nosec"
+        cert = load_certificate(cert_der)
+        if self.pki.is_lwm2m_credential(cert):
+            fields = subject_fields(cert)
+            device = self.store.get_device(fields.get("L", ""))
+            account = self.store.get_account(fields.get("OU", ""))
+            if device is None or account is None or device.account_id != account.id:
+                raise _Refused("4.03", UNKNOWN_DEVICE)
+            return account, device, "bootstrap"
+        aid = query.get("aid") or query.get("d") or subject_fields(cert).get("OU")
+        account = self.store.get_account(aid) if aid else None
+        trusted = None
+        if account is not None:
+            for candidate in self.store.list_trusted_certificates(account.id, service="lwm2m",
+                                                                  active_only=True):
+                if issued_by(cert, load_certificate(candidate.certificate.encode())):
+                    trusted = candidate
+                    break
+        if account is None or trusted is None:
+            raise _Refused("4.03", NOT_IN_ACCOUNT)
+        if not account.commercial:
+            raise _Refused("4.03", DIRECT_NEEDS_COMMERCIAL)
+        known = [d for d in self.store.list_devices(account.id, endpoint_name=endpoint)
+                 if d.lwm2m_mode == "direct"]
+        return account, (known[-1] if known else None), "direct"
+
+    # ------------------------------------------------------------------ register
+
+    async def register(self, request: Message) -> Message:
+        """POST /rd: create or overwrite the device's registration."""
+        try:
+            query = parse_query(request)
+            if not query.get("ep"):
+                raise _Refused("4.00", "Register needs ep=<endpoint name> in the query")
+            lifetime = self._lifetime(query)
+            links = self._links(request)
+            account, device, mode = self._identify(request, query)
+            self._check_rate(device.id if device else f"{account.id}/{query['ep']}", device)
+            if device is None:
+                if self.store.count_devices(account.id) >= account.device_quota:
+                    raise _Refused("4.03", QUOTA_REACHED)
+                cert_der = peer_cert_der(request.remote)
+                device = self.store.create_device(
+                    account.id, query["ep"], state=DeviceState.REGISTERED, lwm2m_mode=mode,
+                    execution_mode=int(ExecutionMode.PRODUCTION if mode == "direct" else 0),
+                    device_key=fingerprint_hex(load_certificate(cert_der)) if cert_der else None)
+                self.events.publish(ev.Event(ev.DEVICE_CREATED, device.id, account.id,
+                                             {"ep": device.id, "original-ep": query["ep"]}))
+        except QueryError as exc:
+            return error_reply("4.00", f"Bad Register query: {exc}")
+        except _Refused as refused:
+            log.info("register refused %s %s (ep=%s, %s)", refused.code, refused.text,
+                     request.opt.uri_query, describe_remote(request.remote))
+            return error_reply(refused.code, refused.text)
+        location = ("rd", account.id, device.id)
+        previous = self.live.get(device.id)
+        if previous is not None and previous.remote is not request.remote:
+            log.info("device %s registers again from %s; the latest registration overwrites",
+                     device.id, describe_remote(request.remote))
+        self.live[device.id] = LiveRegistration(device.id, account.id, location, request.remote)
+        resources = resource_entries(links)
+        now = utcnow()
+        ept = query.get("et", "default")
+        binding = query.get("b", "U")
+        self.store.update_device(device.id, state=DeviceState.REGISTERED, lifetime=lifetime,
+                                 registration_location="/".join(location), endpoint_type=ept,
+                                 binding=binding, resources=resources, registered_at=now, last_seen=now,
+                                 endpoint_name=query["ep"])
+        self.events.publish(ev.Event(ev.REGISTRATION, device.id, account.id, {
+            "ep": device.id, "original-ep": query["ep"], "ept": ept, "q": "Q" in binding,
+            "lt": lifetime, "resources": resources, "mode": mode}))
+        response = Message(code=Code.CREATED, location_path=location)
+        response.opt.max_age = lifetime
+        return response
+
+    # ------------------------------------------------------------------ update / de-register
+
+    def _located(self, request: Message) -> Device:
+        path = tuple(request.opt.uri_path)
+        if len(path) != 2:
+            raise _Refused(Code.NOT_FOUND, "No such registration; register again")
+        device = self.store.get_device(path[1])
+        if (device is None or device.account_id != path[0]
+                or device.state != DeviceState.REGISTERED):
+            raise _Refused(Code.NOT_FOUND, "No such registration; register again")
+        cert_der = peer_cert_der(request.remote) if transport_kind(request.remote) == "tls-record" \
+            else None
+        if cert_der is not None:
+            cert = load_certificate(cert_der)
+            if self.pki.is_lwm2m_credential(cert) and subject_fields(cert).get("L") != device.id:
+                raise _Refused("4.03", "This registration belongs to another device")
+        return device
+
+    async def update(self, request: Message) -> Message:
+        """POST /rd/<aid>/<id>: refresh the registration, merge changed resources."""
+        try:
+            device = self._located(request)
+            query = parse_query(request)
+            lifetime = self._lifetime(query) if "lt" in query else (device.lifetime or
+                                                                    int(self.timing.lifetime_default))
+            links = self._links(request)
+            self._check_rate(device.id, device)
+        except QueryError as exc:
+            return error_reply("4.00", f"Bad Update query: {exc}")
+        except _Refused as refused:
+            return error_reply(refused.code, refused.text)
+        resources = merge_resources(device.resources, links)
+        changes: dict[str, Any] = {"lifetime": lifetime, "resources": resources, "last_seen": utcnow()}
+        if "et" in query:
+            changes["endpoint_type"] = query["et"]
+        if "b" in query:
+            changes["binding"] = query["b"]
+        device = self.store.update_device(device.id, **changes)
+        location = tuple(device.registration_location.split("/")) if device.registration_location \
+            else ("rd", device.account_id, device.id)
+        self.live[device.id] = LiveRegistration(device.id, device.account_id, location, request.remote)
+        self.events.publish(ev.Event(ev.REG_UPDATE, device.id, device.account_id, {
+            "ep": device.id, "ept": device.endpoint_type, "q": "Q" in (device.binding or ""),
+            "lt": lifetime, "resources": resources}))
+        response = Message(code=Code.CHANGED)
+        response.opt.max_age = lifetime
+        return response
+
+    async def deregister(self, request: Message) -> Message:
+        """DELETE /rd/<aid>/<id>: end the registration, clear resources."""
+        try:
+            device = self._located(request)
+        except _Refused as refused:
+            return error_reply(refused.code, refused.text)
+        self._end(device, ev.DE_REGISTRATION)
+        return Message(code=Code.DELETED)
+
+    def _end(self, device: Device, event_type: str) -> None:
+        self.live.pop(device.id, None)
+        self.store.update_device(device.id, state=DeviceState.DEREGISTERED, resources=[],
+                                 registration_location=None)
+        self.events.publish(ev.Event(event_type, device.id, device.account_id, {"ep": device.id}))
+        log.info("device %s %s", device.id, event_type)
+
+    # ------------------------------------------------------------------ expiry
+
+    def expire_due(self) -> list[str]:
+        """Expire every registration whose lifetime has passed; the ids expired."""
+        now = utcnow()
+        expired = []
+        for device in self.store.list_devices(state=DeviceState.REGISTERED):
+            seen = device.last_seen or device.registered_at
+            if seen is None or device.lifetime is None:
+                continue
+            if seen + dt.timedelta(seconds=device.lifetime) <= now:
+                self._end(device, ev.REGISTRATION_EXPIRED)
+                expired.append(device.id)
+        return expired
+
+    async def _expiry_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.timing.expiry_check_interval)
+            try:
+                self.expire_due()
+            except Exception:  # noqa: BLE001 - keep checking
+                log.exception("registration expiry check failed")
+
+    # ------------------------------------------------------------------ server-initiated operations
+
+    async def operate(self, device_id: str, code: Code, path: str, *, payload: bytes = b"",
+                      content_format: int | None = None, timeout: float = OPERATION_TIMEOUT
+                      ) -> tuple[str, int | None, bytes]:
+        """Send a request to a registered device over its live connection: (code, ct, payload)."""
+        live = self.live.get(device_id)
+        if live is None or self.context is None:
+            raise DeviceNotConnected(f"Device {device_id} has no live registration; wait for its "
+                                     "registration event before reading, writing or executing.")
+        segments = tuple(s for s in path.split("/") if s)
+        msg = Message(code=code, uri_path=segments, payload=payload, remote=live.remote)
+        if content_format is not None:
+            msg.opt.content_format = content_format
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self.context.request(msg).response
+        except TimeoutError:
+            raise DeviceNotConnected(f"Device {device_id} did not answer {code} {path} within "
+                                     f"{timeout:g} s; check it is still connected.") from None
+        except aiocoap.error.NetworkError as exc:
+            raise DeviceNotConnected(f"Device {device_id} is unreachable for {code} {path} ({exc}); "
+                                     "wait for it to register again.") from None
+        ct = response.opt.content_format
+        return code_text(response.code), (int(ct) if ct is not None else None), response.payload
+
+
+class _RegisterResource(aiocoap.resource.Resource):
+    """`/rd`: POST = Register."""
+
+    def __init__(self, server: Lwm2mServer) -> None:
+        super().__init__()
+        self.server = server
+
+    async def render_post(self, request: Message) -> Message:
+        return await self.server.register(request)
+
+
+class _LocationResource(aiocoap.resource.Resource, aiocoap.resource.PathCapable):
+    """`/rd/<aid>/<id>`: POST = Update, DELETE = De-register."""
+
+    def __init__(self, server: Lwm2mServer) -> None:
+        super().__init__()
+        self.server = server
+
+    async def render_post(self, request: Message) -> Message:
+        return await self.server.update(request)
+
+    async def render_delete(self, request: Message) -> Message:
+        return await self.server.deregister(request)

@@ -1,0 +1,352 @@
+"""The local Device Management service: bootstrap + LwM2M servers over one store, PKI and events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import ssl
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiocoap.resource
+from aiocoap.numbers.codes import Code
+from cryptography.hazmat.primitives import hashes
+
+from harness.cloud import events as ev
+from harness.cloud.bootstrap import BootstrapServer
+from harness.cloud.bootstrap_policy import BootstrapRules
+from harness.cloud.bootstrap_writes import with_aid
+from harness.cloud.ca import ServicePki
+from harness.cloud.lwm2m_server import Lwm2mServer
+from harness.cloud.records import Account, Device, Enrollment, TrustedCertificate
+from harness.cloud.store import Store
+from harness.config import ServiceConfig
+from harness.errors import HilError
+from harness.pki import Credential, load_certificate
+from harness.transport import Endpoint, ServerContext, create_server_context, server_ssl_context
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(HilError):
+    """The service cannot do what was asked (not started, no such transport...)."""
+
+
+@dataclass(frozen=True)
+class DeveloperCertificate:
+    """What a developer needs to build a developer-mode client (holds a private key: keep it safe)."""
+
+    id: str
+    account_id: str
+    endpoint_name: str
+    credential: Credential
+    bootstrap_uri: str
+    server_ca_pem: bytes
+    server_ca_der: bytes
+
+    def __repr__(self) -> str:
+        return (f"DeveloperCertificate(id={self.id!r}, account_id={self.account_id!r}, "
+                f"endpoint_name={self.endpoint_name!r}, key=<redacted>)")
+
+
+class _TrustCache:
+    """SSLContexts rebuilt only when the set of trusted CAs changes."""
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] | None = None
+        self._context: ssl.SSLContext | None = None
+
+    def get(self, key: tuple[Any, ...], build) -> ssl.SSLContext:
+        if self._context is None or key != self._key:
+            self._context = build()
+            self._key = key
+        return self._context
+
+
+class DeviceManagementService:
+    """Bootstrap server, LwM2M server, directory and events; async start()/stop()."""
+
+    def __init__(self, config: ServiceConfig | None = None, data_dir: Path | None = None, *,
+                 nosec_default_account: str | None = None) -> None:
+        self.config = config or ServiceConfig()
+        self._own_dir = None
+        chosen = data_dir or self.config.data_dir
+        if chosen is None:
+            self._own_dir = tempfile.mkdtemp(prefix="dmhil-service-")
+            chosen = Path(self._own_dir)
+        self.data_dir = Path(chosen)
+        self.nosec_default_account = nosec_default_account
+        self.store: Store | None = None
+        self.pki: ServicePki | None = None
+        self.events = ev.EventBus(persist=self._persist_event)
+        self.bootstrap_server: ServerContext | None = None
+        self.lwm2m_server: ServerContext | None = None
+        self.bootstrap: BootstrapServer | None = None
+        self.lwm2m: Lwm2mServer | None = None
+        self.rest: Any = None
+        self._bs_trust = _TrustCache()
+        self._lwm2m_trust = _TrustCache()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Open the store and PKI, start both CoAP servers (and the REST API when present)."""
+        try:
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ServiceError(f"Cannot create the service data_dir {self.data_dir} ({exc.strerror}); "
+                               "choose a writable directory.") from None
+        self.events.bind_loop(asyncio.get_running_loop())
+        self.store = Store.open(self.data_dir)
+        try:
+            self.pki = ServicePki.load_or_create(self.data_dir, self.config.host)
+            timing = self.config.timing
+            rules = BootstrapRules(self.store, self.pki,
+                                   nosec_default_account=self.nosec_default_account)
+            self.bootstrap = BootstrapServer(self.store, self.pki, self.events, timing, rules,
+                                             lwm2m_uri=self._lwm2m_uri_for, bootstrap_uri=self.bootstrap_uri)
+            self.lwm2m = Lwm2mServer(self.store, self.pki, self.events, timing,
+                                     nosec_default_account=self.nosec_default_account)
+            bs_site = aiocoap.resource.Site()
+            bs_site.add_resource(("bs",), self.bootstrap.resource())
+            rd_site = aiocoap.resource.Site()
+            self.lwm2m.mount(rd_site)
+            self.bootstrap_server = await create_server_context(
+                bs_site, self._endpoints(self.config.bootstrap, self._bootstrap_ssl))
+            self.bootstrap.context = self.bootstrap_server.context
+            self.lwm2m_server = await create_server_context(
+                rd_site, self._endpoints(self.config.lwm2m, self._lwm2m_ssl))
+            self.lwm2m.context = self.lwm2m_server.context
+            self.lwm2m.start()
+            # ---- REST API hook (harness.cloud.rest, another engineer's area) ----
+            await self._start_rest()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("Device Management service up: bootstrap %s, lwm2m %s",
+                 ", ".join(self.bootstrap_server.bound), ", ".join(self.lwm2m_server.bound))
+
+    async def _start_rest(self) -> None:
+        """Start harness.cloud.rest if that package provides `start_rest(service)`; else nothing."""
+        try:
+            from harness.cloud import rest  # noqa: PLC0415 - optional, lazily imported
+        except ImportError:
+            return
+        start = getattr(rest, "start_rest", None)
+        if start is not None:
+            self.rest = await start(self)
+
+    async def stop(self) -> None:
+        """Stop servers, background tasks and the REST API; close the store (idempotent)."""
+        if self.rest is not None and hasattr(self.rest, "stop"):
+            try:
+                await self.rest.stop()
+            except Exception:  # noqa: BLE001
+                log.exception("stopping the REST API failed")
+            self.rest = None
+        if self.bootstrap is not None:
+            await self.bootstrap.close()
+        if self.lwm2m is not None:
+            await self.lwm2m.close()
+        for server in (self.bootstrap_server, self.lwm2m_server):
+            if server is not None:
+                try:
+                    await server.shutdown()
+                except Exception:  # noqa: BLE001
+                    log.exception("shutting down a CoAP server failed")
+        self.bootstrap_server = self.lwm2m_server = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        if self._own_dir is not None:
+            shutil.rmtree(self._own_dir, ignore_errors=True)
+            self._own_dir = None
+
+    def _endpoints(self, ports, ssl_factory) -> list[Endpoint]:
+        out = []
+        for kind in self.config.transports:
+            port = {"tls-record": ports.tls_record, "tcp-length": ports.tcp_length,
+                    "udp": ports.udp}[kind]
+            if port is None:
+                continue
+            out.append(Endpoint(kind, self.config.host, port,
+                                ssl_factory if kind == "tls-record" else None))
+        if not out:
+            raise ServiceError("No transport has a port for a server; set a port for one of "
+                               f"{self.config.transports} in the service config.")
+        return out
+
+    # ------------------------------------------------------------------ TLS trust
+
+    def _trust_key(self, service: str) -> tuple[Any, ...]:
+        assert self.store is not None
+        return tuple((t.id, t.updated_at) for t in
+                     self.store.list_trusted_certificates(service=service, active_only=True))
+
+    def _bootstrap_ssl(self) -> ssl.SSLContext:
+        assert self.store is not None and self.pki is not None
+        store, pki = self.store, self.pki
+
+        def build() -> ssl.SSLContext:
+            cas = [load_certificate(t.certificate.encode())
+                   for t in store.list_trusted_certificates(service="bootstrap", active_only=True)]
+            return server_ssl_context(pki.bootstrap_server, [*cas, pki.developer_ca.cert])
+        return self._bs_trust.get(self._trust_key("bootstrap"), build)
+
+    def _lwm2m_ssl(self) -> ssl.SSLContext:
+        assert self.store is not None and self.pki is not None
+        store, pki = self.store, self.pki
+
+        def build() -> ssl.SSLContext:
+            cas = [load_certificate(t.certificate.encode())
+                   for t in store.list_trusted_certificates(service="lwm2m", active_only=True)]
+            return server_ssl_context(pki.lwm2m_server, [*cas, pki.lwm2m_ca.cert])
+        return self._lwm2m_trust.get(self._trust_key("lwm2m"), build)
+
+    # ------------------------------------------------------------------ URIs and CAs
+
+    def _running(self) -> tuple[ServerContext, ServerContext]:
+        if self.bootstrap_server is None or self.lwm2m_server is None:
+            raise ServiceError("The Device Management service is not running; call start() first.")
+        return self.bootstrap_server, self.lwm2m_server
+
+    def bootstrap_uri(self, kind: str = "tls-record") -> str:
+        """The bootstrap server URI for a transport kind, e.g. coaps://127.0.0.1:PORT."""
+        return self._running()[0].uri(kind)
+
+    def lwm2m_uri(self, kind: str = "tls-record") -> str:
+        """The LwM2M server URI for a transport kind."""
+        return self._running()[1].uri(kind)
+
+    def _lwm2m_uri_for(self, kind: str) -> str:
+        server = self._running()[1]
+        return server.uri(kind if kind in server.bound else next(iter(server.bound)))
+
+    @property
+    def transports(self) -> list[str]:
+        """The transport kinds both servers listen on."""
+        bs, rd = self._running()
+        return [k for k in bs.bound if k in rd.bound]
+
+    def _pki(self) -> ServicePki:
+        if self.pki is None:
+            raise ServiceError("The Device Management service is not running; call start() first.")
+        return self.pki
+
+    @property
+    def server_ca_der(self) -> bytes:
+        """The CA devices trust for both servers (mbed.BootstrapServerCACert / LwM2MServerCACert)."""
+        return self._pki().server_ca.cert_der
+
+    @property
+    def server_ca_pem(self) -> bytes:
+        """The server CA in PEM."""
+        return self._pki().server_ca.cert_pem
+
+    @property
+    def server_ca(self) -> Credential:
+        """The server CA credential."""
+        return self._pki().server_ca
+
+    @property
+    def lwm2m_ca(self) -> Credential:
+        """The CA that issues LwM2M device certificates at bootstrap."""
+        return self._pki().lwm2m_ca
+
+    @property
+    def developer_ca(self) -> Credential:
+        """The CA that issues developer certificates."""
+        return self._pki().developer_ca
+
+    @property
+    def bootstrap_ca(self) -> Credential:
+        """The CA of the bootstrap server's TLS certificate (the server CA)."""
+        return self._pki().server_ca
+
+    def _store(self) -> Store:
+        if self.store is None:
+            raise ServiceError("The Device Management service is not running; call start() first.")
+        return self.store
+
+    # ------------------------------------------------------------------ accounts and devices
+
+    def create_account(self, name: str, *, device_quota: int = 1000, commercial: bool = False,
+                       admin_api_key: str | None = None) -> Account:
+        """Create an account (fresh aid)."""
+        return self._store().create_account(name, device_quota=device_quota, commercial=commercial,
+                                            admin_api_key=admin_api_key)
+
+    def add_trusted_certificate(self, account_id: str, name: str, certificate_pem: str | bytes, *,
+                                service: str = "bootstrap", status: str = "ACTIVE",
+                                enrollment_mode: bool = False, description: str = ""
+                                ) -> TrustedCertificate:
+        """Trust a CA certificate for an account's bootstrap or LwM2M service."""
+        return self._store().add_trusted_certificate(
+            account_id, name, certificate_pem, service=service, status=status,
+            enrollment_mode=enrollment_mode, description=description)
+
+    def enroll(self, account_id: str, enrollment_identity: str) -> Enrollment:
+        """Add an enrollment identity (A-...) to an account's enrollment list."""
+        return self._store().add_enrollment(account_id, enrollment_identity)
+
+    def issue_developer_certificate(self, account_id: str, endpoint_name: str | None = None,
+                                    *, kind: str = "tls-record") -> DeveloperCertificate:
+        """Issue a developer certificate for an account (bootstrap cert + key + URIs + server CA)."""
+        store, pki = self._store(), self._pki()
+        if store.get_account(account_id) is None:
+            raise ServiceError(f"No account {account_id!r}; create the account first.")
+        name = endpoint_name or f"dev-{account_id[:8]}-{len(store.list_developer_certificates(account_id))}"
+        credential = pki.issue_developer_credential(name, account_id)
+        record = store.add_developer_certificate(
+            account_id, credential.cert.fingerprint(hashes.SHA256()).hex(), name)
+        return DeveloperCertificate(record.id, account_id, name, credential,
+                                    with_aid(self.bootstrap_uri(kind), account_id),
+                                    pki.server_ca.cert_pem, pki.server_ca.cert_der)
+
+    def device(self, device_id: str) -> Device | None:
+        """The Device Directory entry, or None."""
+        return self._store().get_device(device_id)
+
+    def devices(self, account_id: str | None = None, **filters: Any) -> list[Device]:
+        """Devices of an account (or all), filtered by state / endpoint_name."""
+        return self._store().list_devices(account_id, **filters)
+
+    def inject_bootstrap_error(self, code: str = "5.00", text: str = "Internal error #1",
+                               count: int = 1) -> None:
+        """Answer the next `count` Bootstrap-Requests with `code` + `text` (fault injection)."""
+        if self.bootstrap is None:
+            raise ServiceError("The Device Management service is not running; call start() first.")
+        self.bootstrap.inject_error(code, text, count)
+
+    def _persist_event(self, event: ev.Event) -> None:
+        if self.store is not None:
+            self.store.record_event(event.type, device_id=event.device_id, account_id=event.account_id,
+                                    data=event.data, state_change=event.type in ev.STATE_CHANGES,
+                                    created_at=event.created_at)
+
+    # ------------------------------------------------------------------ operations on devices
+
+    def _lwm2m(self) -> Lwm2mServer:
+        if self.lwm2m is None:
+            raise ServiceError("The Device Management service is not running; call start() first.")
+        return self.lwm2m
+
+    async def read(self, device_id: str, path: str, *, timeout: float = 30.0
+                   ) -> tuple[str, int | None, bytes]:
+        """Read a path on a registered device: (code like "2.05", content-format, payload)."""
+        return await self._lwm2m().operate(device_id, Code.GET, path, timeout=timeout)
+
+    async def write(self, device_id: str, path: str, payload: bytes, content_format: int, *,
+                    timeout: float = 30.0) -> tuple[str, int | None, bytes]:
+        """Write (PUT) a path on a registered device."""
+        return await self._lwm2m().operate(device_id, Code.PUT, path, payload=payload,
+                                           content_format=content_format, timeout=timeout)
+
+    async def execute(self, device_id: str, path: str, arguments: bytes = b"", *,
+                      timeout: float = 30.0) -> tuple[str, int | None, bytes]:
+        """Execute (POST) a resource, e.g. /3/0/4 reboot or /3/0/5 factory reset."""
+        return await self._lwm2m().operate(device_id, Code.POST, path, payload=arguments,
+                                           timeout=timeout)
