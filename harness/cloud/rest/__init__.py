@@ -1,0 +1,23 @@
+"""The REST API v3 of the local service: enrollments, trusted certs, devices, applications + JWT.
+
+`start_rest(service)` is called by the service at start; it returns a RestServer (url, stop()).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.cloud.rest.notifications import RetryPolicy
+from harness.cloud.rest.server import RestServer, start_rest_server
+
+__all__ = ["RestServer", "RetryPolicy", "start_rest", "start_rest_server"]
+
+
+async def start_rest(service: Any) -> RestServer:
+    """Start the REST API of a running DeviceManagementService on config.host:config.rest_port."""
+    config = getattr(service, "config", None)
+    host = getattr(config, "host", "127.0.0.1")
+    port = getattr(config, "rest_port", 0)
+    bus = getattr(service, "events", None) or getattr(service, "bus", None)
+    policy = getattr(service, "rest_retry_policy", None)
+    return await start_rest_server(service.store, bus, host, port, policy)
