@@ -46,7 +46,8 @@ def _decode_vd(text: object) -> bytes:
     if not isinstance(text, str):
         raise SenmlError("SenML 'vd' must be a base64url string; fix the record.")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        std = text.replace("-", "+").replace("_", "/")
+        return base64.b64decode(std + "=" * (-len(std) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise SenmlError("SenML 'vd' is not valid base64url; fix the record.") from None
 
