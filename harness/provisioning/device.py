@@ -86,7 +86,8 @@ class FactoryDevice:
         """Process one bundle; (SUCCESS, response CBOR) or (FAILED_TO_PROCESS_DATA, None)."""
         with self._lock:
             if not self.in_session:
-                self._erase_storage()
+                if not self.factory_disabled:  # a disabled device keeps its credentials
+                    self._erase_storage()
                 self.in_session = True
             response, send = self._process(request_cbor)
             self.last_response = response
@@ -184,6 +185,10 @@ class FactoryDevice:
         except ValueError:
             raise BundleError(FccStatus.KCM_CRYPTO_ERROR, name,
                               info=f"Certificate parse failed:{name}") from None
+        for cert, issuer in zip(parsed, parsed[1:], strict=False):
+            if not pki.issued_by(cert, issuer):
+                raise BundleError(FccStatus.INVALID_CERTIFICATE, name,
+                                  info=f"Chain validation error:{name}")
         if key_name is not None:
             key_der = self.store.get(key_name)
             if key_der is None:

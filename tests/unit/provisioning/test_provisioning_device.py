@@ -153,7 +153,9 @@ def test_disable_then_every_bundle_gets_transport_status_9(device, good_bundle):
     assert run(device, good_bundle).status == FccStatus.SUCCESS
     assert device.factory_disabled
     good_bundle.disable = None
+    good_bundle.config_params[it.ENDPOINT_NAME] = "someone-else"
     assert device.handle(good_bundle.to_cbor()) == (FtcdStatus.FAILED_TO_PROCESS_DATA, None)
+    assert device.store.get(it.ENDPOINT_NAME) == ENDPOINT.encode()  # credentials kept
 
 
 def test_keep_alive_session_keeps_items_between_bundles(device, store, good_bundle):
@@ -378,3 +380,10 @@ def test_prkn_naming_a_non_key_item_is_34(device, good_bundle):
     raw = good_bundle.to_dict()
     raw["ConfigParams"], raw["Certificates"] = raw["ConfigParams"], raw.pop("Certificates")
     assert run(device, raw).status == 34
+
+
+def test_chain_out_of_order_is_rejected_at_store_time(device, server_ca, device_cert):
+    bundle = bootstrap_bundle(ENDPOINT, BS_URI, server_ca.cert_der, device_cert, send_chain=True)
+    bundle.certificate_chains[0].certs.insert(1, server_ca.cert_der)
+    resp = run(device, bundle)
+    assert (resp.status, resp.info) == (10, "Chain validation error:mbed.BootstrapDeviceCert")
