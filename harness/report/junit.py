@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
+from junitparser import TestCase, TestSuite
+
 from harness.report.redact import redact
 from harness.report.xmlfile import load_junit, write_junit
 
@@ -151,25 +153,53 @@ def junit_case_id(nodeid: str, prefix: str | None = None) -> tuple[str, str]:
     return ".".join(classnames), names[-1]
 
 
-def write_system_out(junit_path: Path | str, logs: Mapping[str, str], *, prefix: str | None = None) -> int:
-    """Append each node id's console log to its test case's <system-out>; return how many cases got one."""
-    if not logs:
+def _append_system_out(case: TestCase, text: str) -> None:
+    """Append a console log under a header to a test case's <system-out>."""
+    header = f"{' console ':-^80}\n"
+    existing = case.system_out
+    case.system_out = f"{existing}\n{header}{text}" if existing else f"{header}{text}"
+
+
+def _set_suite_property(suite: TestSuite, name: str, value: object) -> None:
+    """Set a suite property, replacing an earlier one of the same name."""
+    for prop in list(suite.properties()):
+        if prop.name == name:
+            suite.remove_property(prop)
+    suite.add_property(name, xml_safe(redact(str(value))))
+
+
+def enrich_junit_file(
+    junit_path: Path | str,
+    *,
+    console_logs: Mapping[str, str] | None = None,
+    suite_properties: Mapping[str, object] | None = None,
+    prefix: str | None = None,
+) -> int:
+    """Add console logs (by node id) to <system-out> and properties to every suite; return cases updated.
+
+    Suite properties (lab, host, run id) are set here because pytest's record_testsuite_property
+    does not work under pytest-xdist.
+    """
+    wanted = {junit_case_id(nodeid, prefix): text for nodeid, text in (console_logs or {}).items()}
+    if not wanted and not suite_properties:
         return 0
-    wanted = {junit_case_id(nodeid, prefix): text for nodeid, text in logs.items()}
     xml = load_junit(junit_path)
     updated = 0
     for suite in xml:
+        for name, value in (suite_properties or {}).items():
+            _set_suite_property(suite, name, value)
         for case in suite:
             text = wanted.get((case.classname or "", case.name or ""))
-            if text is None:
-                continue
-            header = f"{' console ':-^80}\n"
-            existing = case.system_out
-            case.system_out = f"{existing}\n{header}{text}" if existing else f"{header}{text}"
-            updated += 1
-    if updated:
-        write_junit(xml, junit_path)
+            if text is not None:
+                _append_system_out(case, text)
+                updated += 1
+    write_junit(xml, junit_path)
     return updated
+
+
+def write_system_out(junit_path: Path | str, logs: Mapping[str, str], *, prefix: str | None = None) -> int:
+    """Append each node id's console log to its test case's <system-out>; return how many cases got one."""
+    return enrich_junit_file(junit_path, console_logs=logs, prefix=prefix)
 
 
 class ConsoleLogCollector:
@@ -184,6 +214,14 @@ class ConsoleLogCollector:
         if text is not None:
             self.logs[nodeid] = text
 
-    def write(self, junit_path: Path | str, *, prefix: str | None = None) -> int:
-        """Write the collected logs into junit_path's <system-out> elements; return cases updated."""
-        return write_system_out(junit_path, self.logs, prefix=prefix)
+    def write(
+        self,
+        junit_path: Path | str,
+        *,
+        suite_properties: Mapping[str, object] | None = None,
+        prefix: str | None = None,
+    ) -> int:
+        """Write the collected logs (and suite properties) into junit_path; return cases updated."""
+        return enrich_junit_file(
+            junit_path, console_logs=self.logs, suite_properties=suite_properties, prefix=prefix
+        )

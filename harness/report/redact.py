@@ -11,7 +11,8 @@ REDACTED = "[REDACTED]"
 _PEM_KEY = re.compile(
     r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----"
     r"(?:(?P<body>(?:(?!-----BEGIN ).)*?)-----END \1PRIVATE KEY-----"
-    r"|(?:[ \t]*\r?\n[ \t]*(?:\[REDACTED\]|[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info):[^\r\n]*))*)",
+    r"|(?:[ \t]*\r?\n[ \t]*(?:\[REDACTED\]|[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info):[^\r\n]*)"
+    r"[ \t]*(?=\r?\n|\Z))*)",
     re.DOTALL,
 )
 # JSON Web Tokens (JWS: 3 parts, JWE: 5 parts); the header always starts with base64url('{"').
