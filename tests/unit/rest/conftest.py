@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from rest_test_support import self_signed
 
 from harness.cloud.rest import RetryPolicy
 from harness.cloud.service import DeviceManagementService
@@ -57,3 +58,26 @@ def account(service_thread: ServiceThread, base_url: str) -> Iterator[TestAccoun
         f"acc-{secrets.token_hex(3)}", admin_api_key=key))
     with RestClient(base_url, key) as client:
         yield TestAccount(acc.id, key, client)
+
+
+@dataclass
+class JwtApp:
+    """An application with one verification key whose private key the test holds."""
+
+    id: str
+    key_id: str
+    private_key: object
+    alg: str
+
+
+@pytest.fixture
+def make_jwt_app(account: TestAccount):
+    """Create an application + verification key for a key (default EC P-256 / ES256)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    def make(private_key=None, alg: str = "ES256", name: str | None = None) -> JwtApp:
+        key = private_key or ec.generate_private_key(ec.SECP256R1())
+        app = account.admin.create_application(name or f"app-{secrets.token_hex(3)}")
+        vk = account.admin.create_verification_key(app.id, f"vk-{secrets.token_hex(3)}", self_signed(key))
+        return JwtApp(app.id, vk.id, key, alg)
+    return make
