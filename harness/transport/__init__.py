@@ -11,12 +11,17 @@ Kinds:
 
 Public API::
 
-    Endpoint(kind, host="127.0.0.1", port=0, ssl_context_factory=None)
+    Endpoint(kind, host="127.0.0.1", port=0, ssl_context_factory=None, handshake_timeout=10.0)
     await create_server_context(site, [Endpoint(...), ...]) -> ServerContext
-        .context (aiocoap.Context), .bound {kind: (host, port)}, .uri(kind), await .shutdown()
+        .context (aiocoap.Context), .bound {kind: (host, port)}, .uri(kind), await .shutdown(),
+        .connections(kind), await .wait_no_connections(kind, timeout)
     await create_client_context(kind, *, ssl_context=None, site=None) -> aiocoap.Context
     peer_certificate(remote) -> bytes | None        # DER of the verified TLS peer
+    close_connection(remote) -> bool                # e.g. close_notify after Bootstrap-Finish
+    is_connected(remote) -> bool
     server_ssl_context(cert: Credential, trusted_cas) -> ssl.SSLContext
+        (building one costs ~15 ms: let ssl_context_factory cache it and rebuild only when
+        the trusted CA set changes)
     client_ssl_context(cred: Credential, server_ca) -> ssl.SSLContext
     SecureConnectionError, ConnectionClosedError, ConnectFailedError, TransportError
         (all HilError; the first three are also aiocoap.error.NetworkError)
@@ -33,8 +38,10 @@ If that connection has closed, the request fails at once with ConnectionClosedEr
 
 from harness.transport.context import (
     ServerContext,
+    close_connection,
     create_client_context,
     create_server_context,
+    is_connected,
     peer_certificate,
 )
 from harness.transport.endpoint import Endpoint, TransportKind
@@ -55,8 +62,10 @@ __all__ = [
     "TransportError",
     "TransportKind",
     "client_ssl_context",
+    "close_connection",
     "create_client_context",
     "create_server_context",
+    "is_connected",
     "peer_certificate",
     "server_ssl_context",
 ]

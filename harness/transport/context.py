@@ -10,6 +10,7 @@ import aiocoap
 from aiocoap.transports.udp6 import MessageInterfaceUDP6
 from aiocoap.util import hostportjoin
 
+from harness.transport.connection import StreamConnection
 from harness.transport.endpoint import KINDS, SCHEMES, Endpoint
 from harness.transport.errors import TransportError
 from harness.transport.interface import StreamMessageInterface
@@ -22,6 +23,21 @@ _DTLS_LATER = (
 def peer_certificate(remote: object) -> bytes | None:
     """DER of the verified TLS peer certificate of a request's remote (None without TLS)."""
     return getattr(remote, "peer_certificate", None)
+
+
+def close_connection(remote: object) -> bool:
+    """Close the stream connection behind a remote (TLS: close_notify first); False if none."""
+    if isinstance(remote, StreamConnection) and remote.is_open:
+        remote.close()
+        return True
+    return False
+
+
+def is_connected(remote: object) -> bool:
+    """True while the stream connection behind a remote is open (udp remotes: always True)."""
+    if isinstance(remote, StreamConnection):
+        return remote.is_open
+    return remote is not None
 
 
 def _check_kind(kind: str) -> None:

@@ -1,6 +1,7 @@
 """Round trips over every transport kind, server-initiated requests, peer certificates."""
 
 import asyncio
+import socket
 
 import aiocoap
 import aiocoap.resource as resource
@@ -8,7 +9,13 @@ import pytest
 from aiocoap import GET, POST, PUT, Message
 from transport_testkit import WAIT, Store, client, run, serving
 
-from harness.transport import ConnectionClosedError, peer_certificate
+from harness.transport import (
+    ConnectFailedError,
+    ConnectionClosedError,
+    close_connection,
+    is_connected,
+    peer_certificate,
+)
 
 KINDS = ["tls-record", "tcp-length", "udp"]
 
@@ -116,5 +123,36 @@ def test_transport_two_clients_share_one_server(creds):
             assert (ra.payload, rb.payload) == (b"a", b"b")
             assert len(server.connections("tls-record")) == 2
             assert hello.remotes[0] is not hello.remotes[1]
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("kind", ["tls-record", "tcp-length"])
+def test_transport_server_closes_connection_and_client_redials(kind, creds):
+    async def scenario():
+        async with serving(creds, [kind]) as (server, hello, _), client(kind, creds) as ctx:
+            uri = server.uri(kind) + "/hello"
+            await ctx.request(Message(code=POST, uri=uri)).response
+            first = hello.remotes[-1]
+            assert is_connected(first)
+            assert close_connection(first) is True
+            await server.wait_no_connections(kind, WAIT)
+            assert not is_connected(first) and close_connection(first) is False
+            await ctx.request(Message(code=POST, uri=uri)).response
+            assert hello.remotes[-1] is not first and is_connected(hello.remotes[-1])
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("kind", ["tls-record", "tcp-length"])
+def test_transport_refused_connection_is_a_clear_error(kind, creds):
+    async def scenario():
+        with socket.socket() as unused:
+            unused.bind(("127.0.0.1", 0))
+            port = unused.getsockname()[1]
+        scheme = "coaps" if kind == "tls-record" else "coap"
+        async with client(kind, creds) as ctx:
+            with pytest.raises(ConnectFailedError, match=f"127.0.0.1:{port}"):
+                await ctx.request(Message(code=GET, uri=f"{scheme}://127.0.0.1:{port}/x")).response
 
     run(scenario())
