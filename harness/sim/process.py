@@ -34,9 +34,11 @@ log = logging.getLogger(__name__)
 class BoardProcess:
     """One virtual board: owns its board dir while running."""
 
-    def __init__(self, board_id: str, directory: Path, baud: int | None, target: str) -> None:
-        """Prepare (nothing is created until run())."""
+    def __init__(self, board_id: str, directory: Path, baud: int | None, target: str,
+                 ready_fd: int | None = None) -> None:
+        """Prepare (nothing is created until run()); `ready_fd` gets "ready\\n" once published."""
         self.board_id = board_id
+        self.ready_fd = ready_fd
         self.dir = directory
         self.baud = baud
         self.target = target
@@ -122,6 +124,10 @@ class BoardProcess:
             board_dir=str(self.dir), baud=self.baud,
         )
         registry.write_board_info(info)
+        if self.ready_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.ready_fd, b"ready\n")
+                os.close(self.ready_fd)
         log.info("virtual board %s up: tty %s, control %s", self.board_id, self.serial.path, control)
         first_boot = loop.create_task(self._first_boot())
         try:
@@ -153,6 +159,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--target", default=registry.TARGET_TYPE, help="pyOCD target type")
     parser.add_argument("--image", type=Path, help="program this image into flash before power-on")
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--ready-fd", type=int, help="write 'ready' to this fd once board.json is up")
     return parser.parse_args(argv)
 
 
@@ -170,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        board = BoardProcess(args.id, directory, args.baud, args.target)
+        board = BoardProcess(args.id, directory, args.baud, args.target, args.ready_fd)
         if args.image:
             data = args.image.read_bytes()
             board.flash.erase_all()

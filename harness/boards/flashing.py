@@ -1,0 +1,102 @@
+"""Flashing through pyOCD's Python API: the same calls for real and virtual boards."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pyocd.core import exceptions as pyocd_errors
+from pyocd.core.helpers import ConnectHelper
+from pyocd.flash.file_programmer import FileProgrammer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness.config import BoardConfig
+from harness.errors import HilError
+from harness.sim.registry import probe_id_for
+
+log = logging.getLogger(__name__)
+
+
+class FlashError(HilError):
+    """Flashing failed: probe missing/busy, wrong target, bad image."""
+
+
+def probe_id_of(board: BoardConfig) -> str:
+    """The pyOCD unique id of a board (virtual boards: `dmhil-<id>`)."""
+    return board.probe_id or probe_id_for(board.id)
+
+
+def _check_image(image: Path) -> None:
+    if not image.is_file():
+        raise FlashError(f"firmware image {image} does not exist; build it or fix the path.")
+    if image.stat().st_size == 0:
+        raise FlashError(f"firmware image {image} is empty; rebuild it.")
+
+
+def _progress_callback(progress: Progress | None, task: int | None) -> Callable[[float], None] | None:
+    if progress is None or task is None:
+        return None
+    return lambda fraction: progress.update(task, completed=fraction * 100)
+
+
+def _program_once(board: BoardConfig, image: Path, timeout: float,
+                  progress: Progress | None, task: int | None) -> None:
+    unique_id = probe_id_of(board)
+    try:
+        session = ConnectHelper.session_with_chosen_probe(
+            unique_id=unique_id, target_override=board.target, blocking=False,
+            auto_open=True, options={"connect_mode": "halt", "frequency": 4_000_000},
+        )
+    except pyocd_errors.TargetSupportError:
+        raise FlashError(
+            f"board {board.id}: pyOCD does not know target type {board.target!r}; "
+            "fix `target:` in the lab config (see `pyocd list --targets`)."
+        ) from None
+    except pyocd_errors.ProbeError as exc:
+        if "busy" in str(exc):
+            raise FlashError(
+                f"board {board.id}: probe {unique_id} is busy; close the other debugger "
+                "session (or wait for the test holding it)."
+            ) from None
+        raise
+    if session is None:
+        raise FlashError(
+            f"board {board.id}: no debug probe {unique_id} is connected; plug it in / start the "
+            "virtual board, and check `pyocd list`."
+        )
+    with session:
+        session.options.set("flash.timeout.program", timeout)
+        FileProgrammer(session, progress=_progress_callback(progress, task)).program(str(image))
+        session.target.reset()
+
+
+def flash(board: BoardConfig, image_path: str | Path, *, timeout: float = 120.0,
+          progress: bool = True, retries: int = 1) -> float:
+    """Program `image_path` into `board` and reset it; one retry on transfer errors; seconds taken."""
+    image = Path(image_path)
+    _check_image(image)
+    start = time.monotonic()
+    bar = Progress(TextColumn(f"flash {board.id}"), BarColumn(), TimeElapsedColumn(),
+                   transient=True) if progress else None
+    task = bar.add_task("flash", total=100) if bar else None
+    try:
+        if bar:
+            bar.start()
+        for attempt in range(retries + 1):
+            try:
+                _program_once(board, image, timeout, bar, task)
+                return time.monotonic() - start
+            except (pyocd_errors.TransferError, pyocd_errors.ProbeError,
+                    pyocd_errors.TimeoutError) as exc:
+                if attempt >= retries:
+                    raise FlashError(
+                        f"board {board.id}: flashing {image.name} failed ({exc}); check the probe "
+                        "and power, then retry."
+                    ) from None
+                log.warning("board %s: flashing failed (%s); retrying once", board.id, exc)
+        raise AssertionError("unreachable")
+    finally:
+        if bar:
+            bar.stop()
