@@ -168,7 +168,8 @@ class BootstrapServer:
     async def _send(self, remote: object, code: Code, path: tuple[str, ...], *,
                     content_format: int | None = None, payload: bytes = b"") -> Message:
         assert self.context is not None, "BootstrapServer.context is set by the service"
-        msg = Message(code=code, uri_path=path, payload=payload, remote=remote)
+        msg = Message(code=code, uri_path=path, payload=payload)
+        msg.remote = remote
         if content_format is not None:
             msg.opt.content_format = content_format
         async with asyncio.timeout(WRITE_TIMEOUT):
@@ -193,9 +194,10 @@ class BootstrapServer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the device vanished or refused: report, keep serving
-            reason = str(exc) if isinstance(exc, _StepFailed) else f"{step} failed: {type(exc).__name__}"
+            reason = str(exc) if isinstance(exc, _StepFailed) else \
+                f"{step} failed: {type(exc).__name__}: {str(exc)[:160]}"
             log.warning("bootstrap of device %s (ep=%s) did not finish: %s", device.id,
-                        device.endpoint_name, reason)
+                        device.endpoint_name, reason, exc_info=log.isEnabledFor(logging.DEBUG))
             self.events.publish(ev.Event(ev.BOOTSTRAP_ERROR, device.id, plan.account.id, {
                 "ep": device.id, "original-ep": device.endpoint_name, "reason": reason}))
             return

@@ -7,7 +7,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,14 +161,22 @@ class EventBus:
         seen = "\n  ".join(e.brief() for e in last) or "(no events at all)"
         return EventTimeout(f"No event matching {what} within {timeout:g} s; last events:\n  {seen}")
 
-    async def wait_for(self, predicate: Callable[[Event], bool], timeout: float, *,
-                       what: str = "the condition", include_history: bool = False) -> Event:
-        """The first new event matching `predicate` (or a past one, with include_history)."""
-        if include_history:
-            for event in self.history:
-                if predicate(event):
-                    return event
-        with self.subscribe() as sub:
+    def wait_for(self, predicate: Callable[[Event], bool], timeout: float, *,
+                 what: str = "the condition", include_history: bool = False) -> Awaitable[Event]:
+        """Await the first event matching `predicate` published after this call (or a past one,
+        with include_history); raises EventTimeout listing the last events.
+
+        The subscription starts at the call, so `w = bus.wait_for(...); act(); await w` is safe.
+        """
+        sub = self.subscribe()
+        past = [e for e in self.history if predicate(e)] if include_history else []
+        return self._wait(sub, predicate, timeout, what, past[0] if past else None)
+
+    async def _wait(self, sub: Subscription, predicate: Callable[[Event], bool], timeout: float,
+                    what: str, found: Event | None) -> Event:
+        with sub:
+            if found is not None:
+                return found
             try:
                 async with asyncio.timeout(timeout):
                     async for event in sub:

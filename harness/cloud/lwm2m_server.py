@@ -343,7 +343,8 @@ class Lwm2mServer:
             raise DeviceNotConnected(f"Device {device_id} has no live registration; wait for its "
                                      "registration event before reading, writing or executing.")
         segments = tuple(s for s in path.split("/") if s)
-        msg = Message(code=code, uri_path=segments, payload=payload, remote=live.remote)
+        msg = Message(code=code, uri_path=segments, payload=payload)
+        msg.remote = live.remote
         if content_format is not None:
             msg.opt.content_format = content_format
         try:
