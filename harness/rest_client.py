@@ -353,4 +353,4 @@ class RestClient:
     def websocket_url(self) -> str:
         """The ws:// or wss:// URL of /v2/notification/websocket-connect."""
         scheme = "wss" if self.base_url.startswith("https") else "ws"
-        return scheme + self.base_url.split(":", 1)[1] + "/v2/notification/websocket-connect"
+        return scheme + ":" + self.base_url.split(":", 1)[1] + "/v2/notification/websocket-connect"
