@@ -74,6 +74,7 @@ class BoardProcess:
             self.flash.erase(int(req["addr"]), int(req["size"]))
         elif op == "erase_all":
             self.flash.erase_all()
+            self.store.erase_all()  # KVStore lives in internal flash: a chip erase wipes it too
         elif op == "shutdown":
             self.stopping.set()
         else:
