@@ -1,0 +1,105 @@
+"""SerialConsole on a real pty: expect, timeouts with context, redaction, reopen."""
+
+from __future__ import annotations
+
+import os
+import pty
+import tty
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.boards.console import ConsoleTimeout, SerialConsole
+from harness.provisioning.frame import encode_response
+
+PEM_KEY = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSECRETSECRETSECRET\n"
+    "hRANCAAQSECRETSECRETSECRETSECRET\n"
+    "-----END PRIVATE KEY-----\n"
+)
+
+
+class FakeBoardEnd:
+    """The board side of a pty pair (the test writes what a board would print)."""
+
+    def __init__(self, link: Path) -> None:
+        self.master, self.slave = pty.openpty()
+        tty.setraw(self.slave)
+        self.link = link
+        link.unlink(missing_ok=True)
+        link.symlink_to(os.ttyname(self.slave))
+
+    def write(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def read(self) -> bytes:
+        return os.read(self.master, 4096)
+
+    def close(self) -> None:
+        for fd in (self.master, self.slave):
+            os.close(fd)
+
+
+@pytest.fixture
+def board_end(tmp_path: Path) -> Iterator[FakeBoardEnd]:
+    end = FakeBoardEnd(tmp_path / "tty")
+    yield end
+    end.close()
+
+
+@pytest.fixture
+def console(board_end: FakeBoardEnd, tmp_path: Path) -> Iterator[SerialConsole]:
+    con = SerialConsole(str(board_end.link), log_path=tmp_path / "logs" / "console.log", name="dut")
+    yield con
+    con.close()
+
+
+def test_expect_and_readlines_until(console: SerialConsole, board_end: FakeBoardEnd) -> None:
+    board_end.write(b"boot\r\nEndpoint Name: ep-1\r\nDevice ID: 0123abc\r\n")
+    assert console.expect(r"Device ID: (\S+)", timeout=5).group(1) == "0123abc"
+    board_end.write(b"a\r\nb\r\nClient registered\r\n")
+    assert console.readlines_until("Client registered", timeout=5) == ["a", "b", "Client registered"]
+
+
+def test_expect_timeout_shows_last_lines_and_log(console: SerialConsole, board_end: FakeBoardEnd,
+                                                 tmp_path: Path) -> None:
+    board_end.write(b"".join(f"line {i}\r\n".encode() for i in range(40)))
+    console.expect("line 39", timeout=5)
+    with pytest.raises(ConsoleTimeout) as err:
+        console.expect("Client registered", timeout=0.2)
+    text = str(err.value)
+    assert "'Client registered'" in text and str(tmp_path / "logs" / "console.log") in text
+    assert "line 39" in text and "line 10" in text and "line 9\n" not in text  # exactly the last 30
+
+
+def test_secrets_never_reach_the_log(console: SerialConsole, board_end: FakeBoardEnd,
+                                     tmp_path: Path) -> None:
+    frame = encode_response(0, b"\xa1cSID" + b"SECRETPAYLOAD" * 3)
+    board_end.write(b"dump:\r\n" + PEM_KEY.replace("\n", "\r\n").encode() + b"log " + frame
+                    + b" after\r\nAuthorization: Bearer ak_0123456789abcdef\r\ndone\r\n")
+    console.expect("done", timeout=5)
+    log = (tmp_path / "logs" / "console.log").read_text()
+    assert "SECRET" not in log and "ak_0123456789abcdef" not in log
+    assert "[private key redacted]" in log
+    assert "[provisioning frame:" in log and "after" in log
+    assert all("SECRET" not in line for line in console.lines)
+
+
+def test_write_reaches_board(console: SerialConsole, board_end: FakeBoardEnd) -> None:
+    console.write(b"reboot\n")
+    assert board_end.read() == b"reboot\n"
+
+
+def test_reopens_after_port_disappears(console: SerialConsole, board_end: FakeBoardEnd,
+                                       tmp_path: Path) -> None:
+    board_end.write(b"first\r\n")
+    console.expect("first", timeout=5)
+    board_end.close()
+    replacement = FakeBoardEnd(board_end.link)  # "re-enumerated" under the same name
+    board_end.master, board_end.slave = os.dup(replacement.master), os.dup(replacement.slave)
+    console.expect("reopened", timeout=10)
+    replacement.write(b"second\r\n")
+    assert console.expect("second", timeout=5)
+    replacement.close()
