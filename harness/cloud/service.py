@@ -70,7 +70,7 @@ class DeviceManagementService:
     """Bootstrap server, LwM2M server, directory and events; async start()/stop()."""
 
     def __init__(self, config: ServiceConfig | None = None, data_dir: Path | None = None, *,
-                 nosec_default_account: str | None = None) -> None:
+                 nosec_default_account: str | None = None, start_rest: bool = True) -> None:
         self.config = config or ServiceConfig()
         self._own_dir = None
         chosen = data_dir or self.config.data_dir
@@ -79,6 +79,7 @@ class DeviceManagementService:
             chosen = Path(self._own_dir)
         self.data_dir = Path(chosen)
         self.nosec_default_account = nosec_default_account
+        self.start_rest = start_rest
         self.store: Store | None = None
         self.pki: ServicePki | None = None
         self.events = ev.EventBus(persist=self._persist_event)
@@ -131,6 +132,8 @@ class DeviceManagementService:
 
     async def _start_rest(self) -> None:
         """Start harness.cloud.rest if that package provides `start_rest(service)`; else nothing."""
+        if not self.start_rest:
+            return
         try:
             from harness.cloud import rest  # noqa: PLC0415 - optional, lazily imported
         except ImportError:

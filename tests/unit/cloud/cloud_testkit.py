@@ -38,6 +38,7 @@ def config(**timing: object) -> ServiceConfig:
 async def running(data_dir: Path, cfg: ServiceConfig | None = None,
                   **kwargs: object) -> AsyncIterator[DeviceManagementService]:
     """A started service on `data_dir`, stopped afterwards."""
+    kwargs.setdefault("start_rest", False)
     svc = DeviceManagementService(cfg or config(), data_dir, **kwargs)
     await svc.start()
     try:

@@ -1,10 +1,11 @@
 """Bootstrap over tls-record: with aid, First-to-Claim, developer certificates, re-bootstrap."""
 
+import pytest
 from cloud_testkit import WAIT, device, factory_ca, onboard, run, running, trusted_account
 
 from harness import pki
 from harness.cloud import events as ev
-from harness.cloud.lab_client import LabDevice
+from harness.cloud.lab_client import BootstrapFailed, LabDevice
 from harness.cloud.records import DeviceState
 from harness.lwm2m.ids import SecurityMode
 
@@ -41,6 +42,114 @@ def test_cloud_bootstrap_with_aid_then_register(tmp_path):
                 in event.data["resources"]
             stored = svc.device(prov.device_id)
             assert stored.state == DeviceState.REGISTERED and stored.lifetime == 300
+            await dev.close()
+
+    run(scenario())
+
+
+def test_cloud_bootstrap_first_to_claim_writes_aid_and_claims(tmp_path):
+    async def scenario():
+        async with running(tmp_path) as svc:
+            ca = factory_ca()
+            acc = trusted_account(svc, ca, enrollment=True)
+            dev = device(svc, ca, "ep-ftc-1")
+            enrollment = svc.enroll(acc.id, pki.enrollment_id(dev.credential.cert))
+            prov = await dev.bootstrap(svc.bootstrap_uri())
+            assert prov.new_bootstrap_uri == f"{svc.bootstrap_uri()}?aid={acc.id}"
+            assert pki.subject_fields(prov.credential.cert)["OU"] == acc.id
+            claimed = svc.store.get_enrollment(enrollment.id)
+            assert claimed.claimed_at is not None and claimed.enrolled_device_id == prov.device_id
+            # the device saved the new URI: the next bootstrap carries aid and keeps the id
+            await dev.close()
+            again = await dev.bootstrap(prov.new_bootstrap_uri, iep=prov.device_id)
+            assert again.device_id == prov.device_id and again.new_bootstrap_uri is None
+            await dev.close()
+
+    run(scenario())
+
+
+def test_cloud_bootstrap_production_device_keeps_its_id(tmp_path):
+    async def scenario():
+        async with running(tmp_path) as svc:
+            ca = factory_ca()
+            acc = trusted_account(svc, ca)
+            dev = device(svc, ca, "ep-prod-1")
+            first = await dev.bootstrap(svc.bootstrap_uri(), aid=acc.id)
+            await dev.close()
+            second = await dev.bootstrap(svc.bootstrap_uri(), aid=acc.id)  # no iep (factory reset)
+            await dev.close()
+            assert first.device_id == second.device_id
+            entry = svc.device(first.device_id)
+            assert entry.execution_mode == 5 and entry.ca_id is not None
+            assert len(svc.devices(acc.id)) == 1
+
+    run(scenario())
+
+
+def test_cloud_bootstrap_developer_certificate(tmp_path, monkeypatch):
+    from harness.cloud import bootstrap_policy
+
+    monkeypatch.setattr(bootstrap_policy, "DEVICES_PER_DEVELOPER_CERT", 2)
+
+    async def scenario():
+        async with running(tmp_path) as svc:
+            acc = svc.create_account("dev")
+            dc = svc.issue_developer_certificate(acc.id, "dev-ep")
+            assert dc.bootstrap_uri == f"{svc.bootstrap_uri()}?aid={acc.id}"
+            assert "key=<redacted>" in repr(dc)
+
+            def board() -> LabDevice:
+                return LabDevice("tls-record", "dev-ep", credential=dc.credential,
+                                 server_ca_der=dc.server_ca_der)
+
+            one, two = board(), board()
+            first = await one.bootstrap(dc.bootstrap_uri)
+            second = await two.bootstrap(dc.bootstrap_uri)
+            assert first.device_id != second.device_id  # no iep: a new device each time
+            again = await one.bootstrap(dc.bootstrap_uri, iep=first.device_id)
+            assert again.device_id == first.device_id  # iep reuses the id
+            assert svc.device(first.device_id).execution_mode == 1
+            three = board()
+            with pytest.raises(BootstrapFailed) as refused:
+                await three.bootstrap(dc.bootstrap_uri)
+            assert (refused.value.code, refused.value.text) == (
+                "4.03", "Developer certificate device limit reached")
+            for d in (one, two, three):
+                await d.close()
+
+    run(scenario())
+
+
+def test_cloud_bootstrap_senml_when_client_asks(tmp_path):
+    async def scenario():
+        async with running(tmp_path) as svc:
+            ca = factory_ca()
+            acc = trusted_account(svc, ca)
+            dev = device(svc, ca, "ep-senml")
+            prov = await dev.bootstrap(svc.bootstrap_uri(), aid=acc.id, pct=110)
+            assert set(prov.content_formats) == {110}
+            assert prov.lwm2m_uri.endswith(f"?aid={acc.id}")
+            assert prov.credential is not None
+            await dev.close()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("kind", ["udp", "tcp-length"])
+def test_cloud_bootstrap_nosec_then_register(tmp_path, kind):
+    async def scenario():
+        async with running(tmp_path) as svc:
+            acc = svc.create_account("lab")
+            dev = LabDevice(kind, "nosec-1")
+            prov = await dev.bootstrap(svc.bootstrap_uri(kind), aid=acc.id)
+            assert prov.security_mode == SecurityMode.NOSEC and prov.credential is None
+            assert prov.lwm2m_uri == f"{svc.lwm2m_uri(kind)}?aid={acc.id}"
+            assert prov.writes["/1/0"][7] == (b"U" if kind == "udp" else b"T")
+            await dev.switch_to_lwm2m(prov)
+            response = await dev.register(prov.lwm2m_uri)
+            assert response.opt.location_path[:2] == ("rd", acc.id)
+            [entry] = svc.devices(acc.id)
+            assert entry.id == dev.device_id and entry.state == DeviceState.REGISTERED
             await dev.close()
 
     run(scenario())
