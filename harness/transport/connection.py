@@ -128,6 +128,17 @@ class StreamConnection(interfaces.EndpointAddress, asyncio.Protocol):
             f"Connection with {self.hostinfo} is closed; reconnect to continue."
         )
 
+    def fail_before_connect(self, error: Exception) -> None:
+        """Mark a connection whose TCP connect failed, failing everyone waiting for it."""
+        self._closed = True
+        self._queue = None
+        self.failure = error
+        if not self.ready.done():
+            self.ready.set_exception(error)
+            self.ready.exception()
+        if not self.closed.done():
+            self.closed.set_result(None)
+
     # ---- sending
     def send(self, message: bytes) -> None:
         """Send one encoded CoAP message (queued until the connection is ready)."""

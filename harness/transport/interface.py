@@ -194,11 +194,14 @@ class StreamMessageInterface(GenericMessageInterface):
                     self.loop.create_connection(lambda: conn, host, port), CONNECT_TIMEOUT
                 )
             except (OSError, TimeoutError) as exc:
-                self._outgoing.pop((host, port), None)
-                raise ConnectFailedError(
-                    f"Cannot connect {self.kind} to {host}:{port} ({exc}); "
+                if self._outgoing.get((host, port)) is conn:
+                    del self._outgoing[(host, port)]
+                failure = ConnectFailedError(
+                    f"Cannot connect {self.kind} to {host}:{port} ({exc or 'timeout'}); "
                     "check that the server runs and the URI is right."
-                ) from None
+                )
+                conn.fail_before_connect(failure)  # wakes concurrent requests waiting on it
+                raise failure from None
         try:
             await asyncio.wait_for(asyncio.shield(conn.ready), self._handshake_timeout + 1)
         except TimeoutError:

@@ -156,3 +156,18 @@ def test_transport_refused_connection_is_a_clear_error(kind, creds):
                 await ctx.request(Message(code=GET, uri=f"{scheme}://127.0.0.1:{port}/x")).response
 
     run(scenario())
+
+
+def test_transport_concurrent_requests_to_a_refused_port_all_fail(creds):
+    async def scenario():
+        with socket.socket() as unused:
+            unused.bind(("127.0.0.1", 0))
+            port = unused.getsockname()[1]
+        async with client("tcp-length", creds) as ctx:
+            uri = f"coap://127.0.0.1:{port}/x"
+            results = await asyncio.wait_for(asyncio.gather(
+                *(ctx.request(Message(code=GET, uri=uri)).response for _ in range(3)),
+                return_exceptions=True), WAIT)
+        assert all(isinstance(r, ConnectFailedError) for r in results), results
+
+    run(scenario())
