@@ -41,7 +41,7 @@ from harness.sim.client.credentials import (
 )
 from harness.sim.client.device_object import DeviceObject
 from harness.sim.client.error_map import Failure, bootstrap_failure, registration_failure
-from harness.sim.client.settings import MIN_LIFETIME, Backoff, ClientSettings, firmware_value
+from harness.sim.client.settings import Backoff, ClientSettings, firmware_value
 from harness.transport import SecureConnectionError, create_client_context
 
 log = logging.getLogger(__name__)
@@ -138,8 +138,8 @@ class DeviceClient:
     async def deregister(self, timeout: float | None = None) -> None:
         """De-register gracefully (DELETE of the registration) and end run()."""
         self._deregister_requested.set()
-        await asyncio.wait_for(self._deregistered.wait(),
-                               timeout or self.settings.request_timeout + 5)
+        async with asyncio.timeout(timeout or self.settings.request_timeout + 5):
+            await self._deregistered.wait()
 
     # --- one pass: bootstrap if needed, then register and serve ---------------------------------
     async def _cycle(self) -> None:
@@ -184,7 +184,8 @@ class DeviceClient:
                 failure = bootstrap_failure(response.code, bytes(response.payload))
                 raise (_Retry(failure) if failure.retry else _Stop(failure))
             try:
-                await asyncio.wait_for(site.done.wait(), self.settings.request_timeout)
+                async with asyncio.timeout(self.settings.request_timeout):
+                    await site.done.wait()
             except TimeoutError:
                 raise _Retry(Failure(text.ClientError.ConnectBootstrapFailed,
                                      text.DETAILS_BS_FINISH_FAILED.format(reason="timeout"))) from None
@@ -248,7 +249,7 @@ class DeviceClient:
         lifetime = data.server.get(Server.LIFETIME)
         if isinstance(lifetime, bytes) and lifetime:
             try:
-                self._server_lifetime = max(MIN_LIFETIME, as_int(lifetime))
+                self._server_lifetime = max(self.settings.min_lifetime, as_int(lifetime))
             except TlvError:
                 self._server_lifetime = None
         self.device_id = subject.get("L") or self.device_id
@@ -293,7 +294,7 @@ class DeviceClient:
         return query
 
     def _requested_lifetime(self) -> int:
-        return max(MIN_LIFETIME, self._server_lifetime or self.settings.lifetime)
+        return max(self.settings.min_lifetime, self._server_lifetime or self.settings.lifetime)
 
     async def _register(self, base: str, creds: ServerCredentials, device: DeviceObject) -> None:
         try:
@@ -318,7 +319,7 @@ class DeviceClient:
             if not self.store.get(items.INTERNAL_ENDPOINT):
                 self._put(items.INTERNAL_ENDPOINT, self.device_id.encode())
         max_age = response.opt.max_age
-        self.lifetime = max_age if max_age is not None and max_age >= MIN_LIFETIME \
+        self.lifetime = max_age if max_age is not None and max_age >= self.settings.min_lifetime \
             else self._requested_lifetime()
         device.changed.clear()
         self.backoff.reset()
@@ -455,8 +456,8 @@ class DeviceClient:
         if content_format is not None:
             message.opt.content_format = content_format
         try:
-            return await asyncio.wait_for(self._context.request(message).response,
-                                          self.settings.request_timeout)
+            async with asyncio.timeout(self.settings.request_timeout):
+                return await self._context.request(message).response
         except SecureConnectionError:
             raise _Retry(Failure(text.ClientError.ConnectSecureConnectionFailed,
                                  text.DETAILS_SECURE_RETRY)) from None
@@ -467,7 +468,9 @@ class DeviceClient:
 
     async def _wait_or_deregister(self, delay: float, deregister_here: tuple[str] | None = None) -> None:
         try:
-            await asyncio.wait_for(self._deregister_requested.wait(), delay)
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
+            async with asyncio.timeout(delay):
+                await self._deregister_requested.wait()
         except TimeoutError:
             return
         if deregister_here is not None:

@@ -23,7 +23,12 @@ def firmware_value(firmware: Any, key: str, default: Any = None) -> Any:
     """`key` of a manifest given as a mapping or an object with attributes."""
     if isinstance(firmware, Mapping):
         return firmware.get(key, default)
-    return getattr(firmware, key, default)
+    if hasattr(firmware, key):
+        return getattr(firmware, key)
+    manifest = getattr(firmware, "manifest", None)
+    if isinstance(manifest, Mapping):
+        return manifest.get(key, default)
+    return default
 
 
 def _number(source: str, value: Any) -> float:
@@ -45,6 +50,7 @@ class ClientSettings:
     transport: str = "tcp"
     endpoint_type: str = "default"
     lifetime: int = DEFAULT_LIFETIME
+    min_lifetime: int = MIN_LIFETIME
     queue_mode: bool = False
     backoff_base: float = DEFAULT_BACKOFF_BASE
     backoff_cap: float = DEFAULT_BACKOFF_CAP
@@ -70,6 +76,7 @@ class ClientSettings:
             transport=transport,
             endpoint_type=str(firmware_value(firmware, "endpoint_type", "default") or "default"),
             lifetime=max(lifetime, 1),
+            min_lifetime=max(1, int(firmware_value(firmware, "min_lifetime", MIN_LIFETIME))),
             queue_mode=bool(firmware_value(firmware, "queue_mode", False)),
             backoff_base=_number("Back-off base", base),
             backoff_cap=_number("Back-off cap",
