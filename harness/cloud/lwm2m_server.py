@@ -140,11 +140,14 @@ class Lwm2mServer:
         except LinkFormatError as exc:
             raise _Refused("4.00", str(exc)) from None
 
-    def _check_rate(self, key: str, device: Device | None) -> None:
+    def _check_held(self, key: str) -> None:
         held = self.rate.held_for(key)
         if held:
             raise _Refused(Code.TOO_MANY_REQUESTS,
                            f"Too many registrations: held for {held:.0f} s more")
+
+    def _check_rate(self, key: str, device: Device | None) -> None:
+        self._check_held(key)
         if self.rate.count(key):
             limit = self.timing.rate_limit
             self.events.publish(ev.Event(ev.RATE_LIMITED, device.id if device else None,
@@ -297,6 +300,7 @@ class Lwm2mServer:
         """DELETE /rd/<aid>/<id>: end the registration, clear resources."""
         try:
             device = self._located(request)
+            self._check_held(device.id)
         except _Refused as refused:
             return error_reply(refused.code, refused.text)
         self._end(device, ev.DE_REGISTRATION)
