@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import queue
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from websockets.sync.client import ClientConnection, connect
+
+from harness.rest_client import RestClient, sign_jwt
 
 
 def self_signed(key, *, days: float = 365, start_days_ago: float = 1, dns_names: int = 0) -> str:
@@ -23,3 +32,51 @@ def self_signed(key, *, days: float = 365, start_days_ago: float = 1, dns_names:
     cert = cert.sign(key, hashes.SHA256())
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: records (method, body); answers the scripted statuses."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.requests: queue.Queue[tuple[str, bytes, dict[str, str]]] = queue.Queue()
+        self.statuses = list(statuses or [])
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:  # noqa: N802 - http.server naming
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                status = outer.statuses.pop(0) if outer.statuses else 200
+                outer.requests.put((self.command, body, {k.lower(): v for k, v in self.headers.items()}))
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def next(self, timeout: float = 5.0) -> tuple[str, bytes, dict[str, str]]:
+        return self.requests.get(timeout=timeout)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@contextmanager
+def app_websocket(admin: RestClient, name: str = "ws-app") -> Iterator[ClientConnection]:
+    """A new application (own channel owner) with a websocket channel, connected with its JWT."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    app = admin.create_application(name)
+    admin.create_verification_key(app.id, f"{name}-key", self_signed(key))
+    with RestClient(admin.base_url, application_id=app.id,
+                    token=sign_jwt(key, "ES256", app.id, 60)) as client:
+        client.set_websocket_channel()
+        with connect(client.websocket_url(), additional_headers=client.auth_headers(),
+                     open_timeout=5) as ws:
+            yield ws

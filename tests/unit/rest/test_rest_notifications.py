@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import queue
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from rest_test_support import Receiver
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -18,40 +16,6 @@ from harness.rest_client import ApiError, RestClient, sign_jwt
 REGISTRATION = {"ep": "dev-1", "original-ep": "my-sensor", "ept": "default", "q": False, "lt": 300,
                 "resources": [{"path": "/3/0/0", "rt": "manufacturer", "obs": False},
                               {"path": "/3303/0/5700", "rt": "temp", "ct": 11542, "obs": True}]}
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1: records (method, body); answers the scripted statuses."""
-
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.requests: queue.Queue[tuple[str, bytes, dict[str, str]]] = queue.Queue()
-        self.statuses = list(statuses or [])
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:  # noqa: N802 - http.server naming
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                status = outer.statuses.pop(0) if outer.statuses else 200
-                outer.requests.put((self.command, body, {k.lower(): v for k, v in self.headers.items()}))
-                self.send_response(status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def next(self, timeout: float = 5.0) -> tuple[str, bytes, dict[str, str]]:
-        return self.requests.get(timeout=timeout)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 @pytest.fixture
