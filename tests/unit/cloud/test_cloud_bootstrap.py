@@ -1,7 +1,7 @@
 """Bootstrap over tls-record: with aid, First-to-Claim, developer certificates, re-bootstrap."""
 
 import pytest
-from cloud_testkit import WAIT, device, factory_ca, onboard, run, running, trusted_account
+from cloud_testkit import WAIT, device, factory_ca, run, running, trusted_account
 
 from harness import pki
 from harness.cloud import events as ev

@@ -1,0 +1,87 @@
+"""`hil cloud serve` and `hil cloud devices`: run the service standalone, list the directory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.cloud.records import Device
+from harness.cloud.service import DeviceManagementService
+from harness.cloud.store import Store
+from harness.config import ServiceConfig
+from harness.errors import HilError
+
+
+def describe_service(service: DeviceManagementService) -> str:
+    """The URIs of a running service and the server CA devices must trust (PEM)."""
+    lines = ["Device Management service (local)", f"  data dir: {service.data_dir}"]
+    for kind in service.bootstrap_server.bound if service.bootstrap_server else ():
+        lines.append(f"  bootstrap {kind:<10} {service.bootstrap_uri(kind)}")
+    for kind in service.lwm2m_server.bound if service.lwm2m_server else ():
+        lines.append(f"  lwm2m     {kind:<10} {service.lwm2m_uri(kind)}")
+    rest = getattr(service.rest, "url", None)
+    if rest:
+        lines.append(f"  rest api             {rest}")
+    lines.append("Server CA to provision (mbed.BootstrapServerCACert / mbed.LwM2MServerCACert):")
+    lines.append(service.server_ca_pem.decode().rstrip())
+    return "\n".join(lines)
+
+
+async def serve(config: ServiceConfig, data_dir: Path | None, console: Console,
+                stop: asyncio.Event | None = None, ready: asyncio.Event | None = None) -> None:
+    """Run the service until `stop` is set (or the task is cancelled); `ready` is set once up."""
+    service = DeviceManagementService(config, data_dir)
+    await service.start()
+    try:
+        console.print(describe_service(service), highlight=False, markup=False)
+        console.print("Serving; press Ctrl-C to stop.")
+        if ready is not None:
+            ready.set()
+        await (stop or asyncio.Event()).wait()
+    finally:
+        await service.stop()
+
+
+def run_service_forever(config: ServiceConfig, data_dir: Path | None = None,
+                        console: Console | None = None) -> None:
+    """Start the service, print its URIs and server CA, and serve until Ctrl-C."""
+    console = console or Console()
+    if data_dir is None and config.data_dir is None:
+        console.print("No data_dir configured: the directory lives in a temp dir and is deleted "
+                      "on exit; set service.data_dir in the lab config to keep it.")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(config, data_dir, console))
+    console.print("Stopped.")
+
+
+def devices_table(devices: list[Device]) -> Table:
+    """A rich table of Device Directory entries."""
+    table = Table(title=f"Device Directory ({len(devices)} devices)")
+    for column in ("device id", "account", "endpoint name", "state", "mode", "lifetime",
+                   "last seen"):
+        table.add_column(column)
+    for d in devices:
+        mode = {1: "developer", 5: "production"}.get(d.execution_mode, "-")
+        table.add_row(d.id, d.account_id, d.endpoint_name, str(d.state),
+                      f"{mode}/{d.lwm2m_mode}", str(d.lifetime or "-"),
+                      d.last_seen.strftime("%Y-%m-%d %H:%M:%S") if d.last_seen else "-")
+    return table
+
+
+def list_devices(data_dir: Path, account_id: str | None = None, state: str | None = None,
+                 console: Console | None = None) -> list[Device]:
+    """Print the Device Directory stored in `data_dir` (works while the service runs)."""
+    if not (Path(data_dir) / "service.sqlite3").exists():
+        raise HilError(f"No service store in {data_dir}; point --data-dir at the service's "
+                       "data_dir (service.data_dir in the lab config).")
+    store = Store.open(Path(data_dir))
+    try:
+        devices = store.list_devices(account_id, state=state)
+    finally:
+        store.close()
+    (console or Console()).print(devices_table(devices))
+    return devices
