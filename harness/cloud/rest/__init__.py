@@ -1,6 +1,11 @@
 """The REST API v3 of the local service: enrollments, trusted certs, devices, applications + JWT.
 
 `start_rest(service)` is called by the service at start; it returns a RestServer (url, stop()).
+
+Paths of our own choosing (the public v3 spec has none for JWT keys):
+/v3/applications/{application_id}/verification-keys[/{key_id}] (POST, GET, PUT name/certificate/
+description/status, DELETE). Creating/changing applications and keys needs the admin ak_ key;
+JWT callers (Bearer + X-Application-ID) may use everything else in their account.
 """
 
 from __future__ import annotations
