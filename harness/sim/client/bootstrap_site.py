@@ -28,7 +28,10 @@ Resources = dict[int, "bytes | dict[int, bytes]"]
 class BootstrapData:
     """What the bootstrap server wrote so far (raw TLV values per resource)."""
 
-    security: dict[int, Resources] = field(default_factory=dict)
+    # the client's own bootstrap-server instance /0/0 exists before any write (made from its
+    # factory credentials), so a PUT /0/0/0 (First-to-Claim: new bootstrap URI) updates it
+    security: dict[int, Resources] = field(
+        default_factory=lambda: {0: {Security.BOOTSTRAP_SERVER: b"\x01"}})
     server: Resources = field(default_factory=dict)
     device: Resources = field(default_factory=dict)
 
