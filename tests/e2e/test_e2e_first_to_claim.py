@@ -1,0 +1,132 @@
+"""First-to-Claim by enrollment list, and ownership transfer.
+
+Behaviour: seed "First-to-Claim by enrollment list" (process, account administration, device
+onboarding, transferring ownership).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from fixtures.cloud import new_account, rest_client_for
+from harness.cloud import events as ev
+
+LWM2M_CERT_SECONDS = 4
+BACKDATED = 300
+
+
+def _oem_ca_for(rest, factory):
+    """The OEM's CA, uploaded by the account admin as trusted for enrollment (REST)."""
+    ca = factory.own_ca("oem")
+    rest.create_trusted_certificate(f"oem-{ca.subject['CN']}", ca.cert_pem, service="bootstrap",
+                                    enrollment_mode=True)
+    return ca
+
+
+@pytest.mark.area("first-to-claim")
+@pytest.mark.scenario("first-to-claim: enrollment ID from the device certificate; claimed; aid")
+def test_enrolled_device_is_claimed_by_the_account_that_enrolled_it(rest, factory, device, account):
+    """"The fingerprint is calculated as SHA256 hash of the DER format of the device bootstrap
+    certificate ... Add the version prefix A-" ... "the bootstrap server checks the device against
+    the existing enrollments. If it finds a match, it assigns the device to the account." """
+    ca = _oem_ca_for(rest, factory)
+    made = factory.bootstrap(ca=ca, first_to_claim=True, trust=False)
+    digest = hashlib.sha256(made.credential.cert_der).digest()
+    assert made.enrollment_id == "A-" + ":".join(f"{b:02X}" for b in digest)
+    assert "aid=" not in made.uri, "a First-to-Claim device is provisioned without an account"
+    enrollment = rest.create_enrollment(made.enrollment_id)
+    registration = device.wait_registered()
+    assert device.directory().account_id == account.id
+    claimed = rest.get_enrollment(enrollment.id)
+    assert claimed.claimed_at is not None
+    assert claimed.enrolled_device_id == registration.device_id
+    bootstrap = device.wait_event(ev.BOOTSTRAP)
+    assert bootstrap.data["first_to_claim"] is True
+
+
+@pytest.mark.area("first-to-claim")
+@pytest.mark.scenario("first-to-claim: later bootstraps reach the claiming account")
+def test_claimed_device_bootstraps_into_its_account_without_the_enrollment(make_cloud, factory, device):
+    """"The process also writes the account ID (as aid) to the device, so that following
+    bootstraps will automatically reach the correct account." The enrollment is cancelled after
+    the claim; the renewal bootstrap still lands in the account."""
+    service = make_cloud(lwm2m_credential_validity=BACKDATED + LWM2M_CERT_SECONDS)
+    owner = new_account(service, "ftc-owner")
+    rest, _ = rest_client_for(service, owner)
+    with rest:
+        made_factory = factory.using(service, owner)
+        ca = _oem_ca_for(rest, made_factory)
+        made = made_factory.bootstrap(ca=ca, first_to_claim=True, trust=False)
+        enrollment = rest.create_enrollment(made.enrollment_id)
+        watched = device.using(service, owner)
+        first = watched.wait_registered()
+        rest.delete_enrollment(enrollment.id)
+        watched.checkpoint()
+        again = watched.wait_event(ev.BOOTSTRAP, timeout=LWM2M_CERT_SECONDS + 10)
+    assert again.device_id == first.device_id
+    assert again.data["account_id"] == owner.id
+    assert again.data["first_to_claim"] is False, "the second bootstrap carries the learned aid"
+
+
+@pytest.mark.area("first-to-claim")
+@pytest.mark.scenario("first-to-claim: bulk enrollment by CSV")
+def test_bulk_enrollment_csv_lets_the_device_claim(rest, factory, device, account):
+    """"Both the portal and the REST API provide bulk handling of the enrollments using a .csv
+    file. See /v3/device-enrollments-bulk-uploads"."""
+    ca = _oem_ca_for(rest, factory)
+    made = factory.bootstrap(ca=ca, first_to_claim=True, trust=False)
+    job = rest.start_bulk("upload", f"enrollment_identity\n{made.enrollment_id}\n")
+    done = rest.wait_bulk("upload", job.id, timeout=10)
+    assert (done.total_count, done.errors_count) == (1, 0)
+    device.wait_registered()
+    assert device.directory().account_id == account.id
+
+
+@pytest.mark.area("ownership")
+@pytest.mark.scenario("ownership transfer: cancel, factory reset, new owner enrolls")
+def test_ownership_of_a_first_to_claim_device_moves_to_the_new_owner(rest, factory, device, cloud,
+                                                                       account, other_account):
+    """"Remove the enrollment ID of the device from your account's enrollment ... your device
+    application needs to call factory reset ... The new owner can then claim device ownership by
+    adding its enrollment identity to their Device Management account's enrollment list." """
+    ca = _oem_ca_for(rest, factory)
+    made = factory.bootstrap(ca=ca, first_to_claim=True, trust=False)
+    enrollment = rest.create_enrollment(made.enrollment_id)
+    first = device.wait_registered()
+    rest.delete_enrollment(enrollment.id)  # 1. the old owner cancels the enrollment
+    new_owner, _ = rest_client_for(cloud, other_account)
+    with new_owner:  # 3. the new owner gets the CA and the enrollment identity
+        new_owner.create_trusted_certificate("oem", ca.cert_pem, service="bootstrap",
+                                             enrollment_mode=True)
+        new_owner.create_enrollment(made.enrollment_id)
+        device.factory_reset()  # 2. back to the original, unassigned state
+        moved = device.wait_registered()
+        assert new_owner.list_enrollments().data[0].enrolled_device_id == moved.device_id
+    entry = cloud.device(moved.device_id)
+    assert entry is not None and entry.account_id == other_account.id
+    assert moved.device_id != first.device_id
+    assert [d.id for d in cloud.devices(other_account.id)] == [moved.device_id]
+
+
+@pytest.mark.area("ownership")
+@pytest.mark.scenario("ownership transfer: only devices made for claiming")
+def test_a_device_not_made_for_claiming_cannot_be_transferred(factory, device, cloud, account,
+                                                              other_account):
+    """"Remember that ownership transfer only works on devices that were originally manufactured
+    for ownership claiming." A device provisioned with the account id stays in that account."""
+    ca = factory.own_ca()
+    made = factory.bootstrap(ca=ca)  # pre-assigned: aid in the bootstrap URI
+    first = device.wait_registered()
+    new_owner, _ = rest_client_for(cloud, other_account)
+    with new_owner:
+        new_owner.create_trusted_certificate("oem", ca.cert_pem, service="bootstrap",
+                                             enrollment_mode=True)
+        new_owner.create_enrollment(made.enrollment_id)
+        device.factory_reset()
+        again = device.wait_registered()
+        assert new_owner.list_enrollments().data[0].claimed_at is None
+    assert again.device_id == first.device_id
+    assert cloud.device(again.device_id).account_id == account.id
+    assert cloud.devices(other_account.id) == []
