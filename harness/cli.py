@@ -75,14 +75,16 @@ def cmd_cloud_serve(args: argparse.Namespace) -> int:
     from harness.cloud.serve import run_service_forever
 
     lab = _lab(args)
-    return run_service_forever(lab.service, Path(args.data_dir) if args.data_dir else None)
+    run_service_forever(lab.service, Path(args.data_dir) if args.data_dir else None)
+    return 0
 
 
 def cmd_cloud_devices(args: argparse.Namespace) -> int:
     """List the device directory of a service data dir."""
-    from harness.cloud.serve import print_devices
+    from harness.cloud.serve import list_devices
 
-    return print_devices(Path(args.data_dir))
+    list_devices(Path(args.data_dir), account_id=args.account, state=args.state)
+    return 0
 
 
 def cmd_cloud_dev_cert(args: argparse.Namespace) -> int:
@@ -116,12 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hil",
         description="dm-hil: flash, provision and onboard boards to a Device Management service.",
     )
-    parser.add_argument("--lab-config", metavar="FILE",
-                        help="lab config file (default: $HIL_LAB_CONFIG or ./lab_config.yaml)")
+    lab_help = "lab config file (default: $HIL_LAB_CONFIG or ./lab_config.yaml)"
+    parser.add_argument("--lab-config", metavar="FILE", help=lab_help)
+    # accepted after the subcommand too: `hil cloud serve --lab-config F`
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--lab-config", metavar="FILE", default=argparse.SUPPRESS, help=lab_help)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Handler, helptext: str, parent=sub) -> argparse.ArgumentParser:
-        p = parent.add_parser(name, help=helptext, description=helptext)
+        p = parent.add_parser(name, help=helptext, description=helptext, parents=[common])
         p.set_defaults(handler=handler)
         return p
 
@@ -152,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", default=".hil/cloud", help="where the service keeps its state")
     devices = add("devices", cmd_cloud_devices, "list the device directory", cloud_sub)
     devices.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")
+    devices.add_argument("--account", default=None, help="only this account id")
+    devices.add_argument("--state", default=None, help="only devices in this state (e.g. registered)")
     dev = add("dev-cert", cmd_cloud_dev_cert, "issue a developer certificate as a C file", cloud_sub)
     dev.add_argument("--out", default="mbed_cloud_dev_credentials.c", help="output C file")
     dev.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")

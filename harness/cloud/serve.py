@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cloud.records import Device
-from harness.cloud.service import DeviceManagementService
+from harness.cloud.service import DeveloperCertificate, DeviceManagementService
 from harness.cloud.store import Store
 from harness.config import ServiceConfig
+from harness.devcreds import write_c_file
 from harness.errors import HilError
 
 
@@ -85,3 +86,31 @@ def list_devices(data_dir: Path, account_id: str | None = None, state: str | Non
         store.close()
     (console or Console()).print(devices_table(devices))
     return devices
+
+
+async def _issue_developer_certificate(config: ServiceConfig, data_dir: Path, account_name: str
+                                       ) -> tuple[DeveloperCertificate, bool]:
+    service = DeviceManagementService(config, data_dir, start_rest=False)
+    await service.start()
+    try:
+        store = service.store
+        assert store is not None
+        account = next((a for a in store.list_accounts() if a.name == account_name), None)
+        account = account or service.create_account(account_name)
+        fixed_port = config.bootstrap.tls_record != 0
+        return service.issue_developer_certificate(account.id), fixed_port
+    finally:
+        await service.stop()
+
+
+def write_developer_certificate(config: ServiceConfig, data_dir: Path, out: Path,
+                                account_name: str = "developer",
+                                console: Console | None = None) -> Path:
+    """Issue a developer certificate from the service in `data_dir` and write it as a C file."""
+    console = console or Console(stderr=True)
+    cert, fixed_port = asyncio.run(_issue_developer_certificate(config, data_dir, account_name))
+    if not fixed_port:
+        console.print("note: service.bootstrap.tls_record is 0, so `hil cloud serve` picks a new "
+                      "port each start and the URI in this file will not reach it; set a fixed "
+                      "port in the lab config for a bench.", highlight=False)
+    return write_c_file(cert.c_credentials(), out)

@@ -26,6 +26,7 @@ from harness.cloud.store import Store
 from harness.config import ServiceConfig
 from harness.errors import HilError
 from harness.pki import Credential, load_certificate
+from harness.devcreds import DeveloperCredentials
 from harness.transport import Endpoint, ServerContext, create_server_context, server_ssl_context
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,13 @@ class DeveloperCertificate:
     bootstrap_uri: str
     server_ca_pem: bytes
     server_ca_der: bytes
+
+    def c_credentials(self) -> DeveloperCredentials:
+        """The credentials as the client's `mbed_cloud_dev_credentials.c` carries them."""
+        return DeveloperCredentials(
+            endpoint_name=self.endpoint_name, account_id=self.account_id,
+            bootstrap_uri=self.bootstrap_uri, device_cert_der=self.credential.cert_der,
+            server_ca_der=self.server_ca_der, private_key_der=self.credential.key_der)
 
     def __repr__(self) -> str:
         return (f"DeveloperCertificate(id={self.id!r}, account_id={self.account_id!r}, "
