@@ -24,9 +24,9 @@ from harness.cloud.lwm2m_server import Lwm2mServer
 from harness.cloud.records import Account, Device, Enrollment, TrustedCertificate
 from harness.cloud.store import Store
 from harness.config import ServiceConfig
+from harness.devcreds import DeveloperCredentials
 from harness.errors import HilError
 from harness.pki import Credential, load_certificate
-from harness.devcreds import DeveloperCredentials
 from harness.transport import Endpoint, ServerContext, create_server_context, server_ssl_context
 
 log = logging.getLogger(__name__)
