@@ -25,18 +25,18 @@ _BEARER = re.compile(r"(?i)\b(bearer)\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]+")
 # Device Management access/API keys.
 _API_KEY = re.compile(r"\bak_[A-Za-z0-9_-]{8,}")
 # user:password@ in URLs.
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s/@]+@")
+_URL_PASSWORD = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s/@]+@")
 # label=value / label: value / "label": "value" where the label names a password or token.
 _SECRET_LABEL = (
     r"[A-Za-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|psk)"
 )
 _LABELLED_VALUE = re.compile(
-    rf"(?i)(?<![A-Za-z0-9])({_SECRET_LABEL})(?![A-Za-z0-9])"
+    rf"(?i)(?<![A-Za-z0-9_.-])({_SECRET_LABEL})(?![A-Za-z0-9])"
     r"([\"']?[ \t]*[:=][ \t]*)(\"[^\"\r\n]*\"|'[^'\r\n]*'|[^\s&,;\"']+)"
 )
 # A hex or base64 blob after a label that names a key or secret ("PSK key: 0a1b...", "private key MHcC...").
 _KEY_BLOB = re.compile(
-    r"(?i)(?<![A-Za-z0-9])([A-Za-z0-9_.-]*(?:key|secret|psk))(?![A-Za-z0-9])"
+    r"(?i)(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]*(?:key|secret|psk))(?![A-Za-z0-9])"
     r"([\"']?[ \t]*[:=]?[ \t]*[\"']?)"
     r"((?:[0-9a-f]{2}[: ]?){8,}|(?=[A-Za-z]*[0-9+/])[A-Za-z0-9+/_-]{16,}={0,2})"
 )

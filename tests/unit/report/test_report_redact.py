@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -144,3 +146,15 @@ def test_redact_is_idempotent(text: str) -> None:
 
 def test_empty_text() -> None:
     assert redact("") == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["eyJ" + "a." * 50_000, "a_" * 50_000 + "key", "x://" + "a.b-" * 25_000, "token" * 20_000],
+    ids=["dotted", "underscored", "url", "labels"],
+)
+def test_long_tokens_take_linear_time(text: str) -> None:
+    # A quadratic pattern needs minutes on these 100 kB lines; linear ones need milliseconds.
+    start = time.perf_counter()
+    redact(text)
+    assert time.perf_counter() - start < 2.0
