@@ -24,6 +24,7 @@ def report_merge(inputs: Sequence[Path | str], output: Path | str, console: Cons
         f"Merged {len(inputs)} files into {out}: {t.total} tests, {t.passed} passed, "
         f"{t.failed} failed, {t.skipped} skipped, {t.errors} errors",
         highlight=False,
+        soft_wrap=True,
     )
     return 0
 

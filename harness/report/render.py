@@ -12,6 +12,7 @@ from rich.text import Text
 from harness.report.merge import SOURCE_PROPERTY
 from harness.report.summary import Counts, Summary
 
+_LOG_WIDTH = 200
 _COUNT_COLUMNS = ("tests", "passed", "failed", "skipped", "errors", "time (s)")
 
 
@@ -27,10 +28,11 @@ def _count_cells(counts: Counts) -> list[str]:
     ]
 
 
-def _rows(summary: Summary) -> Iterator[tuple[str, list[str], list[list[str]]]]:
-    """Each table as (title, header, rows): sources, per board, per scenario, phase medians."""
+def _rows(summary: Summary) -> Iterator[tuple[str, int, list[str], list[list[str]]]]:
+    """Each table as (title, number of leading text columns, header, rows); the rest are numbers."""
     yield (
         f"Sources of {summary.source.name}",
+        4,
         ["file", "suite", "host", "timestamp", "tests"],
         [
             [s.properties.get(SOURCE_PROPERTY, "-"), s.name, s.hostname, s.timestamp, str(s.tests)]
@@ -39,12 +41,14 @@ def _rows(summary: Summary) -> Iterator[tuple[str, list[str], list[list[str]]]]:
     )
     yield (
         "Per board",
+        1,
         ["board", *_COUNT_COLUMNS],
         [[board, *_count_cells(c)] for board, c in summary.by_board.items()]
         + [["TOTAL", *_count_cells(summary.totals)]],
     )
     yield (
         "Per scenario",
+        1,
         ["scenario", *_COUNT_COLUMNS],
         [[scenario, *_count_cells(c)] for scenario, c in summary.by_scenario.items()],
     )
@@ -52,6 +56,7 @@ def _rows(summary: Summary) -> Iterator[tuple[str, list[str], list[list[str]]]]:
     if phases:
         yield (
             "Onboarding phases, median seconds per board",
+            1,
             ["board", *phases],
             [
                 [board, *(f"{medians[p]:.2f}" if p in medians else "-" for p in phases)]
@@ -63,10 +68,13 @@ def _rows(summary: Summary) -> Iterator[tuple[str, list[str], list[list[str]]]]:
 def summary_tables(summary: Summary) -> list[Table]:
     """The summary as rich Tables, ready for Console.print."""
     tables = []
-    for title, header, rows in _rows(summary):
+    for title, text_columns, header, rows in _rows(summary):
         table = Table(title=title, title_justify="left")
         for i, name in enumerate(header):
-            table.add_column(name, justify="left" if i == 0 else "right", no_wrap=i != 0)
+            if i < text_columns:  # names wrap rather than being cut short with an ellipsis
+                table.add_column(name, justify="left", overflow="fold")
+            else:
+                table.add_column(name, justify="right", no_wrap=True)
         for row in rows:
             style = "bold" if row[0] == "TOTAL" else None
             table.add_row(*(Text(cell) for cell in row), style=style)
@@ -75,15 +83,19 @@ def summary_tables(summary: Summary) -> list[Table]:
 
 
 def print_summary(summary: Summary, console: Console | None = None) -> None:
-    """Print the summary tables and a one-line verdict to a rich console."""
-    console = console or Console()
+    """Print the summary tables and a one-line verdict to a rich console (wide when not a terminal)."""
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # CI logs have no width limit: don't fold scenario names at 80
+            console = Console(width=_LOG_WIDTH)
     for table in summary_tables(summary):
         console.print(table)
     verdict = "[green]OK[/green]" if summary.ok else "[red]FAILED[/red]"
     t = summary.totals
     console.print(
         f"{verdict}: {t.total} tests, {t.passed} passed, {t.failed} failed, "
-        f"{t.skipped} skipped, {t.errors} errors"
+        f"{t.skipped} skipped, {t.errors} errors",
+        soft_wrap=True,
     )
 
 
@@ -109,9 +121,9 @@ def summary_markdown(summary: Summary) -> str:
         f"**{verdict}**: {t.total} tests, {t.passed} passed, {t.failed} failed, "
         f"{t.skipped} skipped, {t.errors} errors",
     ]
-    for title, header, rows in _rows(summary):
+    for title, text_columns, header, rows in _rows(summary):
         lines += ["", f"## {title}", ""]
         lines.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
-        lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+        lines.append("|" + "|".join(["---"] * text_columns + ["---:"] * (len(header) - text_columns)) + "|")
         lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
