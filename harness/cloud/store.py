@@ -6,9 +6,6 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +26,7 @@ from harness.cloud.records import (
     utcnow,
 )
 from harness.cloud.schema import SCHEMA, SCHEMA_VERSION
+from harness.cloud.sqlite_db import SqliteDb, from_ts, ts
 from harness.errors import HilError
 from harness.pki import load_certificate_chain, normalize_enrollment_id
 
@@ -49,14 +47,6 @@ class ConflictError(StoreError):
     """The object already exists (duplicate name, enrollment identity...)."""
 
 
-def _ts(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat() if value else None
-
-
-def _dt(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
-
-
 def hash_api_key(key: str) -> str:
     """SHA-256 hex digest of an API key (only the hash is stored)."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -72,17 +62,10 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._lock = threading.RLock()
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreError(f"Cannot open the service store {self.path} ({exc}); "
-                             "check the data_dir exists and is writable.") from None
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._sql = SqliteDb(self.path, name="service store", error=StoreError, wal=True)
+        self._tx = self._sql.transaction
+        self._query = self._sql.query
+        self._sql.executescript(SCHEMA)
         self._check_version()
 
     @classmethod
@@ -92,10 +75,7 @@ class Store:
 
     def close(self) -> None:
         """Close the database (idempotent)."""
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None  # type: ignore[assignment]
+        self._sql.close()
 
     def _check_version(self) -> None:
         with self._tx() as db:
@@ -107,26 +87,6 @@ class Store:
                     f"The store {self.path} has schema version {row['value']}, this harness uses "
                     f"{SCHEMA_VERSION}; delete the data_dir or use a matching harness version."
                 )
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._db is None:
-                raise StoreError("The service store is closed; start the service again.")
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
-
-    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            if self._db is None:
-                raise StoreError("The service store is closed; start the service again.")
-            return self._db.execute(sql, args).fetchall()
 
     # ------------------------------------------------------------------ accounts
 
@@ -141,7 +101,7 @@ class Store:
             with self._tx() as db:
                 db.execute("INSERT INTO accounts VALUES (?,?,?,?,?,?)",
                            (account.id, name, device_quota, int(commercial), account.admin_key_hash,
-                            _ts(account.created_at)))
+                            ts(account.created_at)))
         except sqlite3.IntegrityError:
             raise ConflictError(f"Account {account.id} already exists; use another id.") from None
         return account
@@ -149,7 +109,7 @@ class Store:
     @staticmethod
     def _account(row: sqlite3.Row) -> Account:
         return Account(row["id"], row["name"], row["device_quota"], bool(row["commercial"]),
-                       row["admin_key_hash"], _dt(row["created_at"]))  # type: ignore[arg-type]
+                       row["admin_key_hash"], from_ts(row["created_at"]))  # type: ignore[arg-type]
 
     def get_account(self, account_id: str) -> Account | None:
         """The account with this id, or None."""
@@ -221,8 +181,8 @@ class Store:
                                         f"{name!r} or with this subject; use another name or delete it.")
                 db.execute("INSERT INTO trusted_certificates VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            (tc.id, account_id, name, service, status, int(enrollment_mode), pem,
-                            tc.subject, tc.issuer, tc.fingerprint, _ts(tc.valid_from), _ts(tc.valid_to),
-                            description, _ts(now), _ts(now)))
+                            tc.subject, tc.issuer, tc.fingerprint, ts(tc.valid_from), ts(tc.valid_to),
+                            description, ts(now), ts(now)))
         except sqlite3.IntegrityError:
             raise ConflictError(f"Account {account_id} already has a trusted certificate named "
                                 f"{name!r}; use another name.") from None
@@ -233,7 +193,7 @@ class Store:
         d = dict(row)
         d["enrollment_mode"] = bool(d["enrollment_mode"])
         for key in ("valid_from", "valid_to", "created_at", "updated_at"):
-            d[key] = _dt(d[key])
+            d[key] = from_ts(d[key])
         return TrustedCertificate(**d)
 
     def get_trusted_certificate(self, cert_id: str) -> TrustedCertificate | None:
@@ -275,7 +235,7 @@ class Store:
                 db.execute("UPDATE trusted_certificates SET name=?, status=?, enrollment_mode=?, "
                            "description=?, service=?, updated_at=? WHERE id=?",
                            (tc.name, tc.status, int(tc.enrollment_mode), tc.description, tc.service,
-                            _ts(tc.updated_at), tc.id))
+                            ts(tc.updated_at), tc.id))
         except sqlite3.IntegrityError:
             raise ConflictError(f"Another trusted certificate is named {tc.name!r}; "
                                 "use another name.") from None
@@ -299,8 +259,8 @@ class Store:
         try:
             with self._tx() as db:
                 db.execute("INSERT INTO enrollments VALUES (?,?,?,?,?,?,?)",
-                           (enrollment.id, account_id, identity, _ts(enrollment.created_at),
-                            _ts(expires_at), None, None))
+                           (enrollment.id, account_id, identity, ts(enrollment.created_at),
+                            ts(expires_at), None, None))
         except sqlite3.IntegrityError:
             raise ConflictError(f"Enrollment identity {identity[:14]}... is already enrolled (in this "
                                 "or another account); delete that enrollment first.") from None
@@ -309,8 +269,8 @@ class Store:
     @staticmethod
     def _enrollment(row: sqlite3.Row) -> Enrollment:
         return Enrollment(row["id"], row["account_id"], row["enrollment_identity"],
-                          _dt(row["created_at"]), _dt(row["expires_at"]),  # type: ignore[arg-type]
-                          _dt(row["claimed_at"]), row["enrolled_device_id"])
+                          from_ts(row["created_at"]), from_ts(row["expires_at"]),  # type: ignore[arg-type]
+                          from_ts(row["claimed_at"]), row["enrolled_device_id"])
 
     def get_enrollment(self, enrollment_id: str) -> Enrollment | None:
         """The enrollment with this id, or None."""
@@ -335,7 +295,7 @@ class Store:
         """Mark an enrollment claimed by a device (claimed_at now, enrolled_device_id)."""
         with self._tx() as db:
             cur = db.execute("UPDATE enrollments SET claimed_at=?, enrolled_device_id=? WHERE id=?",
-                             (_ts(utcnow()), device_id, enrollment_id))
+                             (ts(utcnow()), device_id, enrollment_id))
         if cur.rowcount == 0:
             raise NotFoundError(f"No enrollment {enrollment_id!r}; list them to find the id.")
         return self.get_enrollment(enrollment_id)  # type: ignore[return-value]
@@ -380,7 +340,7 @@ class Store:
         try:
             with self._tx() as db:
                 db.execute("INSERT INTO developer_certificates VALUES (?,?,?,?,?)",
-                           (rec.id, account_id, rec.fingerprint, name, _ts(rec.created_at)))
+                           (rec.id, account_id, rec.fingerprint, name, ts(rec.created_at)))
         except sqlite3.IntegrityError:
             raise ConflictError("This developer certificate is already recorded; "
                                 "issue a new one.") from None
@@ -389,7 +349,7 @@ class Store:
     @staticmethod
     def _devcert(row: sqlite3.Row) -> DeveloperCertificateRecord:
         return DeveloperCertificateRecord(row["id"], row["account_id"], row["fingerprint"],
-                                          row["name"], _dt(row["created_at"]))  # type: ignore[arg-type]
+                                          row["name"], from_ts(row["created_at"]))  # type: ignore[arg-type]
 
     def find_developer_certificate(self, fingerprint: str) -> DeveloperCertificateRecord | None:
         """The developer certificate with this fingerprint (hex), or None."""
@@ -415,7 +375,7 @@ class Store:
     def _device(row: sqlite3.Row) -> Device:
         d = {k: row[k] for k in _DEVICE_FIELDS}
         for key in _DEVICE_TIMES:
-            d[key] = _dt(d[key])
+            d[key] = from_ts(d[key])
         d["state"] = DeviceState(d["state"])
         d["resources"] = json.loads(d["resources"])
         return Device(**d)
@@ -425,7 +385,7 @@ class Store:
         for name in _DEVICE_FIELDS:
             value = getattr(device, name)
             if name in _DEVICE_TIMES:
-                value = _ts(value)
+                value = ts(value)
             elif name == "resources":
                 value = json.dumps(value, separators=(",", ":"))
             elif name == "state":
@@ -516,7 +476,7 @@ class Store:
             cur = db.execute("INSERT INTO events (device_id, account_id, event_type, data, state_change,"
                              " created_at) VALUES (?,?,?,?,?,?)",
                              (device_id, account_id, event_type, json.dumps(data, default=str),
-                              int(state_change), _ts(created)))
+                              int(state_change), ts(created)))
         return EventRecord(int(cur.lastrowid or 0), device_id, account_id, event_type, data,
                            state_change, created)
 
@@ -532,7 +492,7 @@ class Store:
         rows = self._query(sql + " ORDER BY id LIMIT ?", (*args, limit))
         return [EventRecord(r["id"], r["device_id"], r["account_id"], r["event_type"],
                             json.loads(r["data"]), bool(r["state_change"]),
-                            _dt(r["created_at"])) for r in rows]  # type: ignore[arg-type]
+                            from_ts(r["created_at"])) for r in rows]  # type: ignore[arg-type]
 
     def record_denial(self, reason: str, *, endpoint_name: str | None = None,
                       account_id: str | None = None, enrollment_identity: str | None = None,
@@ -544,7 +504,7 @@ class Store:
                              "enrollment_identity, fingerprint, trusted_certificate_id, created_at) "
                              "VALUES (?,?,?,?,?,?,?)",
                              (reason, endpoint_name, account_id, enrollment_identity, fingerprint,
-                              trusted_certificate_id, _ts(created)))
+                              trusted_certificate_id, ts(created)))
         return Denial(int(cur.lastrowid or 0), reason, endpoint_name, account_id, enrollment_identity,
                       fingerprint, trusted_certificate_id, created)
 
@@ -555,4 +515,4 @@ class Store:
             sql, args = sql + " WHERE account_id=?", (account_id,)
         return [Denial(r["id"], r["reason"], r["endpoint_name"], r["account_id"],
                        r["enrollment_identity"], r["fingerprint"], r["trusted_certificate_id"],
-                       _dt(r["created_at"])) for r in self._query(sql + " ORDER BY id", args)]  # type: ignore[arg-type]
+                       from_ts(r["created_at"])) for r in self._query(sql + " ORDER BY id", args)]  # type: ignore[arg-type]

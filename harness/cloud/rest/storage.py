@@ -5,9 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +12,7 @@ from typing import Any
 from harness.cloud.records import new_id, utcnow
 from harness.cloud.rest.errors import ApiProblem, bad_request, conflict
 from harness.cloud.rest.verification_certs import VerificationCert
+from harness.cloud.sqlite_db import SqliteDb, from_ts, ts
 
 MAX_KEYS_PER_APPLICATION = 2
 
@@ -70,12 +68,8 @@ CREATE TABLE IF NOT EXISTS rest_bulk_operations (
 """
 
 
-def _ts(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat() if value else None
-
-
-def _dt(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
+def _unavailable(text: str) -> ApiProblem:
+    return ApiProblem(503, text)
 
 
 @dataclass(frozen=True)
@@ -148,7 +142,7 @@ class BulkOperation:
 def _row(cls: type, row: sqlite3.Row, times: tuple[str, ...]) -> Any:
     data = dict(row)
     for key in times:
-        data[key] = _dt(data[key])
+        data[key] = from_ts(data[key])
     return cls(**data)
 
 
@@ -162,39 +156,14 @@ class RestStorage:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._lock = threading.RLock()
-        self._db: sqlite3.Connection | None = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        self._sql = SqliteDb(self.path, name="REST storage", error=_unavailable, busy_timeout=10)
+        self._tx = self._sql.transaction
+        self._query = self._sql.query
+        self._sql.executescript(SCHEMA)
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._db is None:
-                raise ApiProblem(503, "The REST storage is closed; start the service again.")
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
-
-    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            if self._db is None:
-                raise ApiProblem(503, "The REST storage is closed; start the service again.")
-            return self._db.execute(sql, args).fetchall()
+        self._sql.close()
 
     # ------------------------------------------------------------------ applications
 
@@ -205,7 +174,7 @@ class RestStorage:
         app = Application(new_id(), account_id, name, description, status, now, now)
         with self._tx() as db:
             db.execute("INSERT INTO rest_applications VALUES (?,?,?,?,?,?,?)",
-                       (app.id, account_id, name, description, status, _ts(now), _ts(now)))
+                       (app.id, account_id, name, description, status, ts(now), ts(now)))
         return app
 
     def get_application(self, application_id: str) -> Application | None:
@@ -227,7 +196,7 @@ class RestStorage:
                     db.execute(f"UPDATE rest_applications SET {column}=? WHERE id=?",  # noqa: S608
                                (changes[column], application_id))
             db.execute("UPDATE rest_applications SET updated_at=? WHERE id=?",
-                       (_ts(utcnow()), application_id))
+                       (ts(utcnow()), application_id))
         return self.get_application(application_id)  # type: ignore[return-value]
 
     def delete_application(self, application_id: str) -> None:
@@ -267,8 +236,8 @@ class RestStorage:
             self._check_unique(db, app.account_id, name, cert.fingerprint)
             db.execute("INSERT INTO rest_verification_keys VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                        (key.id, app.id, app.account_id, name, description, cert.pem, cert.fingerprint,
-                        cert.key_type, cert.key_bits, "ACTIVE", _ts(cert.valid_from),
-                        _ts(cert.valid_to), _ts(now), _ts(now)))
+                        cert.key_type, cert.key_bits, "ACTIVE", ts(cert.valid_from),
+                        ts(cert.valid_to), ts(now), ts(now)))
         return key
 
     def get_verification_key(self, key_id: str) -> VerificationKey | None:
@@ -291,10 +260,10 @@ class RestStorage:
             sets: dict[str, Any] = {"name": name, "description": description, "status": status}
             if cert is not None:
                 sets.update(certificate=cert.pem, fingerprint=cert.fingerprint, key_type=cert.key_type,
-                            key_bits=cert.key_bits, valid_from=_ts(cert.valid_from),
-                            valid_to=_ts(cert.valid_to))
+                            key_bits=cert.key_bits, valid_from=ts(cert.valid_from),
+                            valid_to=ts(cert.valid_to))
             sets = {k: v for k, v in sets.items() if v is not None}
-            sets["updated_at"] = _ts(utcnow())
+            sets["updated_at"] = ts(utcnow())
             assignments = ",".join(f"{k}=?" for k in sets)
             db.execute(f"UPDATE rest_verification_keys SET {assignments} WHERE id=?",  # noqa: S608
                        (*sets.values(), key.id))
@@ -313,7 +282,7 @@ class RestStorage:
         now = utcnow()
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO rest_notification_channels VALUES (?,?,?,?,?,?)",
-                       (owner, account_id, kind, url, json.dumps(headers or {}), _ts(now)))
+                       (owner, account_id, kind, url, json.dumps(headers or {}), ts(now)))
         return NotificationChannel(owner, account_id, kind, url, dict(headers or {}), now)
 
     def get_channel(self, owner: str) -> NotificationChannel | None:
@@ -333,7 +302,7 @@ class RestStorage:
     @staticmethod
     def _channel(row: sqlite3.Row) -> NotificationChannel:
         return NotificationChannel(row["owner"], row["account_id"], row["kind"], row["url"],
-                                   json.loads(row["headers"]), _dt(row["created_at"]))  # type: ignore[arg-type]
+                                   json.loads(row["headers"]), from_ts(row["created_at"]))  # type: ignore[arg-type]
 
     def delete_channel(self, owner: str) -> bool:
         """Delete a credential's channel; True if there was one."""
@@ -349,13 +318,13 @@ class RestStorage:
         job = BulkOperation(new_id(), account_id, kind, "new", total, 0, 0, now, None, None, None)
         with self._tx() as db:
             db.execute("INSERT INTO rest_bulk_operations VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                       (job.id, account_id, kind, "new", total, 0, 0, _ts(now), None, None, None))
+                       (job.id, account_id, kind, "new", total, 0, 0, ts(now), None, None, None))
         return job
 
     def update_bulk(self, job_id: str, **changes: Any) -> None:
         """Update status, counts, completion time or reports of a bulk job."""
         if "completed_at" in changes:
-            changes["completed_at"] = _ts(changes["completed_at"])
+            changes["completed_at"] = ts(changes["completed_at"])
         assignments = ",".join(f"{k}=?" for k in changes)
         with self._tx() as db:
             db.execute(f"UPDATE rest_bulk_operations SET {assignments} WHERE id=?",  # noqa: S608
