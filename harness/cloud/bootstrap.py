@@ -25,6 +25,7 @@ from harness.cloud.coap_util import (
     error_reply,
     parse_query,
     peer_cert_der,
+    request_remote,
     transport_kind,
 )
 from harness.cloud.records import DeviceState, utcnow
@@ -168,12 +169,8 @@ class BootstrapServer:
     async def _send(self, remote: object, code: Code, path: tuple[str, ...], *,
                     content_format: int | None = None, payload: bytes = b"") -> Message:
         assert self.context is not None, "BootstrapServer.context is set by the service"
-        msg = Message(code=code, uri_path=path, payload=payload)
-        msg.remote = remote
-        if content_format is not None:
-            msg.opt.content_format = content_format
-        async with asyncio.timeout(WRITE_TIMEOUT):
-            return await self.context.request(msg).response
+        return await request_remote(self.context, remote, code, path, payload=payload,
+                                    content_format=content_format, timeout=WRITE_TIMEOUT)
 
     async def _provision(self, remote: object, plan: BootstrapPlan, writes: list[Write]) -> None:
         device = plan.device

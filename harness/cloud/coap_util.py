@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+import aiocoap
 from aiocoap import Message
 from aiocoap.numbers.codes import Code
 
@@ -65,3 +67,15 @@ def describe_remote(remote: object) -> str:
     """A short log form of a remote (transport and address; no secrets)."""
     host = getattr(remote, "hostinfo", None) or "?"
     return f"{transport_kind(remote)}:{host}"
+
+
+async def request_remote(context: aiocoap.Context, remote: object, code: Code, path: tuple[str, ...],
+                         *, payload: bytes = b"", content_format: int | None = None,
+                         timeout: float) -> Message:
+    """Send a server-initiated request to a client's remote; its response within `timeout` s."""
+    msg = Message(code=code, uri_path=path, payload=payload)
+    msg.remote = remote
+    if content_format is not None:
+        msg.opt.content_format = content_format
+    async with asyncio.timeout(timeout):
+        return await context.request(msg).response

@@ -23,6 +23,7 @@ from harness.cloud.coap_util import (
     error_reply,
     parse_query,
     peer_cert_der,
+    request_remote,
     transport_kind,
 )
 from harness.cloud.ratelimit import RateLimiter
@@ -347,13 +348,9 @@ class Lwm2mServer:
             raise DeviceNotConnected(f"Device {device_id} has no live registration; wait for its "
                                      "registration event before reading, writing or executing.")
         segments = tuple(s for s in path.split("/") if s)
-        msg = Message(code=code, uri_path=segments, payload=payload)
-        msg.remote = live.remote
-        if content_format is not None:
-            msg.opt.content_format = content_format
         try:
-            async with asyncio.timeout(timeout):
-                response = await self.context.request(msg).response
+            response = await request_remote(self.context, live.remote, code, segments, payload=payload,
+                                            content_format=content_format, timeout=timeout)
         except TimeoutError:
             raise DeviceNotConnected(f"Device {device_id} did not answer {code} {path} within "
                                      f"{timeout:g} s; check it is still connected.") from None
