@@ -268,6 +268,17 @@ def _common_params(endpoint_name: str, metadata: dict[str, ConfigValue] | None,
     return params
 
 
+def _server_bundle(params: dict[str, ConfigValue], extra_params: dict[str, ConfigValue] | None, *,
+                   verify: bool, keep_alive: bool, ca: tuple[str, bytes], cert_name: str,
+                   key_name: str, device_cert: Credential, send_chain: bool) -> Bundle:
+    """The bundle of one server: its params, its CA certificate and the device credential."""
+    bundle = Bundle(config_params={**params, **(extra_params or {})}, verify=verify,
+                    keep_alive=keep_alive or None)
+    bundle.certificates.append(Certificate(*ca))
+    _device_credential_items(bundle, cert_name, key_name, device_cert, send_chain)
+    return bundle
+
+
 def bootstrap_bundle(
     endpoint_name: str,
     bootstrap_uri: str,
@@ -288,12 +299,10 @@ def bootstrap_bundle(
     params[it.BOOTSTRAP_SERVER_URI] = bootstrap_uri
     if first_to_claim:
         params[it.FIRST_TO_CLAIM] = 1
-    params.update(extra_params or {})
-    bundle = Bundle(config_params=params, verify=verify, keep_alive=keep_alive or None)
-    bundle.certificates.append(Certificate(it.BOOTSTRAP_SERVER_CA_CERT, server_ca_der))
-    _device_credential_items(bundle, it.BOOTSTRAP_DEVICE_CERT, it.BOOTSTRAP_DEVICE_PRIVATE_KEY,
-                             device_cert, send_chain)
-    return bundle
+    return _server_bundle(params, extra_params, verify=verify, keep_alive=keep_alive,
+                          ca=(it.BOOTSTRAP_SERVER_CA_CERT, server_ca_der),
+                          cert_name=it.BOOTSTRAP_DEVICE_CERT, key_name=it.BOOTSTRAP_DEVICE_PRIVATE_KEY,
+                          device_cert=device_cert, send_chain=send_chain)
 
 
 def lwm2m_bundle(
@@ -313,9 +322,7 @@ def lwm2m_bundle(
     params: dict[str, ConfigValue] = {it.USE_BOOTSTRAP: 0}
     params.update(_common_params(endpoint_name, metadata, current_time))
     params[it.LWM2M_SERVER_URI] = lwm2m_uri
-    params.update(extra_params or {})
-    bundle = Bundle(config_params=params, verify=verify, keep_alive=keep_alive or None)
-    bundle.certificates.append(Certificate(it.LWM2M_SERVER_CA_CERT, server_ca_der))
-    _device_credential_items(bundle, it.LWM2M_DEVICE_CERT, it.LWM2M_DEVICE_PRIVATE_KEY,
-                             device_cert, send_chain)
-    return bundle
+    return _server_bundle(params, extra_params, verify=verify, keep_alive=keep_alive,
+                          ca=(it.LWM2M_SERVER_CA_CERT, server_ca_der),
+                          cert_name=it.LWM2M_DEVICE_CERT, key_name=it.LWM2M_DEVICE_PRIVATE_KEY,
+                          device_cert=device_cert, send_chain=send_chain)
