@@ -6,16 +6,22 @@ from fastapi import APIRouter, Response, WebSocket
 from fastapi.responses import JSONResponse
 
 from harness.cloud.rest import models
-from harness.cloud.rest.auth import API_KEY_PREFIX, Caller, Ctx, authenticate
-from harness.cloud.rest.context import ws_context
+from harness.cloud.rest.auth import API_KEY_PREFIX, Caller, Ctx, Principal, authenticate
+from harness.cloud.rest.context import RestContext, ws_context
 from harness.cloud.rest.errors import ApiProblem
+from harness.cloud.rest.storage import NotificationChannel
 
 router = APIRouter(tags=["notifications"])
 WS_PROTOCOL_KEY_PREFIX = "pelion_"
 
 
-def _no_channel(kind: str) -> ApiProblem:
-    return ApiProblem(404, f"No {kind} channel is set for this key; PUT /v2/notification/{kind} first.")
+def _require_channel(ctx: RestContext, caller: Principal, kind: str) -> NotificationChannel:
+    """The caller's channel if it is a `kind` (webhook|websocket) one, else 404."""
+    channel = ctx.storage.get_channel(caller.owner)
+    if channel is None or channel.kind != kind:
+        path = "callback" if kind == "webhook" else kind
+        raise ApiProblem(404, f"No {path} channel is set for this key; PUT /v2/notification/{path} first.")
+    return channel
 
 
 @router.put("/v2/notification/callback", status_code=204)
@@ -30,18 +36,14 @@ async def put_callback(body: models.WebhookRequest, caller: Caller, ctx: Ctx) ->
 @router.get("/v2/notification/callback", response_model=models.Webhook)
 def get_callback(caller: Caller, ctx: Ctx) -> models.Webhook:
     """The webhook URL and the names of its headers (values hidden)."""
-    channel = ctx.storage.get_channel(caller.owner)
-    if channel is None or channel.kind != "webhook":
-        raise _no_channel("callback")
+    channel = _require_channel(ctx, caller, "webhook")
     return models.Webhook(url=channel.url or "", headers={k: "<redacted>" for k in channel.headers})
 
 
 @router.delete("/v2/notification/callback", status_code=204)
 async def delete_callback(caller: Caller, ctx: Ctx) -> Response:
     """Remove the webhook."""
-    channel = ctx.storage.get_channel(caller.owner)
-    if channel is None or channel.kind != "webhook":
-        raise _no_channel("callback")
+    _require_channel(ctx, caller, "webhook")
     ctx.storage.delete_channel(caller.owner)
     ctx.hub.channel_removed(caller.owner)
     return Response(status_code=204)
@@ -62,18 +64,14 @@ async def put_websocket(caller: Caller, ctx: Ctx) -> JSONResponse:
 @router.get("/v2/notification/websocket", response_model=models.WebsocketChannel)
 def get_websocket(caller: Caller, ctx: Ctx) -> dict:
     """The websocket channel's queue size and connection status."""
-    channel = ctx.storage.get_channel(caller.owner)
-    if channel is None or channel.kind != "websocket":
-        raise _no_channel("websocket")
+    _require_channel(ctx, caller, "websocket")
     return ctx.hub.websocket_status(caller.owner)
 
 
 @router.delete("/v2/notification/websocket", status_code=204)
 async def delete_websocket(caller: Caller, ctx: Ctx) -> Response:
     """Remove the websocket channel (an open connection is closed)."""
-    channel = ctx.storage.get_channel(caller.owner)
-    if channel is None or channel.kind != "websocket":
-        raise _no_channel("websocket")
+    _require_channel(ctx, caller, "websocket")
     ctx.storage.delete_channel(caller.owner)
     ctx.hub.channel_removed(caller.owner)
     return Response(status_code=204)
