@@ -35,6 +35,7 @@ CONSOLE_SECTION = "console"
 
 UserProperties = list[tuple[str, object]]
 
+_KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----")
 # Characters XML 1.0 cannot carry (pytest's bin_xml_escape uses the same set).
 _ILLEGAL_XML = re.compile("[^\u0009\u000a\u000d\u0020-\u007e\u0080-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -113,13 +114,22 @@ def xml_safe(text: str) -> str:
     return _ILLEGAL_XML.sub(lambda m: f"#x{ord(m[0]):02X}", text)
 
 
+def _tail(text: str, tail_chars: int) -> str:
+    """The last tail_chars characters, minus a private key's body cut off from its BEGIN line."""
+    tail = text[-tail_chars:]
+    end = _KEY_END.search(tail)
+    if end is not None and "-----BEGIN " not in tail[: end.start()]:
+        tail = tail[end.end() :]
+    return tail
+
+
 def console_text(text: str, *, tail_chars: int | None = None, log_path: Path | str | None = None) -> str:
     """Redact a console log and make it XML-safe, optionally keeping only its last tail_chars characters."""
-    text = redact(text)
     if tail_chars is not None and len(text) > tail_chars:
         where = f"; full log: {log_path}" if log_path else ""
-        text = f"[... {len(text) - tail_chars} earlier characters omitted{where}]\n{text[-tail_chars:]}"
-    return xml_safe(text)
+        tail = _tail(text, tail_chars)
+        text = f"[... {len(text) - len(tail)} earlier characters omitted{where}]\n{tail}"
+    return xml_safe(redact(text))
 
 
 def attach_console_log(

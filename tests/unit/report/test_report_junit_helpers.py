@@ -92,6 +92,14 @@ def test_console_text_redacts_escapes_and_keeps_the_tail() -> None:
     assert "abc" not in console_text("password=abc")
 
 
+def test_console_tail_never_starts_inside_a_private_key() -> None:
+    body = "MHcCAQEEIBs1aGVsbG8wNDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAw\nAwEHoUQDQgAEq1w2\n"
+    after = "\nClient registered\n"
+    text = f"boot\n-----BEGIN EC PRIVATE KEY-----\n{body}-----END EC PRIVATE KEY-----{after}"
+    out = console_text(text, tail_chars=len(text) - 40)  # the cut lands inside the key body
+    assert out == f"[... {len(text) - len(after)} earlier characters omitted]\n{after}"
+
+
 def test_attach_console_log_and_read_it_back_from_sections() -> None:
     item = SectionSink()
     attach_console_log(item, "boot\nak_0123456789abcdef\n")
