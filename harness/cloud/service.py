@@ -7,6 +7,7 @@ import logging
 import shutil
 import ssl
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,8 @@ class _TrustCache:
         self._key: tuple[Any, ...] | None = None
         self._context: ssl.SSLContext | None = None
 
-    def get(self, key: tuple[Any, ...], build) -> ssl.SSLContext:
+    def get(self, key: tuple[Any, ...], build: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+        """The cached context while `key` is unchanged, else a fresh one from `build`."""
         if self._context is None or key != self._key:
             self._context = build()
             self._key = key
@@ -192,30 +194,25 @@ class DeviceManagementService:
 
     # ------------------------------------------------------------------ TLS trust
 
-    def _trust_key(self, service: str) -> tuple[Any, ...]:
+    def _server_ssl(self, service: str, cache: _TrustCache, server: Credential,
+                    own_ca: Credential) -> ssl.SSLContext:
+        """The TLS context of one server: its credential, trusting the active CAs + `own_ca`."""
         assert self.store is not None
-        return tuple((t.id, t.updated_at) for t in
-                     self.store.list_trusted_certificates(service=service, active_only=True))
+        trusted = self.store.list_trusted_certificates(service=service, active_only=True)
+
+        def build() -> ssl.SSLContext:
+            cas = [load_certificate(t.certificate.encode()) for t in trusted]
+            return server_ssl_context(server, [*cas, own_ca.cert])
+        return cache.get(tuple((t.id, t.updated_at) for t in trusted), build)
 
     def _bootstrap_ssl(self) -> ssl.SSLContext:
-        assert self.store is not None and self.pki is not None
-        store, pki = self.store, self.pki
-
-        def build() -> ssl.SSLContext:
-            cas = [load_certificate(t.certificate.encode())
-                   for t in store.list_trusted_certificates(service="bootstrap", active_only=True)]
-            return server_ssl_context(pki.bootstrap_server, [*cas, pki.developer_ca.cert])
-        return self._bs_trust.get(self._trust_key("bootstrap"), build)
+        assert self.pki is not None
+        return self._server_ssl("bootstrap", self._bs_trust, self.pki.bootstrap_server,
+                                self.pki.developer_ca)
 
     def _lwm2m_ssl(self) -> ssl.SSLContext:
-        assert self.store is not None and self.pki is not None
-        store, pki = self.store, self.pki
-
-        def build() -> ssl.SSLContext:
-            cas = [load_certificate(t.certificate.encode())
-                   for t in store.list_trusted_certificates(service="lwm2m", active_only=True)]
-            return server_ssl_context(pki.lwm2m_server, [*cas, pki.lwm2m_ca.cert])
-        return self._lwm2m_trust.get(self._trust_key("lwm2m"), build)
+        assert self.pki is not None
+        return self._server_ssl("lwm2m", self._lwm2m_trust, self.pki.lwm2m_server, self.pki.lwm2m_ca)
 
     # ------------------------------------------------------------------ URIs and CAs
 
