@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from junitparser import TestCase, TestSuite
+from junitparser import Properties, TestCase, TestSuite
 
 from harness.report.redact import redact
 from harness.report.xmlfile import load_junit, write_junit
@@ -170,6 +170,23 @@ def _append_system_out(case: TestCase, text: str) -> None:
     case.system_out = f"{existing}\n{header}{text}" if existing else f"{header}{text}"
 
 
+def _redact_case(case: TestCase) -> None:
+    """Redact a test case's result messages and texts, captured output and property values."""
+    for result in case.result:
+        if result.message:
+            result.message = xml_safe(redact(result.message))
+        if result.text:
+            result.text = xml_safe(redact(result.text))
+    if case.system_out:
+        case.system_out = xml_safe(redact(case.system_out))
+    if case.system_err:
+        case.system_err = xml_safe(redact(case.system_err))
+    props = case.child(Properties)
+    for prop in props if props is not None else ():
+        if prop.value:
+            prop.value = xml_safe(redact(prop.value))
+
+
 def _set_suite_property(suite: TestSuite, name: str, value: object) -> None:
     """Set a suite property, replacing an earlier one of the same name."""
     for prop in list(suite.properties()):
@@ -184,14 +201,16 @@ def enrich_junit_file(
     console_logs: Mapping[str, str] | None = None,
     suite_properties: Mapping[str, object] | None = None,
     prefix: str | None = None,
+    redact_all: bool = True,
 ) -> int:
     """Add console logs (by node id) to <system-out> and properties to every suite; return cases updated.
 
     Suite properties (lab, host, run id) are set here because pytest's record_testsuite_property
-    does not work under pytest-xdist.
+    does not work under pytest-xdist. With redact_all, everything pytest wrote itself (failure
+    messages and tracebacks, captured output, properties) is redacted too.
     """
     wanted = {junit_case_id(nodeid, prefix): text for nodeid, text in (console_logs or {}).items()}
-    if not wanted and not suite_properties:
+    if not wanted and not suite_properties and not redact_all:
         return 0
     xml = load_junit(junit_path)
     updated = 0
@@ -199,6 +218,8 @@ def enrich_junit_file(
         for name, value in (suite_properties or {}).items():
             _set_suite_property(suite, name, value)
         for case in suite:
+            if redact_all:
+                _redact_case(case)
             text = wanted.get((case.classname or "", case.name or ""))
             if text is not None:
                 _append_system_out(case, text)

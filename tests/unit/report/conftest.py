@@ -82,7 +82,8 @@ def test_developer_certificate(board, timer, request):
 
 @pytest.mark.parametrize("board", BOARDS, indirect=True)
 def test_untrusted_ca(board):
-    assert board == "vb0" or os.environ["HIL_LAB"] == "lab-b", "ConnectSecureConnectionFailed not seen"
+    message = "ConnectSecureConnectionFailed not seen, password=hunter2"
+    assert board == "vb0" or os.environ["HIL_LAB"] == "lab-b", message
 
 
 @pytest.mark.parametrize("board", BOARDS, indirect=True)

@@ -163,8 +163,25 @@ def test_enrich_junit_file_without_anything_to_add_leaves_the_file_alone(tmp_pat
     path = tmp_path / "junit.xml"
     _write_pytest_like(path)
     before = path.read_bytes()
-    assert enrich_junit_file(path) == 0
+    assert enrich_junit_file(path, redact_all=False) == 0
     assert path.read_bytes() == before
+
+
+def test_enrich_junit_file_redacts_what_pytest_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "junit.xml"
+    path.write_text(
+        '<testsuites><testsuite name="pytest"><testcase classname="t" name="test_a">'
+        '<properties><property name="api" value="ak_0123456789abcdef"/></properties>'
+        '<failure message="login failed, password=hunter2">E   Authorization: Bearer abc.def</failure>'
+        "<system-out>token=xyz</system-out><system-err>secret: 0a1b2c3d4e5f60718293a4b5</system-err>"
+        "</testcase></testsuite></testsuites>"
+    )
+    assert enrich_junit_file(path) == 0
+    text = path.read_text()
+    for secret in ("ak_0123456789abcdef", "hunter2", "abc.def", "xyz", "0a1b2c3d4e5f60718293a4b5"):
+        assert secret not in text
+    assert text.count(REDACTED) == 5
+    assert 'message="login failed, password=[REDACTED]"' in text
 
 
 def test_scenario_property_wins_and_names_without_a_test_module(tmp_path: Path) -> None:

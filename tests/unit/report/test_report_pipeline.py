@@ -63,6 +63,7 @@ def test_no_secret_reaches_the_junit_file(junit_runs, lab: str) -> None:
     key_lines = [line for line in junit_runs.key_pem.splitlines() if not line.startswith("-----")]
     assert key_lines and all(line not in text for line in key_lines)
     assert "ak_0123456789abcdef" not in text
+    assert "hunter2" not in text  # pytest's own failure message and traceback are redacted too
     assert text.count("Bearer [REDACTED]") == 7
     # Control bytes from the serial line are escaped, so the file stays valid XML.
     assert "#x1B[0m#x00 end" in text
