@@ -53,14 +53,15 @@ def cmd_flash(args: argparse.Namespace) -> int:
     """Flash an image onto a board with pyOCD."""
     from harness.boards.cli import flash_board
 
-    return flash_board(_lab(args), args.board, Path(args.image))
+    return flash_board(_lab(args), args.board, Path(args.image), chip_erase=args.erase)
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
     """Provision a board's credentials over its serial port (factory protocol)."""
     from harness.boards.cli import provision_board
 
-    return provision_board(_lab(args), args.board, mode=args.mode, data_dir=args.data_dir)
+    return provision_board(_lab(args), args.board, mode=args.mode, data_dir=args.data_dir,
+                           account=args.account, follow=args.follow, timeout=args.timeout)
 
 
 def cmd_console(args: argparse.Namespace) -> int:
@@ -139,14 +140,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     flash = add("flash", cmd_flash, "flash an image onto a board with pyOCD")
     flash.add_argument("board", help="board id from the lab config")
-    flash.add_argument("image", help="firmware image file (.bin/.hex/.elf)")
+    flash.add_argument("image", help="firmware image file (.bin/.hex/.elf) or a manifest image name")
+    flash.add_argument("--erase", action="store_true",
+                       help="chip erase first, stored credentials included (a factory-new board)")
 
     prov = add("provision", cmd_provision, "provision credentials over the board's serial port")
     prov.add_argument("board", help="board id from the lab config")
     prov.add_argument("--mode", choices=["bootstrap", "lwm2m", "first-to-claim"], default="bootstrap",
                       help="credential set to inject (default: bootstrap)")
     prov.add_argument("--data-dir", default=".hil/cloud",
-                      help="data dir of the local service whose URIs and CA to use")
+                      help="data dir of the running `hil cloud serve` whose URIs and CA to use")
+    prov.add_argument("--account", default="developer", help="account name (made if missing)")
+    prov.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                      help="how long to wait for the board's answer (default 30)")
+    prov.add_argument("--follow", type=float, default=30.0, metavar="SECONDS",
+                      help="then show the console until the board registers (0: don't wait)")
 
     con = add("console", cmd_console, "show a board's serial console until Ctrl-C")
     con.add_argument("board", help="board id from the lab config")

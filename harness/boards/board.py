@@ -81,10 +81,11 @@ class Board:
             self.console = None
 
     # --- probe ---------------------------------------------------------------------------------
-    def flash(self, image: str | Path, *, timeout: float = 120.0, progress: bool = False) -> float:
-        """Program an image through pyOCD and reset; seconds taken."""
+    def flash(self, image: str | Path, *, timeout: float = 120.0, progress: bool = False,
+              chip_erase: bool = False) -> float:
+        """Program an image through pyOCD and reset; seconds taken (`chip_erase`: wipe all first)."""
         self.start()
-        return flash(self.config, image, timeout=timeout, progress=progress)
+        return flash(self.config, image, timeout=timeout, progress=progress, chip_erase=chip_erase)
 
     def reset(self, *, halt: bool = False) -> None:
         """Reset through the probe (pyOCD), optionally staying halted."""

@@ -20,7 +20,6 @@ from harness.config import LabConfig
 from harness.errors import HilError
 
 FIRMWARE_CACHE = Path.home() / ".cache" / "dm-hil" / "firmware"
-BOOTSTRAP_URI_ENV = "HIL_BOOTSTRAP_URI"
 
 
 def boards_table(lab: LabConfig) -> int:
@@ -55,10 +54,10 @@ def _resolve_image(lab: LabConfig, image: Path) -> Path:
                    "give a file or one of: " + ", ".join(sorted(manifest.images)) + ".")
 
 
-def flash_board(lab: LabConfig, board_id: str, image: Path) -> int:
+def flash_board(lab: LabConfig, board_id: str, image: Path, *, chip_erase: bool = False) -> int:
     """Flash `image` (a file or a manifest image name) onto a board; virtual boards stay running."""
     board = Board(lab.board(board_id))
-    seconds = board.flash(_resolve_image(lab, Path(image)), progress=True)
+    seconds = board.flash(_resolve_image(lab, Path(image)), progress=True, chip_erase=chip_erase)
     print(f"{board_id}: flashed {image} in {seconds:.1f} s")
     return 0
 
@@ -95,57 +94,42 @@ def console_session(lab: LabConfig, board_id: str) -> int:
 
 
 def provision_board(lab: LabConfig, board_id: str, mode: str = "bootstrap",
-                    data_dir: str | Path = ".hil/cloud", *, uri: str | None = None,
-                    timeout: float = 30.0) -> int:
-    """Provision a bootstrap / first-to-claim bundle over the board's serial port (thin).
+                    data_dir: str | Path = ".hil/cloud", *, account: str = "developer",
+                    timeout: float = 30.0, follow: float = 30.0) -> int:
+    """Provision credentials for the local service on `data_dir` over the board's serial port,
+    then follow the console until the board registers or reports an error (`follow` seconds)."""
+    from harness.boards.dialect import dialect_for_image
+    from harness.factory import bench_bundle
+    from harness.provisioning.host import ProvisioningError, provision
 
-    The server CA comes from the local service's data dir; the bootstrap URI from `uri` or
-    $HIL_BOOTSTRAP_URI. Device certificates come from a factory CA kept in DATA_DIR/factory.
-    """
-    from harness import pki
-    from harness.cloud.ca import ServicePki
-    from harness.provisioning.bundle import bootstrap_bundle
-    from harness.provisioning.host import provision
-
-    if mode == "lwm2m":
-        raise HilError("`hil provision --mode lwm2m` needs LwM2M credentials from the service; "
-                       "use the test fixtures (factory) for direct LwM2M bundles.")
-    uri = uri or os.environ.get(BOOTSTRAP_URI_ENV)
-    if not uri:
-        raise HilError(f"no bootstrap URI; set {BOOTSTRAP_URI_ENV} (e.g. coaps://127.0.0.1:5684?aid=...) "
-                       "to the running local service.")
-    service = ServicePki.load_or_create(Path(data_dir), lab.service.host)
-    factory_ca = _factory_ca(Path(data_dir) / "factory")
-    endpoint = f"{board_id}-{os.urandom(4).hex()}"
-    cert = pki.make_bootstrap_device_cert(factory_ca, endpoint)
-    bundle = bootstrap_bundle(endpoint, uri, service.server_ca.cert_der, cert,
-                              first_to_claim=(mode == "first-to-claim"))
-    board = Board(lab.board(board_id))
+    bundle, device = bench_bundle(Path(data_dir), board_id, mode, host=lab.service.host,
+                                  account_name=account)
+    config = lab.board(board_id)
+    dialect = dialect_for_image(config.firmware, load_manifest(lab.resolve(lab.firmware_manifest)))
+    board = Board(config)
     console = board.open_console()
     try:
-        with console.handed_over() as port:
-            result = provision(port, bundle, timeout=timeout)
+        try:
+            with console.handed_over() as port:
+                result = provision(port, bundle, timeout=timeout)
+        except ProvisioningError as exc:
+            raise ProvisioningError(
+                f"{exc} A board that already holds credentials does not listen for the factory "
+                f"tool: `hil flash {board_id} {config.firmware} --erase` makes it factory-new."
+            ) from None
+        print(f"{board_id}: {result.status_name}: {result.info.strip()}")
+        for warning in result.warnings:
+            print(f"  warning: {warning}")
+        print(f"  endpoint name {device.endpoint_name}, account {device.account_id}, URI {device.uri}")
+        if mode == "first-to-claim":
+            print(f"  enrollment id {device.enrollment_id} (enrolled in account {device.account_id})")
+        if not result.ok:
+            return 1
+        if follow > 0:
+            outcome = f"{dialect['registered'].pattern}|{dialect['error_details'].pattern}"
+            for line in console.readlines_until(outcome, follow):
+                print(f"  | {line}")
+            return 0 if any(dialect.match("registered", line) for line in console.lines) else 1
+        return 0
     finally:
         board.close_console()
-    print(f"{board_id}: {result.status_name} {result.info.strip()} (endpoint {endpoint}, "
-          f"enrollment id {pki.enrollment_id(cert.cert)})")
-    return 0 if result.ok else 1
-
-
-def _factory_ca(directory: Path):
-    """The OEM factory CA of this bench (made once, kept in `directory`)."""
-    from cryptography.hazmat.primitives import serialization
-
-    from harness import pki
-
-    cert_file, key_file = directory / "factory-ca.pem", directory / "factory-ca.key"
-    if cert_file.exists() and key_file.exists():
-        return pki.Credential(pki.load_certificate(cert_file.read_bytes()),
-                              pki.load_private_key(key_file.read_bytes()))
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    ca = pki.make_ca("dm-hil bench factory CA")
-    key_file.write_bytes(ca.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption()))
-    os.chmod(key_file, 0o600)
-    cert_file.write_bytes(ca.cert_pem)
-    return ca

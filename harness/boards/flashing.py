@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pyocd.core import exceptions as pyocd_errors
 from pyocd.core.helpers import ConnectHelper
+from pyocd.flash.eraser import FlashEraser
 from pyocd.flash.file_programmer import FileProgrammer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -41,8 +42,7 @@ def _progress_callback(progress: Progress | None, task: int | None) -> Callable[
     return lambda fraction: progress.update(task, completed=fraction * 100)
 
 
-def _program_once(board: BoardConfig, image: Path, timeout: float,
-                  progress: Progress | None, task: int | None) -> None:
+def _open_session(board: BoardConfig):
     unique_id = probe_id_of(board)
     try:
         session = ConnectHelper.session_with_chosen_probe(
@@ -66,15 +66,31 @@ def _program_once(board: BoardConfig, image: Path, timeout: float,
             f"board {board.id}: no debug probe {unique_id} is connected; plug it in / start the "
             "virtual board, and check `pyocd list`."
         )
-    with session:
+    return session
+
+
+def erase_chip(board: BoardConfig) -> None:
+    """Chip erase through pyOCD: no firmware and no stored credentials (a factory-new board)."""
+    with _open_session(board) as session:
+        FlashEraser(session, FlashEraser.Mode.CHIP).erase()
+
+
+def _program_once(board: BoardConfig, image: Path, timeout: float,
+                  progress: Progress | None, task: int | None, chip_erase: bool) -> None:
+    with _open_session(board) as session:
         session.options.set("flash.timeout.program", timeout)
-        FileProgrammer(session, progress=_progress_callback(progress, task)).program(str(image))
+        programmer = FileProgrammer(session, progress=_progress_callback(progress, task),
+                                    chip_erase="chip" if chip_erase else "auto")
+        programmer.program(str(image))
         session.target.reset()
 
 
 def flash(board: BoardConfig, image_path: str | Path, *, timeout: float = 120.0,
-          progress: bool = True, retries: int = 1) -> float:
-    """Program `image_path` into `board` and reset it; one retry on transfer errors; seconds taken."""
+          progress: bool = True, retries: int = 1, chip_erase: bool = False) -> float:
+    """Program `image_path` into `board` and reset it; one retry on transfer errors; seconds taken.
+
+    `chip_erase` erases the whole chip first, stored credentials included (a factory-new board).
+    """
     image = Path(image_path)
     _check_image(image)
     start = time.monotonic()
@@ -86,7 +102,7 @@ def flash(board: BoardConfig, image_path: str | Path, *, timeout: float = 120.0,
             bar.start()
         for attempt in range(retries + 1):
             try:
-                _program_once(board, image, timeout, bar, task)
+                _program_once(board, image, timeout, bar, task, chip_erase)
                 return time.monotonic() - start
             except (pyocd_errors.TransferError, pyocd_errors.ProbeError,
                     pyocd_errors.TimeoutError) as exc:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -32,11 +35,40 @@ def describe_service(service: DeviceManagementService) -> str:
     return "\n".join(lines)
 
 
+RUNTIME_FILE = "service.json"
+
+
+def write_runtime_file(service: DeviceManagementService) -> Path:
+    """Write `<data_dir>/service.json`: where the running service listens (for `hil provision`)."""
+    info = {
+        "pid": os.getpid(),
+        "bootstrap": {k: service.bootstrap_uri(k) for k in service.bootstrap_server.bound},
+        "lwm2m": {k: service.lwm2m_uri(k) for k in service.lwm2m_server.bound},
+        "rest": getattr(service.rest, "url", None),
+    }
+    path = Path(service.data_dir) / RUNTIME_FILE
+    path.write_text(json.dumps(info, indent=2) + "\n")
+    return path
+
+
+def read_runtime_file(data_dir: Path) -> dict[str, Any]:
+    """The URIs of the service running on `data_dir`, or a clear error if none runs."""
+    path = Path(data_dir) / RUNTIME_FILE
+    try:
+        info = json.loads(path.read_text())
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        raise HilError(f"No local Device Management service is running on {data_dir}; start "
+                       f"`hil cloud serve --data-dir {data_dir}` in another terminal.") from None
+    return info
+
+
 async def serve(config: ServiceConfig, data_dir: Path | None, console: Console,
                 stop: asyncio.Event | None = None, ready: asyncio.Event | None = None) -> None:
     """Run the service until `stop` is set (or the task is cancelled); `ready` is set once up."""
     service = DeviceManagementService(config, data_dir)
     await service.start()
+    runtime = write_runtime_file(service)
     try:
         console.print(describe_service(service), highlight=False, markup=False)
         console.print("Serving; press Ctrl-C to stop.")
@@ -44,6 +76,7 @@ async def serve(config: ServiceConfig, data_dir: Path | None, console: Console,
             ready.set()
         await (stop or asyncio.Event()).wait()
     finally:
+        runtime.unlink(missing_ok=True)
         await service.stop()
 
 

@@ -1,0 +1,91 @@
+"""A bench session as a developer runs it: `hil cloud serve`, `hil flash`, `hil provision`."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.config import REPO_ROOT
+from harness.sim import registry
+
+pytestmark = pytest.mark.slow
+
+
+def hil(*args: str, env: dict[str, str], timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=timeout, cwd=REPO_ROOT)
+
+
+def wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float) -> list[str]:
+    """Lines of `proc`'s stdout up to the one containing `text`."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if sel.select(deadline - time.monotonic()):
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                seen.append(line.rstrip())
+                if text in line:
+                    return seen
+    raise AssertionError(f"no {text!r} from {proc.args} within {timeout} s; got: {seen[-10:]}")
+
+
+@pytest.fixture
+def bench(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
+    """A running `hil cloud serve` with its own data dir and sim dir; all stopped afterwards."""
+    env = {**os.environ, registry.SIM_DIR_ENV: str(tmp_path / "boards"), "PYTHONUNBUFFERED": "1"}
+    data_dir = tmp_path / "cloud"
+    serve = subprocess.Popen([sys.executable, "-m", "harness.cli", "cloud", "serve", "--data-dir",
+                              str(data_dir)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, env=env, cwd=REPO_ROOT)
+    try:
+        wait_for_line(serve, "Serving", 60)
+        yield env, data_dir
+    finally:
+        serve.send_signal(signal.SIGINT)
+        serve.wait(timeout=30)
+        for info in registry.running_boards(tmp_path / "boards"):
+            os.kill(info.pid, signal.SIGTERM)
+
+
+def test_serve_flash_provision_registers_the_board(bench):
+    env, data_dir = bench
+    assert (data_dir / "service.json").exists()
+    flashed = hil("flash", "vboard-1", "factory", "--erase", env=env)
+    assert flashed.returncode == 0, flashed.stderr
+    out = hil("provision", "vboard-1", "--data-dir", str(data_dir), "--mode", "first-to-claim",
+              env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "FCC_STATUS_SUCCESS" in out.stdout and "enrollment id A-" in out.stdout
+    assert "Client registered" in out.stdout
+    devices = hil("cloud", "devices", "--data-dir", str(data_dir), "--state", "registered", env=env)
+    assert "Device Directory (1 devices)" in devices.stdout
+
+
+def test_provisioning_a_provisioned_board_says_how_to_make_it_factory_new(bench):
+    env, data_dir = bench
+    assert hil("flash", "vboard-2", "factory", "--erase", env=env).returncode == 0
+    assert hil("provision", "vboard-2", "--data-dir", str(data_dir), env=env).returncode == 0
+    again = hil("provision", "vboard-2", "--data-dir", str(data_dir), "--follow", "0",
+                "--timeout", "2", env=env)
+    assert again.returncode == 2
+    assert "hil flash vboard-2 factory --erase" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_provision_without_a_running_service_is_one_sentence(tmp_path):
+    env = {**os.environ, registry.SIM_DIR_ENV: str(tmp_path / "boards")}
+    out = hil("provision", "vboard-1", "--data-dir", str(tmp_path / "none"), env=env)
+    assert out.returncode == 2
+    assert "No local Device Management service is running" in out.stderr
+    assert "Traceback" not in out.stderr
