@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import re
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from aiocoap import Code, Message
@@ -15,11 +17,24 @@ from harness.lwm2m import tlv
 from harness.lwm2m.ids import ContentFormat
 from harness.provisioning import items
 from harness.provisioning.store import ItemStore
+from harness.sim.client import DeviceClient
 from harness.sim.client.router import Router, path_of
 from harness.transport import Endpoint, create_server_context, server_ssl_context
 
 AID = "0169aaaabbbbccccdddd000000000000"
 ENDPOINT = "dev-ep-0001"
+
+
+@contextlib.asynccontextmanager
+async def client_task(client: DeviceClient) -> AsyncIterator[asyncio.Task[None]]:
+    """Run `client.run()` as a task for the block; cancel it and wait for it on exit."""
+    task = asyncio.get_running_loop().create_task(client.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class Console:

@@ -7,7 +7,16 @@ import contextlib
 import datetime as dt
 
 from aiocoap import Code, Message
-from simclient_lab import AID, ENDPOINT, FIRMWARE, Console, MiniService, Platform, bootstrap_store
+from simclient_lab import (
+    AID,
+    ENDPOINT,
+    FIRMWARE,
+    Console,
+    MiniService,
+    Platform,
+    bootstrap_store,
+    client_task,
+)
 
 from harness.lwm2m import tlv
 from harness.lwm2m.ids import ContentFormat
@@ -28,13 +37,10 @@ async def running(lab_pki, firmware=None, service_args=None, store_uri_query=f"?
     store = bootstrap_store(lab_pki, service.uri + store_uri_query)
     console, platform = Console(), Platform()
     client = DeviceClient(store, dict(FIRMWARE, **(firmware or {})), console, platform)
-    task = asyncio.get_running_loop().create_task(client.run())
     try:
-        yield service, store, console, platform, client, task
+        async with client_task(client) as task:
+            yield service, store, console, platform, client, task
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await service.stop()
 
 
@@ -199,16 +205,10 @@ def test_untrusted_server_is_a_secure_connection_failure(lab_pki):
             store = bootstrap_store(lab_pki, service.uri + f"?aid={AID}")
             store.put(items.BOOTSTRAP_SERVER_CA_CERT, other.cert_der, factory=True)
             console = Console()
-            client = DeviceClient(store, FIRMWARE, console, Platform())
-            task = asyncio.get_running_loop().create_task(client.run())
-            try:
+            async with client_task(DeviceClient(store, FIRMWARE, console, Platform())):
                 await console.wait_for(r"^Error details : Client in reconnection mode "
                                        r"SecureConnectionFailed$")
                 assert "Error code : 12" in console.lines
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
         finally:
             await service.stop()
 
@@ -228,15 +228,10 @@ def test_lwm2m_credentials_in_store_register_directly(lab_pki):
             store.put(items.LWM2M_SERVER_CA_CERT, lab_pki.ca.cert_der, factory=True)
             console = Console()
             client = DeviceClient(store, dict(FIRMWARE, mode="developer"), console, Platform())
-            task = asyncio.get_running_loop().create_task(client.run())
-            try:
+            async with client_task(client):
                 dev = await console.wait_for(r"^Endpoint Name: (\S+)$")
                 assert dev.group(1) == service.device_id  # developer image shows the device id
                 assert service.bs_requests == []
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
         finally:
             await service.stop()
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
-from simclient_lab import Console, Platform
+from simclient_lab import Console, Platform, client_task
 
 from harness.cloud.service import DeviceManagementService
 from harness.provisioning import items
@@ -43,8 +42,7 @@ def test_developer_device_onboards_to_the_local_service(tmp_path):
             store = _developer_store(dev)
             console, platform = Console(), Platform()
             client = DeviceClient(store, FIRMWARE, console, platform)
-            task = asyncio.get_running_loop().create_task(client.run())
-            try:
+            async with client_task(client) as task:
                 await console.wait_for(r"^Client registered$", timeout=10)
                 device_id = (await console.wait_for(r"^Device ID: (\S+)$")).group(1)
                 assert store.get_str(items.INTERNAL_ENDPOINT) == device_id
@@ -57,10 +55,6 @@ def test_developer_device_onboards_to_the_local_service(tmp_path):
                 await client.deregister(timeout=5)
                 await asyncio.wait_for(task, 5)
                 assert service.device(device_id).state == "deregistered"
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
         finally:
             await service.stop()
 
