@@ -35,7 +35,8 @@ def _rows(summary: Summary) -> Iterator[tuple[str, int, list[str], list[list[str
         4,
         ["file", "suite", "host", "timestamp", "tests"],
         [
-            [s.properties.get(SOURCE_PROPERTY, "-"), s.name, s.hostname, s.timestamp, str(s.tests)]
+            [s.properties.get(SOURCE_PROPERTY, summary.source.name), s.name, s.hostname, s.timestamp,
+             str(s.tests)]
             for s in summary.suites
         ],
     )
