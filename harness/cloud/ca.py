@@ -17,6 +17,7 @@ from cryptography import x509
 from harness.errors import HilError
 from harness.pki import (
     Credential,
+    issued_by,
     load_certificate_chain,
     load_private_key,
     make_ca,
@@ -112,18 +113,9 @@ class ServicePki:
 
     def is_lwm2m_credential(self, cert: x509.Certificate) -> bool:
         """True when the LwM2M device CA issued `cert`."""
-        return _issued_by(cert, self.lwm2m_ca.cert)
+        return issued_by(cert, self.lwm2m_ca.cert)
 
     def is_developer_credential(self, cert: x509.Certificate) -> bool:
         """True when the developer CA issued `cert`."""
-        return _issued_by(cert, self.developer_ca.cert)
+        return issued_by(cert, self.developer_ca.cert)
 
-
-def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
-    if cert.issuer != ca.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(ca)
-    except Exception:  # noqa: BLE001 - any failure means "not issued by"
-        return False
-    return True
