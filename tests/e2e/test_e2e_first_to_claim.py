@@ -13,7 +13,7 @@ import pytest
 from fixtures.cloud import new_account, rest_client_for
 from harness.cloud import events as ev
 
-LWM2M_CERT_SECONDS = 4
+LWM2M_CERT_SECONDS = 2
 BACKDATED = 300
 
 

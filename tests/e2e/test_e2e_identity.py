@@ -12,7 +12,7 @@ from fixtures.cloud import new_account
 from harness.cloud import events as ev
 from harness.cloud.bootstrap_policy import DUPLICATE_ENDPOINT
 
-LWM2M_CERT_SECONDS = 4
+LWM2M_CERT_SECONDS = 2
 BACKDATED = 300
 """Certificates start 5 minutes in the past (harness.pki), so validity = 300 s + the wanted life."""
 
