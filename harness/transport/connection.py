@@ -164,8 +164,17 @@ class StreamConnection(interfaces.EndpointAddress, asyncio.Protocol):
         self._interface.received_message(self, message)
 
     def abort(self, reason: str) -> None:
-        """Drop the connection at once after logging one line naming the reason."""
+        """Drop the connection at once after logging one line naming the reason.
+
+        Requests still waiting on it fail with that reason (unless an earlier failure,
+        e.g. the handshake error, already says why).
+        """
         log.warning("%s %s: %s; closing the connection", self.kind, self.hostinfo, reason)
+        if self.failure is None:
+            fix = "" if ";" in reason else "; reconnect to continue"
+            self.failure = ConnectionClosedError(
+                f"{self.kind} connection with {self.hostinfo} was dropped: {reason.rstrip('.')}{fix}."
+            )
         self._closed = True
         if self._transport is not None:
             self._transport.abort()

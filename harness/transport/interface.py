@@ -148,7 +148,8 @@ class StreamMessageInterface(GenericMessageInterface):
         try:
             message = Message.decode(data, remote=conn)
         except error.UnparsableMessage:
-            conn.abort(f"unparsable CoAP message ({len(data)} bytes)")
+            conn.abort(f"unparsable CoAP message ({len(data)} bytes); the peer must send "
+                       "RFC 7252 messages")
             return
         self._mman.dispatch_message(message)
 

@@ -10,6 +10,7 @@ from aiocoap import GET, POST, Message
 from transport_testkit import WAIT, RawTcpLength, client, run, serving
 
 from harness.transport import (
+    ConnectionClosedError,
     Endpoint,
     SecureConnectionError,
     TransportError,
@@ -183,5 +184,32 @@ def test_transport_configuration_errors_are_clear():
             port = busy.getsockname()[1]
             with pytest.raises(TransportError, match=f"127.0.0.1:{port}"):
                 await create_server_context(site, [Endpoint("tcp-length", port=port)])
+
+    run(scenario())
+
+
+def test_transport_unparsable_reply_fails_the_request_with_the_reason(creds):
+    async def answer_garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        length = int.from_bytes(await reader.readexactly(4), "big")
+        await reader.readexactly(length)
+        writer.write(b"\x00\x00\x00\x03\xff\xff\xff")  # a frame that is not CoAP
+        await writer.drain()
+        await reader.read()  # until the client drops the connection
+        writer.close()
+
+    async def scenario():
+        server = await asyncio.start_server(answer_garbage, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with client("tcp-length", creds) as ctx:
+                with pytest.raises(ConnectionClosedError,
+                                   match=r"dropped: unparsable CoAP message \(3 bytes\); "
+                                         r"the peer must send RFC 7252 messages\.$"):
+                    await asyncio.wait_for(
+                        ctx.request(Message(code=GET, uri=f"coap://127.0.0.1:{port}/x"))
+                        .response, WAIT)
+        finally:
+            server.close()
+            await server.wait_closed()
 
     run(scenario())
