@@ -89,7 +89,7 @@ def _open(port: str | serial.Serial, baudrate: int) -> tuple[serial.Serial, bool
     if isinstance(port, serial.Serial):
         return port, False, port.port or "<serial>"
     try:
-        return serial.Serial(port, baudrate=baudrate, timeout=0.05), True, port
+        return serial.Serial(port, baudrate=baudrate, timeout=0.05, exclusive=True), True, port
     except (serial.SerialException, OSError, ValueError) as exc:
         raise ProvisioningError(
             f"Cannot open serial port {port} ({exc}); check the board is connected and no "

@@ -154,3 +154,10 @@ def test_garbled_response_is_a_clear_error(pty_board, good_bundle):
 def test_missing_port_is_a_clear_error(tmp_path, good_bundle):
     with pytest.raises(ProvisioningError, match="Cannot open serial port"):
         provision(str(tmp_path / "ttyNOPE"), good_bundle, timeout=0.2)
+
+
+def test_busy_port_is_a_clear_error(pty_board, good_bundle):
+    with serial.Serial(pty_board.path, exclusive=True), \
+            pytest.raises(ProvisioningError,
+                          match=rf"Cannot open serial port {pty_board.path} .*no other program"):
+        provision(pty_board.path, good_bundle, timeout=0.2)
