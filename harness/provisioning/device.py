@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import struct
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -280,8 +279,3 @@ class FactoryDevice:
                 write(out)
             if until_session_end and self.sessions_finished > finished_before:
                 return
-
-
-def int_item(value: int, name: str) -> bytes:
-    """How the device stores an integer config param (4 or 8 bytes little-endian)."""
-    return struct.pack("<i" if it.int_storage_size(name) == 4 else "<q", value)
