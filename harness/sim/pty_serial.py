@@ -44,7 +44,6 @@ class PtySerial:
         os.set_blocking(self.master, False)
         self.path = os.ttyname(self._slave)
         self.attached = asyncio.Event()
-        self.on_host_open: Callable[[], None] | None = None
         self._receiver: Callable[[bytes], None] | None = None
         self._out = bytearray()
         self._out_event = asyncio.Event()
@@ -75,10 +74,7 @@ class PtySerial:
             return
         if status & TIOCPKT_FLUSHREAD:
             self._out.clear()
-            first = not self.attached.is_set()
             self.attached.set()
-            if self.on_host_open is not None and not first:
-                self.on_host_open()
 
     def _deliver(self, data: bytes) -> None:
         if not self.baud:
@@ -105,12 +101,6 @@ class PtySerial:
     def write_line(self, text: str) -> None:
         """Write one text line with CRLF (like printf through Mbed OS's stdio)."""
         self.write(text.encode("utf-8", errors="replace") + b"\r\n")
-
-    async def drain(self, timeout: float = 5.0) -> None:
-        """Wait until queued output has been written to the pty (or timeout)."""
-        async with asyncio.timeout(timeout):
-            while self._out:
-                await asyncio.sleep(0.001)
 
     async def _write_loop(self) -> None:
         tx_free_at = 0.0
