@@ -23,7 +23,7 @@ from harness.cloud.records import (
     utcnow,
 )
 from harness.cloud.store import Store
-from harness.pki import enrollment_id, issued_by, load_certificate
+from harness.pki import enrollment_id, issued_by, load_certificate, subject_fields
 
 NOT_IN_ACCOUNT = "Corresponding trusted certificate not in account"
 NOT_ENROLLED = "Enrollment ID not registered"
@@ -32,6 +32,8 @@ DUPLICATE_ENDPOINT = "Duplicated device endpoint name"
 DEVELOPER_LIMIT = "Developer certificate device limit reached"
 DEVICES_PER_DEVELOPER_CERT = 100
 FORBIDDEN = "4.03"
+BAD_REQUEST = "4.00"
+INVALID_CERTIFICATE = "Invalid device certificate: CN is not the endpoint name"
 
 
 class Denied(Exception):
@@ -85,6 +87,10 @@ class BootstrapRules:
             return self._nosec(request)
         cert = load_certificate(request.peer_cert_der)
         fingerprint = fingerprint_hex(cert)
+        if subject_fields(cert).get("CN") != request.endpoint_name:
+            # an incorrect own certificate: the client shows ConnectInvalidParameters (<= 4.7)
+            raise Denied(BAD_REQUEST, INVALID_CERTIFICATE, fingerprint=fingerprint,
+                         endpoint_name=request.endpoint_name)
         if self.pki.is_developer_credential(cert):
             devcert = self.store.find_developer_certificate(fingerprint)
             if devcert is not None:
