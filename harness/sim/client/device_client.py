@@ -181,7 +181,8 @@ class DeviceClient:
         try:
             response = await self._request(Code.POST, base, ("bs",), query)
             if not response.code.is_successful():
-                failure = bootstrap_failure(response.code, bytes(response.payload))
+                failure = bootstrap_failure(response.code, bytes(response.payload),
+                                            self.settings.client_version)
                 raise (_Retry(failure) if failure.retry else _Stop(failure))
             try:
                 async with asyncio.timeout(self.settings.request_timeout):

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.sim.console_text import DETAILS_REGISTRATION_REJECTED, ClientError, cap_details
+from harness.sim.console_text import (
+    DETAILS_REGISTRATION_REJECTED,
+    LEGACY_NUMBERING_BEFORE,
+    ClientError,
+    cap_details,
+)
+from harness.sim.console_text import _version_tuple as _version
 
 REASONS: dict[int, str] = {
     0x80: "bad-request",
@@ -51,10 +57,13 @@ def reason(code: int) -> str:
     return REASONS.get(code, code_text(code))
 
 
-def bootstrap_failure(code: int, payload: bytes) -> Failure:
+def bootstrap_failure(code: int, payload: bytes, client_version: str = "4.13.4") -> Failure:
     """The error a Bootstrap-Request answered with `code` + diagnostic `payload` produces."""
     text = payload.decode("utf-8", errors="replace")
     details = cap_details(f"{reason(code)}:{text}")
+    if code == 0x80 and _version(client_version) < LEGACY_NUMBERING_BEFORE:
+        # clients before 4.8.0 have no InvalidCertificates: 4.00 is InvalidParameters there
+        return Failure(ClientError.ConnectInvalidParameters, details, retry=False)
     if code == 0x80:
         return Failure(ClientError.ConnectorInvalidCredentials, details)
     if code in _INVALID_PARAMETERS:
