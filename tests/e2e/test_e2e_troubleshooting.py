@@ -11,7 +11,13 @@ from __future__ import annotations
 import pytest
 
 from harness.cloud import events as ev
-from harness.cloud.bootstrap_policy import DUPLICATE_ENDPOINT, NOT_ENROLLED, NOT_IN_ACCOUNT, QUOTA_REACHED
+from harness.cloud.bootstrap_policy import (
+    DUPLICATE_ENDPOINT,
+    INVALID_CERTIFICATE,
+    NOT_ENROLLED,
+    NOT_IN_ACCOUNT,
+    QUOTA_REACHED,
+)
 from harness.pki import make_device_cert
 
 pytestmark = pytest.mark.area("troubleshooting")
@@ -134,18 +140,20 @@ def test_internal_error_reaches_the_device_with_its_number(factory, device, clou
     device.wait_registered()  # the retry after back-off succeeds
 
 
-@pytest.mark.xfail(reason="the service does not check own certificates yet (h9 needs item 5: "
-                          "answer 4.00 when CN != ep)", strict=False)
 @pytest.mark.firmware("factory-4.7")
 @pytest.mark.scenario("troubleshooting: incorrect own certificate -> ConnectInvalidParameters")
 def test_incorrect_own_certificate_gives_connect_invalid_parameters(factory, device, cloud, account):
     """"If your certificate is incorrect, Device Management Client will not be able to connect to
     Device Management, and you will receive the error MbedCloudClient::ConnectInvalidParameters."
-    Here: a certificate whose CN is not the endpoint name (the factory skipped verification)."""
+    Here: a certificate whose CN is not the endpoint name (the factory skipped verification);
+    the bootstrap server answers 4.00, which a 4.7 client reports as ConnectInvalidParameters."""
     ca = factory.own_ca()
     wrong = make_device_cert(ca, "not-the-endpoint-name")
+    before = len(cloud.denials())
     factory.bootstrap(ca=ca, endpoint_name="the-endpoint-name", credential=wrong, verify=False)
-    error = device.wait_error(timeout=5)
+    error = device.wait_error()
     assert error.name == "ConnectInvalidParameters"
-    assert error.details.startswith("bad-request:")
+    assert error.code == 3
+    assert error.details == shown(f"bad-request:{INVALID_CERTIFICATE}").rstrip()
+    _denied(cloud, before, INVALID_CERTIFICATE, endpoint_name="the-endpoint-name")
     _no_device_and_no_bootstrap(cloud, device, account)
