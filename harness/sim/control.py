@@ -106,7 +106,13 @@ class ControlClient:
         if not line:
             self.close()
             raise ControlError(f"virtual board at {self.path} closed the control socket; restart it.")
-        reply = json.loads(line)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            self.close()
+            raise ControlError(
+                f"virtual board at {self.path} sent a garbled control reply; restart it."
+            ) from None
         if not reply.pop("ok", False):
             raise ControlError(reply.get("error", "the board refused the request"))
         return reply
