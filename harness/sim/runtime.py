@@ -124,6 +124,7 @@ class BoardRuntime:
         self.boots = 0
         self._app: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.client: Any = None  # the running DeviceClient, if any
 
     def schedule(self, coro: Any) -> None:
         """Run a coroutine in the loop, keeping a reference until it ends."""
@@ -241,7 +242,18 @@ class BoardRuntime:
             self.state = "down"
             return
         client = DeviceClient(store=self.store, firmware=image, console=console, platform=self.platform)
-        await client.run()
+        self.client = client
+        try:
+            await client.run()
+        finally:
+            self.client = None
+
+    async def unregister(self) -> bool:
+        """The application's de-register call (the example app's unregister action); False if idle."""
+        if self.client is None:
+            return False
+        await self.client.deregister()
+        return True
 
     async def close(self) -> None:
         """Stop everything the runtime started."""
