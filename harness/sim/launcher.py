@@ -6,7 +6,6 @@ import os
 import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from harness.errors import HilError
@@ -104,9 +103,8 @@ class VirtualBoardProcess:
         """Wait for the process to exit (e.g. after a shutdown request)."""
         if self.proc is None:
             return True
-        deadline = time.monotonic() + timeout
         try:
-            self.proc.wait(max(0.0, deadline - time.monotonic()))
+            self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             return False
         return True
