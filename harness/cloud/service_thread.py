@@ -36,7 +36,8 @@ class ServiceThread:
         self._thread = threading.Thread(target=self._run, name="dm-service", daemon=True)
         self._thread.start()
         if not self._started.wait(timeout):
-            raise ServiceError(f"The Device Management service did not start within {timeout:g} s.")
+            raise ServiceError(f"The Device Management service did not start within {timeout:g} s; "
+                               "check the service log and raise the start timeout on a slow host.")
         if self._error is not None:
             self._thread.join(timeout)
             raise self._error
@@ -82,7 +83,8 @@ class ServiceThread:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
-            raise TimeoutError(f"The call did not finish within {timeout:g} s.") from None
+            raise TimeoutError(f"The call on the service loop did not finish within {timeout:g} s; "
+                               "pass a longer timeout or check the service log.") from None
 
     def run(self, func, *args: Any, timeout: float = 30.0) -> Any:
         """Run a plain function on the service loop thread (e.g. store access) and return its result."""
@@ -99,7 +101,8 @@ class ServiceThread:
                 self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout)
         if self._thread.is_alive():
-            raise ServiceError(f"The service thread did not stop within {timeout:g} s.")
+            raise ServiceError(f"The service thread did not stop within {timeout:g} s; a call on its "
+                               "loop is blocking it, see the service log.")
 
     def __enter__(self) -> DeviceManagementService:
         return self.start()
