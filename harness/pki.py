@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -348,7 +349,7 @@ def is_self_signed(cert: x509.Certificate) -> bool:
         return False
     try:
         cert.verify_directly_issued_by(cert)
-    except (ValueError, TypeError, Exception):  # noqa: BLE001 - any failure means "no"
+    except (ValueError, TypeError, InvalidSignature):
         return False
     return True
 
@@ -357,7 +358,7 @@ def issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     """True when `ca` signed `cert`."""
     try:
         cert.verify_directly_issued_by(ca)
-    except Exception:  # noqa: BLE001 - signature, name or type mismatch all mean "no"
+    except (ValueError, TypeError, InvalidSignature):  # name, key type or signature mismatch
         return False
     return True
 
