@@ -242,9 +242,12 @@ def make_lwm2m_device_cert(
     *,
     key: PrivateKey | None = None,
 ) -> Credential:
-    """Make an LwM2M device certificate: CN endpoint, OU account id, L device id."""
+    """Make an LwM2M device certificate: CN endpoint, OU account id, L device id.
+
+    It starts now (not back-dated like the others), so a short `validity` means just that.
+    """
     return make_device_cert(ca, endpoint_name, organizational_unit=account_id,
-                            locality=device_id, validity=validity, key=key)
+                            locality=device_id, validity=validity, key=key, not_before=_now())
 
 
 def subject_fields(cert: x509.Certificate) -> dict[str, str]:

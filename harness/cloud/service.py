@@ -126,10 +126,12 @@ class DeviceManagementService:
             rd_site = aiocoap.resource.Site()
             self.lwm2m.mount(rd_site)
             self.bootstrap_server = await create_server_context(
-                bs_site, self._endpoints(self.config.bootstrap, self._bootstrap_ssl))
+                bs_site, self._endpoints(self.config.bootstrap, self._bootstrap_ssl,
+                                         self._bootstrap_handshake_failed))
             self.bootstrap.context = self.bootstrap_server.context
             self.lwm2m_server = await create_server_context(
-                rd_site, self._endpoints(self.config.lwm2m, self._lwm2m_ssl))
+                rd_site, self._endpoints(self.config.lwm2m, self._lwm2m_ssl,
+                                         self._lwm2m_handshake_failed))
             self.lwm2m.context = self.lwm2m_server.context
             self.lwm2m.start()
             # ---- REST API hook (harness.cloud.rest, another engineer's area) ----
@@ -178,15 +180,32 @@ class DeviceManagementService:
             shutil.rmtree(self._own_dir, ignore_errors=True)
             self._own_dir = None
 
-    def _endpoints(self, ports, ssl_factory) -> list[Endpoint]:
+    def _handshake_failed(self, server: str, peer: str, reason: str) -> None:
+        """A TLS handshake was refused (e.g. the client CA is not trusted): a denial + an event."""
+        text = f"Secure connection failed ({server}, {reason})"
+        log.info("%s server: TLS handshake from %s failed: %s", server, peer, reason)
+        if self.store is not None:
+            self.store.record_denial(text)
+        self.events.publish(ev.Event(ev.BOOTSTRAP_ERROR if server == "bootstrap" else
+                                     ev.REGISTRATION_ERROR, None, None,
+                                     {"code": "tls", "reason": text, "peer": peer}))
+
+    def _bootstrap_handshake_failed(self, peer: str, reason: str) -> None:
+        self._handshake_failed("bootstrap", peer, reason)
+
+    def _lwm2m_handshake_failed(self, peer: str, reason: str) -> None:
+        self._handshake_failed("lwm2m", peer, reason)
+
+    def _endpoints(self, ports, ssl_factory, on_handshake_failure) -> list[Endpoint]:
         out = []
         for kind in self.config.transports:
             port = {"tls-record": ports.tls_record, "tcp-length": ports.tcp_length,
                     "udp": ports.udp}[kind]
             if port is None:
                 continue
-            out.append(Endpoint(kind, self.config.host, port,
-                                ssl_factory if kind == "tls-record" else None))
+            tls = kind == "tls-record"
+            out.append(Endpoint(kind, self.config.host, port, ssl_factory if tls else None,
+                                on_handshake_failure=on_handshake_failure if tls else None))
         if not out:
             raise ServiceError("No transport has a port for a server; set a port for one of "
                                f"{self.config.transports} in the service config.")

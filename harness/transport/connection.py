@@ -285,6 +285,9 @@ class TlsRecordConnection(StreamConnection):
             self.ready.set_exception(error)
             self.ready.exception()
         self._interface.report_error(self, error)
+        hook = self._interface.on_handshake_failure
+        if self.server_side and hook is not None:
+            hook(self.hostinfo, reason)
         self._flush()  # let the alert reach the peer
         self.abort(f"TLS handshake failed ({reason})")
 

@@ -114,6 +114,7 @@ async def _add_stream_server(ctx: aiocoap.Context, endpoint: Endpoint) -> Stream
             mman, ctx.log, ctx.loop, kind=endpoint.kind, host=endpoint.host, port=endpoint.port,
             ssl_context_factory=endpoint.ssl_context_factory,
             handshake_timeout=endpoint.handshake_timeout,
+            on_handshake_failure=endpoint.on_handshake_failure,
         )
         holder.append(iface)
         return iface

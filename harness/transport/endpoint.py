@@ -17,10 +17,13 @@ SCHEMES: dict[str, str] = {"tls-record": "coaps", "tcp-length": "coap", "udp": "
 class Endpoint:
     """One listener: `kind`, loopback host, port (0 = OS picks) and a per-connection SSLContext
     factory (required for tls-record; called for every accepted connection). A TLS peer that
-    has not finished its handshake within `handshake_timeout` seconds is disconnected."""
+    has not finished its handshake within `handshake_timeout` seconds is disconnected.
+    `on_handshake_failure(peer "host:port", reason)` is told of every failed server handshake
+    (e.g. an untrusted client CA), so the server can record the refusal."""
 
     kind: TransportKind
     host: str = "127.0.0.1"
     port: int = 0
     ssl_context_factory: Callable[[], ssl.SSLContext] | None = None
     handshake_timeout: float = 10.0
+    on_handshake_failure: Callable[[str, str], None] | None = None

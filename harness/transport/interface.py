@@ -42,6 +42,7 @@ class StreamMessageInterface(GenericMessageInterface):
         ssl_context: ssl.SSLContext | None = None,
         ssl_context_factory=None,
         handshake_timeout: float = HANDSHAKE_TIMEOUT,
+        on_handshake_failure=None,
     ) -> None:
         super().__init__(mman, coap_log, loop)
         if kind not in ("tls-record", "tcp-length"):
@@ -54,6 +55,7 @@ class StreamMessageInterface(GenericMessageInterface):
         self._ssl_context = ssl_context
         self._ssl_context_factory = ssl_context_factory
         self._handshake_timeout = handshake_timeout
+        self.on_handshake_failure = on_handshake_failure
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[StreamConnection] = set()
         self._idle = asyncio.Event()
@@ -66,6 +68,7 @@ class StreamMessageInterface(GenericMessageInterface):
     async def create_server(cls, mman, coap_log, loop, *, kind: str, host: str, port: int,
                             ssl_context_factory=None,
                             handshake_timeout: float = HANDSHAKE_TIMEOUT,
+                            on_handshake_failure=None,
                             ) -> StreamMessageInterface:
         """Listen on host:port; tls-record needs an SSLContext factory (called per connection)."""
         if kind == "tls-record" and ssl_context_factory is None:
@@ -74,7 +77,7 @@ class StreamMessageInterface(GenericMessageInterface):
                 "lambda: server_ssl_context(cert, trusted_cas)."
             )
         self = cls(mman, coap_log, loop, kind=kind, ssl_context_factory=ssl_context_factory,
-                   handshake_timeout=handshake_timeout)
+                   handshake_timeout=handshake_timeout, on_handshake_failure=on_handshake_failure)
         try:
             self._server = await loop.create_server(self._accept, host, port)
         except OSError as exc:

@@ -46,6 +46,8 @@ def server_ssl_context(
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.verify_mode = ssl.CERT_REQUIRED
+    # an account may upload its issuing (intermediate) CA: trust it without its root
+    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     if trusted_cas:
         ctx.load_verify_locations(cadata="".join(_pem(c) for c in trusted_cas))
     _load_credential(ctx, cert)

@@ -153,3 +153,20 @@ def test_cloud_bootstrap_nosec_then_register(tmp_path, kind):
             await dev.close()
 
     run(scenario())
+
+
+def test_cloud_bootstrap_trusting_an_intermediate_ca_only(tmp_path):
+    """An account may upload its issuing (intermediate) CA without the root above it."""
+
+    async def scenario():
+        async with running(tmp_path) as svc:
+            issuing = pki.make_ca("OEM issuing CA", parent=factory_ca("OEM root"))
+            acc = trusted_account(svc, issuing)
+            dev = device(svc, issuing, "ep-inter-1")
+            booted = svc.events.wait_for(lambda e: e.type == ev.BOOTSTRAP, WAIT)
+            prov = await dev.bootstrap(svc.bootstrap_uri(), aid=acc.id)
+            assert (await booted).device_id == prov.device_id
+            assert svc.device(prov.device_id).state == DeviceState.BOOTSTRAPPED
+            await dev.close()
+
+    run(scenario())

@@ -23,10 +23,16 @@ def test_cloud_untrusted_ca_fails_the_tls_handshake(tmp_path):
         async with running(tmp_path) as svc:
             acc = svc.create_account("acme")
             dev = device(svc, factory_ca("unknown CA"), "ep-untrusted")
+            refused = svc.events.wait_for(lambda e: e.type == ev.BOOTSTRAP_ERROR, WAIT)
             with pytest.raises(SecureConnectionError):
                 await dev.bootstrap(svc.bootstrap_uri(), aid=acc.id)
             await dev.close()
             assert svc.devices() == []
+            event = await refused
+            assert event.data["code"] == "tls"
+            assert event.data["reason"].startswith("Secure connection failed (bootstrap")
+            [denial] = svc.store.list_denials()
+            assert denial.reason == event.data["reason"]
 
     run(scenario())
 
