@@ -14,7 +14,6 @@ from fixtures.cloud import new_account, rest_client_for
 from harness.cloud import events as ev
 
 LWM2M_CERT_SECONDS = 2
-BACKDATED = 300
 
 
 def _oem_ca_for(rest, factory):
@@ -52,7 +51,7 @@ def test_claimed_device_bootstraps_into_its_account_without_the_enrollment(make_
     """"The process also writes the account ID (as aid) to the device, so that following
     bootstraps will automatically reach the correct account." The enrollment is cancelled after
     the claim; the renewal bootstrap still lands in the account."""
-    service = make_cloud(lwm2m_credential_validity=BACKDATED + LWM2M_CERT_SECONDS)
+    service = make_cloud(lwm2m_credential_validity=LWM2M_CERT_SECONDS)
     owner = new_account(service, "ftc-owner")
     rest, _ = rest_client_for(service, owner)
     with rest:

@@ -13,8 +13,6 @@ from harness.cloud import events as ev
 from harness.cloud.bootstrap_policy import DUPLICATE_ENDPOINT
 
 LWM2M_CERT_SECONDS = 2
-BACKDATED = 300
-"""Certificates start 5 minutes in the past (harness.pki), so validity = 300 s + the wanted life."""
 
 
 def _onboard_again(board, factory, **options):
@@ -113,7 +111,7 @@ def test_expired_lwm2m_certificate_is_renewed_through_bootstrap_with_the_same_de
     """"If the certificate validity expires ... Device Management Client removes these
     certificates and falls back to bootstrap mode ... The device ID remains the same, so the
     device does not lose its identity in Device Management." """
-    service = make_cloud(lwm2m_credential_validity=BACKDATED + LWM2M_CERT_SECONDS)
+    service = make_cloud(lwm2m_credential_validity=LWM2M_CERT_SECONDS)
     owner = new_account(service, "renewal")
     watched = device.using(service, owner)
     factory.using(service, owner).bootstrap()
