@@ -81,7 +81,8 @@ def test_direct_lwm2m_is_refused_on_a_non_commercial_account(factory, device, ac
 
 
 @pytest.mark.scenario("onboarding: directory states")
-def test_device_appears_in_the_directory_bootstrapped_then_registered(factory, device, cloud, account):
+def test_device_appears_in_the_directory_bootstrapped_then_registered(factory, device, cloud, account,
+                                                                      rest):
     """"For a new device, Device Management creates an entry for the device in the Device
     Directory, assigns it a new device ID and sets its state to cloud enrolling" ... then
     bootstrapped, then registered once the registration flow completes."""
@@ -92,6 +93,8 @@ def test_device_appears_in_the_directory_bootstrapped_then_registered(factory, d
     entry = device.wait_state("registered")
     assert entry.bootstrapped_timestamp is not None
     assert entry.registered_at is not None
+    listed = rest.get_device(registration.device_id)  # the Device Directory API (v3)
+    assert (listed.state, listed.endpoint_name) == ("registered", registration.endpoint_name)
 
 
 @pytest.mark.scenario("onboarding: registration event carries ep, original-ep and resources")
