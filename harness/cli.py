@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     run = add("run", cmd_run, "run the onboarding suite on the lab, write reports/junit.xml")
-    run.add_argument("-n", "--workers", default="0", help="pytest-xdist workers (number or auto)")
+    run.add_argument("-n", "--workers", default=None,
+                     help="pytest-xdist workers: a number, auto, or 0 (default: one per lab board)")
     run.add_argument("--junitxml", default=None, help="JUnit file (default: <reports_dir>/junit.xml)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
 

@@ -88,13 +88,18 @@ def _dup_terminal() -> IO[str]:
         return sys.stdout
 
 
-def run_suite(lab_config: str | os.PathLike[str] | None = None, workers: str | int | None = "0",
+def run_suite(lab_config: str | os.PathLike[str] | None = None, workers: str | int | None = None,
               extra: Sequence[str] = (), junit: str | os.PathLike[str] | None = None,
               *, tests: Sequence[str | os.PathLike[str]] = (E2E_DIR,)) -> int:
-    """Run tests/e2e on the lab in-process with a progress bar; write JUnit; print the summary."""
+    """Run tests/e2e on the lab in-process with a progress bar; write JUnit; print the summary.
+
+    `workers` None: one pytest-xdist worker per lab board (each worker leases one board).
+    """
     import pytest
 
     lab = load_lab_config(lab_config)
+    if workers is None:
+        workers = len(lab.boards) if len(lab.boards) > 1 else 0
     if lab.source is None:
         raise HilError("the lab config has no file; pass --lab-config FILE.")
     junit_path = Path(junit) if junit else lab.resolve(lab.reports_dir) / "junit.xml"
