@@ -112,6 +112,7 @@ def provision_board(lab: LabConfig, board_id: str, mode: str = "bootstrap",
         try:
             with console.handed_over() as port:
                 result = provision(port, bundle, timeout=timeout)
+                console.feed(result.console)
         except ProvisioningError as exc:
             raise ProvisioningError(
                 f"{exc} A board that already holds credentials does not listen for the factory "

@@ -219,6 +219,15 @@ class SerialConsole:
             self._pause_req.clear()
         self._add(["[console: port back]"])
 
+    def feed(self, data: bytes | str) -> None:
+        """Add output that a borrower of the port read besides its own protocol (redacted).
+
+        While the port is handed over (e.g. to the provisioning host) the board keeps printing;
+        the borrower returns that text here so no console line is lost.
+        """
+        if data:
+            self._add(self._redactor.feed(data.encode() if isinstance(data, str) else data))
+
     def close(self) -> None:
         """Stop the reader, close the port and the log."""
         self._stop.set()

@@ -36,9 +36,9 @@ def _check_image(image: Path) -> None:
         raise FlashError(f"firmware image {image} is empty; rebuild it.")
 
 
-def _progress_callback(progress: Progress | None, task: int | None) -> Callable[[float], None] | None:
+def _progress_callback(progress: Progress | None, task: int | None) -> Callable[[float], None]:
     if progress is None or task is None:
-        return None
+        return lambda fraction: None  # pyOCD prints its own bar to stdout when given None
     return lambda fraction: progress.update(task, completed=fraction * 100)
 
 

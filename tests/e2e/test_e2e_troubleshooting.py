@@ -53,12 +53,16 @@ def _denied(cloud, since_count: int, reason: str, **fields: str):
 def test_device_from_a_ca_nobody_uploaded_fails_the_secure_connection(factory, device, cloud, account):
     """"Secure Connection Failed. The CA certificate has not been uploaded. Upload the OEM
     provided certificate to your account." The TLS handshake fails: the client reports
-    ConnectSecureConnectionFailed and keeps retrying."""
+    ConnectSecureConnectionFailed and keeps retrying; the service records the refused handshake."""
+    before = len(cloud.denials())
     factory.bootstrap(ca=factory.own_ca("unknown-oem"), trust=False)
     error = device.wait_error()
     assert error.name == "ConnectSecureConnectionFailed"
     assert error.code == 12
     assert error.details == "Client in reconnection mode SecureConnectionFailed"
+    refused = [d for d in cloud.denials()[before:]
+               if d.reason.startswith("Secure connection failed (bootstrap")]
+    assert refused, "the service recorded no refused TLS handshake"
     _no_device_and_no_bootstrap(cloud, device, account)
 
 

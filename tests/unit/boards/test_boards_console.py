@@ -103,3 +103,13 @@ def test_reopens_after_port_disappears(console: SerialConsole, board_end: FakeBo
     replacement.write(b"second\r\n")
     assert console.expect("second", timeout=5)
     replacement.close()
+
+
+def test_feed_keeps_what_a_borrower_read_and_redacts_it(console: SerialConsole, tmp_path: Path) -> None:
+    with console.handed_over():
+        pass
+    console.feed("Factory flow done\r\n" + PEM_KEY + "Client registered\r\n")
+    assert console.expect("Client registered", timeout=2)
+    assert "Factory flow done" in console.lines
+    log = (tmp_path / "logs" / "console.log").read_text()
+    assert "SECRET" not in log and "Client registered" in log
