@@ -20,15 +20,11 @@ def _lab(args: argparse.Namespace):
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     """Validate a lab config file and its firmware names."""
+    from harness.boards.manifest import load_manifest
     from harness.config import check_firmware, load_lab_config
 
     config = load_lab_config(args.file or args.lab_config)
-    try:
-        from harness.sim.firmware import manifest_image_names
-    except ImportError:
-        manifest_image_names = None
-    if manifest_image_names is not None:
-        check_firmware(config, set(manifest_image_names(config.resolve(config.firmware_manifest))))
+    check_firmware(config, load_manifest(config.manifest_path()))
     print(f"{config.source}: OK ({len(config.boards)} boards, "
           f"transports {', '.join(config.service.transports)})")
     return 0

@@ -106,7 +106,8 @@ class LabConfig(_Strict):
     service: ServiceConfig = ServiceConfig()
     boards: list[BoardConfig] = []
     reports_dir: Path = Path("reports")
-    firmware_manifest: Path = Path("firmware/manifest.yaml")
+    firmware_manifest: Path | None = Field(
+        None, description="firmware manifest (default: firmware/manifest.yaml of this checkout)")
     source: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -129,6 +130,12 @@ class LabConfig(_Strict):
             [f"no board {board_id!r} in the lab config (boards: {ids}); use one of those ids"],
             self.source,
         )
+
+    def manifest_path(self) -> Path:
+        """The firmware manifest file: as configured (relative to this file), else the checkout's."""
+        if self.firmware_manifest is None:
+            return REPO_ROOT / "firmware" / "manifest.yaml"
+        return self.resolve(self.firmware_manifest)
 
     def resolve(self, path: Path) -> Path:
         """A path from the config, relative to the config file's folder."""
@@ -273,14 +280,26 @@ def parse_lab_config(text: str, source: Path | None = None) -> LabConfig:
     return config.model_copy(update={"source": source})
 
 
-def check_firmware(config: LabConfig, known_images: set[str]) -> None:
-    """Raise ConfigError if a board names a firmware image the manifest does not have."""
-    problems = [
-        f"boards[{i}] (id {b.id}).firmware: no image {b.firmware!r} in the firmware manifest "
-        f"(images: {', '.join(sorted(known_images)) or 'none'}); use one of those names"
-        for i, b in enumerate(config.boards)
-        if b.firmware not in known_images
-    ]
+def check_firmware(config: LabConfig, manifest: Any) -> None:
+    """Raise ConfigError for boards whose firmware the manifest lacks, or has for another
+    target, or whose image file is missing (`manifest`: harness.boards.manifest.FirmwareManifest)."""
+    problems = []
+    names = ", ".join(sorted(manifest.images)) or "none"
+    for i, board in enumerate(config.boards):
+        where = f"boards[{i}] (id {board.id}).firmware"
+        entry = manifest.images.get(board.firmware)
+        if entry is None:
+            problems.append(f"{where}: no image {board.firmware!r} in the firmware manifest "
+                            f"(images: {names}); use one of those names")
+            continue
+        if entry.target != board.target:
+            problems.append(f"{where}: image {board.firmware!r} is built for target "
+                            f"{entry.target!r}, the board is {board.target!r}; choose an image "
+                            "for that target")
+        path = manifest.image_file(board.firmware)
+        if path is not None and not path.is_file():
+            problems.append(f"{where}: image file {path} does not exist; build it or fix `file:` "
+                            "in the firmware manifest")
     if problems:
         raise ConfigError(problems, config.source)
 

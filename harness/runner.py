@@ -11,7 +11,8 @@ from typing import IO, Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.config import REPO_ROOT, load_lab_config
+from harness.boards.manifest import load_manifest
+from harness.config import REPO_ROOT, check_firmware, load_lab_config
 from harness.errors import HilError
 
 E2E_DIR = REPO_ROOT / "tests" / "e2e"
@@ -98,6 +99,7 @@ def run_suite(lab_config: str | os.PathLike[str] | None = None, workers: str | i
     import pytest
 
     lab = load_lab_config(lab_config)
+    check_firmware(lab, load_manifest(lab.manifest_path()))  # fail before pytest starts
     if workers is None:
         workers = len(lab.boards) if len(lab.boards) > 1 else 0
     if lab.source is None:

@@ -47,7 +47,7 @@ def _resolve_image(lab: LabConfig, image: Path) -> Path:
     """A path as given, or an image name of the firmware manifest (built if virtual)."""
     if image.exists():
         return image
-    manifest = load_manifest(lab.resolve(lab.firmware_manifest))
+    manifest = load_manifest(lab.manifest_path())
     if str(image) in manifest.images:
         return image_path(str(image), FIRMWARE_CACHE, manifest=manifest)
     raise HilError(f"firmware image {image} does not exist and is no image name of the manifest; "
@@ -105,7 +105,7 @@ def provision_board(lab: LabConfig, board_id: str, mode: str = "bootstrap",
     bundle, device = bench_bundle(Path(data_dir), board_id, mode, host=lab.service.host,
                                   account_name=account)
     config = lab.board(board_id)
-    dialect = dialect_for_image(config.firmware, load_manifest(lab.resolve(lab.firmware_manifest)))
+    dialect = dialect_for_image(config.firmware, load_manifest(lab.manifest_path()))
     board = Board(config)
     console = board.open_console()
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.boards.manifest import load_manifest
 from harness.cli import main
 from harness.config import ConfigError, check_firmware, load_lab_config, parse_lab_config
 
@@ -53,10 +54,23 @@ def test_real_board_needs_probe_and_port():
     assert "serial_port or usb_serial_number" in msg
 
 
-def test_missing_firmware_image():
-    lab = parse_lab_config("boards:\n  - {id: b1, kind: sim, firmware: nope}\n")
-    with pytest.raises(ConfigError, match="no image 'nope' in the firmware manifest"):
-        check_firmware(lab, {"factory", "developer"})
+def test_missing_firmware_image_wrong_target_and_missing_file(tmp_path):
+    manifest_file = tmp_path / "manifest.yaml"
+    manifest_file.write_text(
+        "dialects: {d: {registered: 'Client registered'}}\n"
+        "images:\n  factory: {dialect: d}\n  k64f-app: {target: k64f, file: app.bin, dialect: d}\n")
+    lab = parse_lab_config(
+        "boards:\n  - {id: b1, kind: sim, firmware: nope}\n"
+        "  - {id: b2, kind: sim, firmware: k64f-app}\n"
+        "  - {id: b3, kind: pyocd, target: k64f, probe_id: '0240', serial_port: /dev/ttyACM0,"
+        " firmware: k64f-app}\n")
+    with pytest.raises(ConfigError) as info:
+        check_firmware(lab, load_manifest(manifest_file))
+    first, second, third, fourth = info.value.problems
+    assert first.startswith("boards[0] (id b1).firmware: no image 'nope'")
+    assert "built for target 'k64f', the board is 'dmhil_vboard'" in second
+    assert "app.bin does not exist" in third and third.startswith("boards[1]")
+    assert fourth.startswith("boards[2] (id b3).firmware: image file")
 
 
 def test_missing_file_is_one_sentence(tmp_path):
@@ -80,3 +94,7 @@ def test_hil_config_check_exit_codes(tmp_path, capsys):
     good = tmp_path / "good.yaml"
     good.write_text("boards: []\n")
     assert main(["config", "check", str(good)]) == 0
+    unknown_image = tmp_path / "fw.yaml"
+    unknown_image.write_text("boards:\n  - {id: x, kind: sim, firmware: nope}\n")
+    assert main(["config", "check", str(unknown_image)]) == 2
+    assert "no image 'nope'" in capsys.readouterr().err
