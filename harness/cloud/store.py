@@ -216,11 +216,22 @@ class Store:
         return [self._trusted(r) for r in self._query(sql + " ORDER BY rowid", tuple(args))]
 
     def update_trusted_certificate(self, cert_id: str, **changes: Any) -> TrustedCertificate:
-        """Change name, status, enrollment_mode, description or service of a trusted certificate."""
+        """Change name, status, enrollment_mode, description, service or the certificate (PEM)
+        of a trusted certificate; a new certificate recomputes subject, issuer, fingerprint and
+        validity."""
         tc = self.get_trusted_certificate(cert_id)
         if tc is None:
             raise NotFoundError(f"No trusted certificate {cert_id!r}; list them to find the id.")
-        allowed = {"name", "status", "enrollment_mode", "description", "service"}
+        if "certificate" in changes:
+            pem = changes["certificate"]
+            pem = pem.decode() if isinstance(pem, bytes) else pem
+            cert = load_certificate_chain(pem)[0]
+            changes.update(certificate=pem, subject=cert.subject.rfc4514_string(),
+                           issuer=cert.issuer.rfc4514_string(),
+                           fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
+                           valid_from=cert.not_valid_before_utc, valid_to=cert.not_valid_after_utc)
+        allowed = {"name", "status", "enrollment_mode", "description", "service", "certificate",
+                   "subject", "issuer", "fingerprint", "valid_from", "valid_to"}
         unknown = set(changes) - allowed
         if unknown:
             raise StoreError(f"Cannot change {sorted(unknown)} of a trusted certificate; "
@@ -233,9 +244,11 @@ class Store:
         try:
             with self._tx() as db:
                 db.execute("UPDATE trusted_certificates SET name=?, status=?, enrollment_mode=?, "
-                           "description=?, service=?, updated_at=? WHERE id=?",
+                           "description=?, service=?, certificate=?, subject=?, issuer=?, "
+                           "fingerprint=?, valid_from=?, valid_to=?, updated_at=? WHERE id=?",
                            (tc.name, tc.status, int(tc.enrollment_mode), tc.description, tc.service,
-                            ts(tc.updated_at), tc.id))
+                            tc.certificate, tc.subject, tc.issuer, tc.fingerprint,
+                            ts(tc.valid_from), ts(tc.valid_to), ts(tc.updated_at), tc.id))
         except sqlite3.IntegrityError:
             raise ConflictError(f"Another trusted certificate is named {tc.name!r}; "
                                 "use another name.") from None

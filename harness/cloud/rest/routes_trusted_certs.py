@@ -71,14 +71,20 @@ def get_trusted_certificate(cert_id: str, caller: Caller, ctx: Ctx) -> models.Tr
 @router.put(BASE + "/{cert_id}", response_model=models.TrustedCertificate)
 def update_trusted_certificate(cert_id: str, body: models.TrustedCertificateUpdate, caller: Caller,
                                ctx: Ctx) -> models.TrustedCertificate:
-    """Change name, service, status, enrollment_mode or description of a trusted certificate."""
+    """Change name, service, status, enrollment_mode, description or the certificate itself
+    (e.g. a renewed CA; 409 if another trusted certificate of the account has its subject)."""
     row = _own(ctx, caller.account_id, cert_id)
+    changes = body.model_dump(exclude_none=True, exclude={"certificate", "signature"})
     if body.certificate is not None:
         _check_pem(body.certificate)
-        if load_certificate_chain(body.certificate)[0] != load_certificate_chain(row.certificate)[0]:
-            raise bad_request("The certificate of a trusted certificate cannot be replaced; delete it "
-                              "and upload the new CA as a new trusted certificate.", "certificate")
-    changes = body.model_dump(exclude_none=True, exclude={"certificate", "signature"})
+        new = load_certificate_chain(body.certificate)[0]
+        if new != load_certificate_chain(row.certificate)[0]:
+            subject = new.subject.rfc4514_string()
+            if any(other.id != row.id and other.subject == subject
+                   for other in ctx.store.list_trusted_certificates(row.account_id)):
+                raise conflict(f"Another trusted certificate of the account has subject {subject}; "
+                               "delete it first or upload a CA with another subject.")
+            changes["certificate"] = body.certificate
     if changes.get("name") not in (None, row.name) and any(
             other.name == changes["name"] for other in ctx.store.list_trusted_certificates(row.account_id)):
         raise conflict(f"A trusted certificate named {changes['name']!r} already exists; "

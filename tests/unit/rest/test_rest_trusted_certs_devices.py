@@ -55,9 +55,21 @@ def test_trusted_certificate_errors(account) -> None:
     with pytest.raises(ApiError) as err:
         account.admin.update_trusted_certificate(second.id, name="one")
     assert err.value.status == 409
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(ApiError) as err:  # the subject of "one"
         account.admin.update_trusted_certificate(second.id, certificate=ca.cert_pem.decode())
-    assert err.value.status == 400 and "cannot be replaced" in err.value.message
+    assert err.value.status == 409 and "subject" in err.value.message
+
+
+def test_trusted_certificate_renewed_ca_replaces_the_certificate(account, service_thread) -> None:
+    old, renewed = make_ca("OEM CA 2020"), make_ca("OEM CA 2026")
+    tc = account.admin.create_trusted_certificate("oem", old.cert_pem)
+    updated = account.admin.update_trusted_certificate(tc.id, certificate=renewed.cert_pem.decode())
+    assert updated.id == tc.id and updated.name == "oem"
+    assert updated.subject == renewed.cert.subject.rfc4514_string()
+    assert updated.certificate_fingerprint == renewed.cert.fingerprint(hashes.SHA256()).hex()
+    store = service_thread.service.store
+    [stored] = service_thread.run(lambda: store.list_trusted_certificates(account.id))
+    assert stored.certificate.strip() == renewed.cert_pem.decode().strip()
 
 
 def test_devices_list_filters_and_get(account, service_thread) -> None:
