@@ -47,9 +47,14 @@ ERROR_DETAILS_MAX = 63
 """error_description() is a 64-byte C buffer: at most 63 characters reach the console."""
 
 
+def has_legacy_numbering(client_version: str) -> bool:
+    """Whether a client of `client_version` predates 4.8.0 (no ConnectorInvalidCredentials)."""
+    return _version_tuple(client_version) < LEGACY_NUMBERING_BEFORE
+
+
 def error_number(error: ClientError, client_version: str = "4.13.4") -> int:
     """The number a client of `client_version` reports for `error` (4.8.0 inserted code 4)."""
-    if _version_tuple(client_version) >= LEGACY_NUMBERING_BEFORE or error < 4:
+    if not has_legacy_numbering(client_version) or error < 4:
         return int(error)
     if error is ClientError.ConnectorInvalidCredentials:
         return int(ClientError.ConnectInvalidParameters)
@@ -58,7 +63,7 @@ def error_number(error: ClientError, client_version: str = "4.13.4") -> int:
 
 def error_from_number(number: int, client_version: str = "4.13.4") -> ClientError | None:
     """The error a client of `client_version` means by `number`, or None if unknown."""
-    modern = _version_tuple(client_version) >= LEGACY_NUMBERING_BEFORE
+    modern = not has_legacy_numbering(client_version)
     for error in ClientError:
         if (modern or error is not ClientError.ConnectorInvalidCredentials) \
                 and error_number(error, client_version) == number:

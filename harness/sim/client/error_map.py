@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 from harness.sim.console_text import (
     DETAILS_REGISTRATION_REJECTED,
-    LEGACY_NUMBERING_BEFORE,
     ClientError,
     cap_details,
+    has_legacy_numbering,
 )
-from harness.sim.console_text import _version_tuple as _version
 
 REASONS: dict[int, str] = {
     0x80: "bad-request",
@@ -61,7 +60,7 @@ def bootstrap_failure(code: int, payload: bytes, client_version: str = "4.13.4")
     """The error a Bootstrap-Request answered with `code` + diagnostic `payload` produces."""
     text = payload.decode("utf-8", errors="replace")
     details = cap_details(f"{reason(code)}:{text}")
-    if code == 0x80 and _version(client_version) < LEGACY_NUMBERING_BEFORE:
+    if code == 0x80 and has_legacy_numbering(client_version):
         # clients before 4.8.0 have no InvalidCertificates: 4.00 is InvalidParameters there
         return Failure(ClientError.ConnectInvalidParameters, details, retry=False)
     if code == 0x80:

@@ -14,6 +14,7 @@ from harness.sim.console_text import (
     error_from_number,
     error_lines,
     error_number,
+    has_legacy_numbering,
 )
 
 
@@ -71,6 +72,14 @@ def test_numbering_before_4_8_shifts_by_one():
     assert error_from_number(12) is ClientError.ConnectSecureConnectionFailed
     assert error_from_number(11, "4.7.0") is ClientError.ConnectSecureConnectionFailed
     assert error_from_number(99) is None
+
+
+@pytest.mark.parametrize(("version", "legacy"), [
+    ("4.7.1", True), ("4.7", True), ("4.8.0", False), ("4.13.4", False), ("4.10.0-rc1", False),
+])
+def test_legacy_numbering_is_every_client_before_4_8(version, legacy):
+    assert has_legacy_numbering(version) is legacy
+    assert (bootstrap_failure(0x80, b"x", version).error is ClientError.ConnectInvalidParameters) is legacy
 
 
 def test_dialect_reads_the_lines_the_client_prints():
