@@ -11,6 +11,8 @@ from harness.errors import HilError
 ERASED = 0xFF
 RAM_START = 0x2000_0000
 RAM_SIZE = 0x1_0000
+FILE_MODE = 0o600
+"""The flash file is readable by its owner only (like the store file)."""
 
 
 class FlashAccessError(HilError):
@@ -31,11 +33,15 @@ class FlashFile:
     """Flash content kept in a file of `geometry.size` bytes (created blank)."""
 
     def __init__(self, path: str | os.PathLike[str], geometry: FlashGeometry = FlashGeometry()) -> None:
-        """Open the flash file, creating a blank (all 0xFF) one if missing or the wrong size."""
+        """Open the flash file (owner-only: developer images carry a private key), blank if new."""
         self.path = Path(path)
         self.geometry = geometry
-        if not self.path.exists() or self.path.stat().st_size != geometry.size:
-            self.path.write_bytes(bytes([ERASED]) * geometry.size)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        with os.fdopen(fd, "r+b") as fh:
+            os.fchmod(fh.fileno(), FILE_MODE)
+            if os.fstat(fh.fileno()).st_size != geometry.size:
+                fh.truncate(0)
+                fh.write(bytes([ERASED]) * geometry.size)
 
     def _offset(self, addr: int, size: int) -> int:
         g = self.geometry
