@@ -49,7 +49,8 @@ def cmd_flash(args: argparse.Namespace) -> int:
     """Flash an image onto a board with pyOCD."""
     from harness.boards.cli import flash_board
 
-    return flash_board(_lab(args), args.board, Path(args.image), chip_erase=args.erase)
+    return flash_board(_lab(args), args.board, Path(args.image), chip_erase=args.erase,
+                       dev_credentials=Path(args.dev_credentials) if args.dev_credentials else None)
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
@@ -140,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     flash.add_argument("image", help="firmware image file (.bin/.hex/.elf) or a manifest image name")
     flash.add_argument("--erase", action="store_true",
                        help="chip erase first, stored credentials included (a factory-new board)")
+    flash.add_argument("--dev-credentials", metavar="FILE.c", default=None,
+                       help="mbed_cloud_dev_credentials.c to build a virtual developer image with")
 
     prov = add("provision", cmd_provision, "provision credentials over the board's serial port")
     prov.add_argument("board", help="board id from the lab config")

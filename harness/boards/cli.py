@@ -43,21 +43,36 @@ def boards_table(lab: LabConfig) -> int:
     return 1 if missing else 0
 
 
-def _resolve_image(lab: LabConfig, image: Path) -> Path:
-    """A path as given, or an image name of the firmware manifest (built if virtual)."""
+def _resolve_image(lab: LabConfig, image: Path, dev_credentials: Path | None = None) -> Path:
+    """A path as given, or an image name of the firmware manifest (built if virtual; a developer
+    image compiles in the credentials of `dev_credentials`, a mbed_cloud_dev_credentials.c)."""
     if image.exists():
         return image
     manifest = load_manifest(lab.manifest_path())
     if str(image) in manifest.images:
-        return image_path(str(image), FIRMWARE_CACHE, manifest=manifest)
+        creds = None
+        if dev_credentials is not None:
+            from harness.devcreds import parse_c_file
+
+            try:
+                creds = parse_c_file(dev_credentials.read_text(), str(dev_credentials))
+            except OSError as exc:
+                raise HilError(f"cannot read {dev_credentials} ({exc.strerror}); make it with "
+                               "`hil cloud dev-cert --out FILE`.") from None
+        elif manifest.image(str(image)).mode == "developer":
+            raise HilError(f"image {image} is a developer image: pass --dev-credentials "
+                           "mbed_cloud_dev_credentials.c (from `hil cloud dev-cert`).")
+        return image_path(str(image), FIRMWARE_CACHE, manifest=manifest, developer_credentials=creds)
     raise HilError(f"firmware image {image} does not exist and is no image name of the manifest; "
                    "give a file or one of: " + ", ".join(sorted(manifest.images)) + ".")
 
 
-def flash_board(lab: LabConfig, board_id: str, image: Path, *, chip_erase: bool = False) -> int:
+def flash_board(lab: LabConfig, board_id: str, image: Path, *, chip_erase: bool = False,
+                dev_credentials: Path | None = None) -> int:
     """Flash `image` (a file or a manifest image name) onto a board; virtual boards stay running."""
     board = Board(lab.board(board_id))
-    seconds = board.flash(_resolve_image(lab, Path(image)), progress=True, chip_erase=chip_erase)
+    path = _resolve_image(lab, Path(image), dev_credentials)
+    seconds = board.flash(path, progress=True, chip_erase=chip_erase)
     print(f"{board_id}: flashed {image} in {seconds:.1f} s")
     return 0
 

@@ -6,14 +6,17 @@ import asyncio
 import contextlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from harness.cloud.ca import ServicePki
+from harness.cloud.developer import issue_developer_certificate
 from harness.cloud.records import Device
-from harness.cloud.service import DeveloperCertificate, DeviceManagementService
+from harness.cloud.service import DeviceManagementService
 from harness.cloud.store import Store
 from harness.config import ServiceConfig
 from harness.devcreds import write_c_file
@@ -97,7 +100,7 @@ def devices_table(devices: list[Device]) -> Table:
     table = Table(title=f"Device Directory ({len(devices)} devices)")
     for column in ("device id", "account", "endpoint name", "state", "mode", "lifetime",
                    "last seen"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("device id", "account"))
     for d in devices:
         mode = {1: "developer", 5: "production"}.get(d.execution_mode, "-")
         table.add_row(d.id, d.account_id, d.endpoint_name, str(d.state),
@@ -117,33 +120,34 @@ def list_devices(data_dir: Path, account_id: str | None = None, state: str | Non
         devices = store.list_devices(account_id, state=state)
     finally:
         store.close()
-    (console or Console()).print(devices_table(devices))
+    # piped into a file or grep: full rows, not the 80 columns rich assumes off a terminal
+    (console or Console(width=None if sys.stdout.isatty() else 220)).print(devices_table(devices))
     return devices
 
 
-async def _issue_developer_certificate(config: ServiceConfig, data_dir: Path, account_name: str
-                                       ) -> tuple[DeveloperCertificate, bool]:
-    service = DeviceManagementService(config, data_dir, start_rest=False)
-    await service.start()
-    try:
-        store = service.store
-        assert store is not None
-        account = next((a for a in store.list_accounts() if a.name == account_name), None)
-        account = account or service.create_account(account_name)
-        fixed_port = config.bootstrap.tls_record != 0
-        return service.issue_developer_certificate(account.id), fixed_port
-    finally:
-        await service.stop()
+def _bootstrap_uri(config: ServiceConfig, data_dir: Path) -> str:
+    """The tls-record bootstrap URI of the service on `data_dir`: running, or its fixed port."""
+    if (Path(data_dir) / RUNTIME_FILE).exists():
+        uri = read_runtime_file(data_dir)["bootstrap"].get("tls-record")
+        if uri:
+            return uri
+    if config.bootstrap.tls_record:
+        return f"coaps://{config.host}:{config.bootstrap.tls_record}"
+    raise HilError(f"The bootstrap port is picked at start (service.bootstrap.tls_record is 0) and "
+                   f"no service runs on {data_dir}; start `hil cloud serve --data-dir {data_dir}` "
+                   "first, or set a fixed port in the lab config.")
 
 
 def write_developer_certificate(config: ServiceConfig, data_dir: Path, out: Path,
-                                account_name: str = "developer",
-                                console: Console | None = None) -> Path:
-    """Issue a developer certificate from the service in `data_dir` and write it as a C file."""
-    console = console or Console(stderr=True)
-    cert, fixed_port = asyncio.run(_issue_developer_certificate(config, data_dir, account_name))
-    if not fixed_port:
-        console.print("note: service.bootstrap.tls_record is 0, so `hil cloud serve` picks a new "
-                      "port each start and the URI in this file will not reach it; set a fixed "
-                      "port in the lab config for a bench.", highlight=False)
+                                account_name: str = "developer") -> Path:
+    """Issue a developer certificate from the service on `data_dir` and write it as a C file."""
+    uri = _bootstrap_uri(config, data_dir)
+    pki = ServicePki.load_or_create(Path(data_dir), config.host)
+    store = Store.open(Path(data_dir))
+    try:
+        account = next((a for a in store.list_accounts() if a.name == account_name), None)
+        account = account or store.create_account(account_name)
+        cert = issue_developer_certificate(store, pki, account.id, uri)
+    finally:
+        store.close()
     return write_c_file(cert.c_credentials(), out)

@@ -8,24 +8,21 @@ import shutil
 import ssl
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiocoap.resource
 from aiocoap.numbers.codes import Code
-from cryptography.hazmat.primitives import hashes
 
 from harness.cloud import events as ev
 from harness.cloud.bootstrap import BootstrapServer
 from harness.cloud.bootstrap_policy import BootstrapRules
-from harness.cloud.bootstrap_writes import with_aid
 from harness.cloud.ca import ServicePki
+from harness.cloud.developer import DeveloperCertificate, issue_developer_certificate
 from harness.cloud.lwm2m_server import Lwm2mServer
 from harness.cloud.records import Account, Device, Enrollment, TrustedCertificate
 from harness.cloud.store import Store
 from harness.config import ServiceConfig
-from harness.devcreds import DeveloperCredentials
 from harness.errors import HilError
 from harness.pki import Credential, load_certificate
 from harness.transport import Endpoint, ServerContext, create_server_context, server_ssl_context
@@ -35,30 +32,6 @@ log = logging.getLogger(__name__)
 
 class ServiceError(HilError):
     """The service cannot do what was asked (not started, no such transport...)."""
-
-
-@dataclass(frozen=True)
-class DeveloperCertificate:
-    """What a developer needs to build a developer-mode client (holds a private key: keep it safe)."""
-
-    id: str
-    account_id: str
-    endpoint_name: str
-    credential: Credential
-    bootstrap_uri: str
-    server_ca_pem: bytes
-    server_ca_der: bytes
-
-    def c_credentials(self) -> DeveloperCredentials:
-        """The credentials as the client's `mbed_cloud_dev_credentials.c` carries them."""
-        return DeveloperCredentials(
-            endpoint_name=self.endpoint_name, account_id=self.account_id,
-            bootstrap_uri=self.bootstrap_uri, device_cert_der=self.credential.cert_der,
-            server_ca_der=self.server_ca_der, private_key_der=self.credential.key_der)
-
-    def __repr__(self) -> str:
-        return (f"DeveloperCertificate(id={self.id!r}, account_id={self.account_id!r}, "
-                f"endpoint_name={self.endpoint_name!r}, key=<redacted>)")
 
 
 class _TrustCache:
@@ -322,16 +295,8 @@ class DeviceManagementService:
     def issue_developer_certificate(self, account_id: str, endpoint_name: str | None = None,
                                     *, kind: str = "tls-record") -> DeveloperCertificate:
         """Issue a developer certificate for an account (bootstrap cert + key + URIs + server CA)."""
-        store, pki = self._store(), self._pki()
-        if store.get_account(account_id) is None:
-            raise ServiceError(f"No account {account_id!r}; create the account first.")
-        name = endpoint_name or f"dev-{account_id[:8]}-{len(store.list_developer_certificates(account_id))}"
-        credential = pki.issue_developer_credential(name, account_id)
-        record = store.add_developer_certificate(
-            account_id, credential.cert.fingerprint(hashes.SHA256()).hex(), name)
-        return DeveloperCertificate(record.id, account_id, name, credential,
-                                    with_aid(self.bootstrap_uri(kind), account_id),
-                                    pki.server_ca.cert_pem, pki.server_ca.cert_der)
+        return issue_developer_certificate(self._store(), self._pki(), account_id,
+                                           self.bootstrap_uri(kind), endpoint_name)
 
     def device(self, device_id: str) -> Device | None:
         """The Device Directory entry, or None."""

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import REPO_ROOT
+from harness.boards.board import Board
+from harness.config import REPO_ROOT, load_lab_config
 from harness.sim import registry
 
 pytestmark = pytest.mark.slow
@@ -89,3 +90,32 @@ def test_provision_without_a_running_service_is_one_sentence(tmp_path):
     assert out.returncode == 2
     assert "No local Device Management service is running" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_developer_board_from_dev_cert_c_file_registers(bench, tmp_path):
+    env, data_dir = bench
+    c_file = tmp_path / "mbed_cloud_dev_credentials.c"
+    made = hil("cloud", "dev-cert", "--data-dir", str(data_dir), "--out", str(c_file), env=env)
+    assert made.returncode == 0, made.stderr
+    assert "MBED_CLOUD_DEV_BOOTSTRAP_DEVICE_PRIVATE_KEY" in c_file.read_text()
+    flashed = hil("flash", "vboard-3", "developer", "--erase", "--dev-credentials", str(c_file),
+                  env=env)
+    assert flashed.returncode == 0, flashed.stderr
+    os.environ[registry.SIM_DIR_ENV] = env[registry.SIM_DIR_ENV]
+    try:
+        board = Board(load_lab_config().board("vboard-3"))
+        with board.open_console(tmp_path / "console.log") as console:
+            board.reset()  # what it printed before the port was open is gone, as on hardware
+            console.expect("Client registered", timeout=30)
+            device_id = console.expect(r"Device ID: (\S+)", timeout=5).group(1)
+    finally:
+        del os.environ[registry.SIM_DIR_ENV]
+    devices = hil("cloud", "devices", "--data-dir", str(data_dir), "--state", "registered", env=env)
+    assert device_id[:8] in devices.stdout
+
+
+def test_dev_cert_needs_a_running_service_or_a_fixed_port(tmp_path):
+    out = hil("cloud", "dev-cert", "--data-dir", str(tmp_path / "cloud"), "--out",
+              str(tmp_path / "x.c"), env=dict(os.environ))
+    assert out.returncode == 2 and "set a fixed port" in out.stderr
+    assert not (tmp_path / "x.c").exists()
