@@ -111,40 +111,45 @@ class BoardProcess:
             self.flash.program(addr, data)
 
     async def run(self) -> None:
-        """Run until SIGTERM/SIGINT or a shutdown request."""
+        """Run until SIGTERM/SIGINT or a shutdown request; every path cleans up what it made."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
-        self.serial = PtySerial(self.baud)
-        self.runtime = BoardRuntime(self.board_id, self.serial, self.flash, self.store)
-        tty_link = self.dir / registry.TTY_LINK
-        self.serial.link(tty_link)
-        control = registry.control_socket_path(self.dir)
-        server = await serve_control(control, self.handle)
-        info = registry.BoardInfo(
-            id=self.board_id, pid=os.getpid(), tty=self.serial.path, tty_link=str(tty_link),
-            control=str(control), probe_id=registry.probe_id_for(self.board_id), target=self.target,
-            board_dir=str(self.dir), baud=self.baud,
-        )
-        registry.write_board_info(info)
-        if self.ready_fd is not None:
-            with contextlib.suppress(OSError):
-                os.write(self.ready_fd, b"ready\n")
-                os.close(self.ready_fd)
-        log.info("virtual board %s up: tty %s, control %s", self.board_id, self.serial.path, control)
-        first_boot = loop.create_task(self._first_boot())
-        try:
+        async with contextlib.AsyncExitStack() as cleanup:
+            self.serial = PtySerial(self.baud)
+            cleanup.push_async_callback(self.serial.close)
+            self.runtime = BoardRuntime(self.board_id, self.serial, self.flash, self.store)
+            cleanup.push_async_callback(self.runtime.close)
+            tty_link = self.dir / registry.TTY_LINK
+            self.serial.link(tty_link)
+            cleanup.callback(tty_link.unlink, missing_ok=True)
+            control = registry.control_socket_path(self.dir)
+            server = await serve_control(control, self.handle)
+            cleanup.callback(control.unlink, missing_ok=True)
+            cleanup.push_async_callback(_close_server, server)
+            info = registry.BoardInfo(
+                id=self.board_id, pid=os.getpid(), tty=self.serial.path, tty_link=str(tty_link),
+                control=str(control), probe_id=registry.probe_id_for(self.board_id),
+                target=self.target, board_dir=str(self.dir), baud=self.baud,
+            )
+            cleanup.callback((self.dir / registry.BOARD_JSON).unlink, missing_ok=True)
+            registry.write_board_info(info)
+            self._signal_ready()
+            log.info("virtual board %s up: tty %s, control %s", self.board_id, self.serial.path,
+                     control)
+            first_boot = loop.create_task(self._first_boot())
+            cleanup.push_async_callback(_cancel, first_boot)
             await self.stopping.wait()
-        finally:
-            first_boot.cancel()
-            (self.dir / registry.BOARD_JSON).unlink(missing_ok=True)
-            server.close()
-            with contextlib.suppress(Exception):
-                await server.wait_closed()
-            control.unlink(missing_ok=True)
-            tty_link.unlink(missing_ok=True)
-            await self.runtime.close()
-            await self.serial.close()
+
+    def _signal_ready(self) -> None:
+        """Tell the launcher (through the ready pipe) that board.json is published."""
+        if self.ready_fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.write(self.ready_fd, b"ready\n")
+        with contextlib.suppress(OSError):
+            os.close(self.ready_fd)
+        self.ready_fd = None
 
     async def _first_boot(self) -> None:
         """Power-on: boot once a host has opened the serial port."""
@@ -153,16 +158,50 @@ class BoardProcess:
             await self.runtime.reset()
 
 
+async def _close_server(server: asyncio.AbstractServer) -> None:
+    """Stop accepting control connections."""
+    server.close()
+    with contextlib.suppress(Exception):
+        await server.wait_closed()
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel a task and wait until it has ended."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line arguments of the board process."""
-    parser = argparse.ArgumentParser(prog="python -m harness.sim", description="a dm-hil virtual board")
-    parser.add_argument("--id", required=True, help="board id (also the pyOCD probe id suffix)")
-    parser.add_argument("--board-dir", type=Path, help="state dir (default $HIL_SIM_DIR/<id>)")
-    parser.add_argument("--baud", type=int, default=None, help="emulate this baud rate (line time)")
-    parser.add_argument("--target", default=registry.TARGET_TYPE, help="pyOCD target type")
-    parser.add_argument("--image", type=Path, help="program this image into flash before power-on")
-    parser.add_argument("--log-level", default="WARNING")
-    parser.add_argument("--ready-fd", type=int, help="write 'ready' to this fd once board.json is up")
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.sim",
+        description="Run one dm-hil virtual board until SIGTERM/SIGINT: a serial port (a pty, "
+                    "linked as BOARD_DIR/tty), a control socket the pyOCD probe plugin uses, and "
+                    "the flash + credential store files in BOARD_DIR. `pyocd list` shows it "
+                    "while it runs. The harness (hil, pytest) starts and stops boards itself; run "
+                    "this by hand only to keep a board up for a bench session.",
+        epilog="example: python -m harness.sim --id vboard-1 --baud 115200, then "
+               "`hil flash vboard-1 factory` and `hil console vboard-1` in another shell",
+    )
+    parser.add_argument("--id", required=True, metavar="ID",
+                        help="board id; the pyOCD probe id is derived from it")
+    parser.add_argument("--board-dir", type=Path, metavar="DIR",
+                        help=f"state folder (default: ${registry.SIM_DIR_ENV}/ID, else "
+                             "~/.cache/dm-hil/boards/ID)")
+    parser.add_argument("--baud", type=int, default=None, metavar="RATE",
+                        help="emulate this baud rate: each byte takes 10 bits of line time "
+                             "(default: no emulation)")
+    parser.add_argument("--target", default=registry.TARGET_TYPE, metavar="TYPE",
+                        help="pyOCD target type the probe reports (default: %(default)s)")
+    parser.add_argument("--image", type=Path, metavar="FILE",
+                        help="erase the flash and program this firmware image before power-on")
+    parser.add_argument("--log-level", default="WARNING", type=str.upper,
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="level of the board's own log on stderr (default: %(default)s)")
+    parser.add_argument("--ready-fd", type=int, metavar="FD",
+                        help="(for launchers) write 'ready' to this inherited fd once "
+                             "BOARD_DIR/board.json is published")
     return parser.parse_args(argv)
 
 
@@ -191,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except FileNotFoundError as exc:
         print(f"error: {exc.filename} not found; check the path.", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: virtual board {args.id!r} cannot use {exc.filename or directory} "
+              f"({exc.strerror or exc}); check that path and its permissions.", file=sys.stderr)
         return 2
     finally:
         lock.release()

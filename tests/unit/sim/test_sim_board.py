@@ -86,11 +86,28 @@ def test_reset_reboots_from_flash_and_sigterm_removes_board_json(start_board, fa
             assert again.startswith(b"Start Device Management Client")
             assert control.request("state")["boots"] == 2
     board_json = Path(board.info.board_dir) / registry.BOARD_JSON
-    assert board_json.exists()
+    made = [board_json, Path(board.info.control), Path(board.info.tty_link)]
+    assert all(path.exists() for path in made)
     os.kill(board.info.pid, signal.SIGTERM)
     assert board.wait_gone(5)
-    assert not board_json.exists()
+    assert board.proc is not None and board.proc.returncode == 0
+    assert [path for path in made if path.exists() or path.is_symlink()] == []
     assert registry.running_boards() == []
+
+
+def test_a_board_that_fails_to_start_removes_what_it_made_and_says_why(sim_root: Path) -> None:
+    import subprocess
+    import sys
+
+    board_dir = sim_root / "broken"
+    (board_dir / registry.CONTROL_SOCKET / "in-the-way").mkdir(parents=True)
+    proc = subprocess.run([sys.executable, "-m", "harness.sim", "--id", "broken",
+                           "--board-dir", str(board_dir)], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "cannot use" in proc.stderr and registry.CONTROL_SOCKET in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (board_dir / registry.TTY_LINK).is_symlink(), "the tty link must be removed"
+    assert not (board_dir / registry.BOARD_JSON).exists()
 
 
 def test_second_process_for_same_board_is_refused(start_board, sim_root: Path) -> None:
