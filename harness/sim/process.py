@@ -30,6 +30,9 @@ from harness.sim.runtime import BoardRuntime
 
 log = logging.getLogger(__name__)
 
+LOG_LEVEL_ENV = "HIL_SIM_LOG_LEVEL"
+"""Environment default of --log-level (boards started by the harness inherit it)."""
+
 
 class BoardProcess:
     """One virtual board: owns its board dir while running."""
@@ -196,9 +199,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="pyOCD target type the probe reports (default: %(default)s)")
     parser.add_argument("--image", type=Path, metavar="FILE",
                         help="erase the flash and program this firmware image before power-on")
-    parser.add_argument("--log-level", default="WARNING", type=str.upper,
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                        help="level of the board's own log on stderr (default: %(default)s)")
+    parser.add_argument("--log-level", default=os.environ.get(LOG_LEVEL_ENV, "WARNING").upper(),
+                        type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help=f"level of the board's own log on stderr, BOARD_DIR/board.log when "
+                             f"the harness starts it (default: ${LOG_LEVEL_ENV} or WARNING)")
     parser.add_argument("--ready-fd", type=int, metavar="FD",
                         help="(for launchers) write 'ready' to this inherited fd once "
                              "BOARD_DIR/board.json is published")

@@ -248,3 +248,25 @@ def test_registration_rejected_in_bootstrap_mode_rebootstraps(lab_pki):
             assert "Error code : 3" in console.lines
 
     asyncio.run(body())
+
+
+def test_debug_logs_of_a_bootstrap_carry_no_key_material(lab_pki, caplog):
+    """board.log at DEBUG: the keys provisioned and written at bootstrap never reach a log record."""
+    import base64
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+
+    async def body():
+        async with running(lab_pki) as (service, _s, console, _p, _c, _t):
+            await console.wait_for(r"^Client registered$")
+            return service.lwm2m_certs[0]
+
+    lwm2m = asyncio.run(body())
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "coap" in text.lower(), "the test must see the client's DEBUG records"
+    for key in (lab_pki.bootstrap.key_der, lwm2m.key_der):
+        middle = key[len(key) // 2:len(key) // 2 + 16]
+        for shape in (middle.hex(), repr(middle)[2:-1], base64.b64encode(key).decode()[40:64]):
+            assert shape not in text
+    assert "PRIVATE KEY" not in text
