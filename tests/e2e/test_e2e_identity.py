@@ -76,17 +76,19 @@ def test_direct_lwm2m_device_with_the_same_endpoint_name_overwrites_the_existing
 @pytest.mark.area("factory-reset")
 @pytest.mark.firmware("developer")
 @pytest.mark.scenario("factory reset: developer device gets a new device ID")
-def test_factory_reset_of_a_developer_device_gives_a_new_device_id(factory, device, cloud):
+def test_factory_reset_of_a_developer_device_gives_a_new_device_id(factory, device, cloud, account):
     """E2E test_05: after factory reset + reboot a developer device gets a NEW device ID; its
     LwM2M credentials are erased, so it bootstraps again."""
     factory.developer()
     first = device.wait_registered()
     device.factory_reset()
     device.expect("Factory reset resource triggered", timeout=5)
-    bootstrap = device.wait_event(ev.BOOTSTRAP, where=lambda e: True)
+    bootstrap = device.wait_event(ev.BOOTSTRAP, where=lambda e: e.account_id == account.id)
     second = device.wait_registered()
     assert second.device_id != first.device_id
     assert bootstrap.device_id == second.device_id
+    assert bootstrap.data["new_device"] is True
+    assert cloud.device(second.device_id).account_id == account.id
 
 
 @pytest.mark.area("factory-reset")

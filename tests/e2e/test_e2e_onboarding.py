@@ -78,6 +78,9 @@ def test_direct_lwm2m_is_refused_on_a_non_commercial_account(factory, device, ac
     assert error.name == "ConnectInvalidParameters"
     assert error.details == "LWM2M server rejected client registration"
     assert cloud.devices(account.id) == [], "a refused direct registration must not create a device"
+    accepted = [e for e in cloud.events(device.since)
+                if e.type in (ev.DEVICE_CREATED, ev.REGISTRATION) and e.account_id == account.id]
+    assert accepted == [], f"a refused direct registration must not register: {accepted}"
 
 
 @pytest.mark.scenario("onboarding: directory states")

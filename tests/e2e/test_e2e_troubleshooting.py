@@ -31,12 +31,17 @@ def shown(details: str) -> str:
     return details[:DETAILS_MAX]
 
 
-def _no_device_and_no_bootstrap(cloud, device, account) -> None:
-    """The service side of a refused device: nothing created, nothing bootstrapped."""
-    assert cloud.devices(account.id) == [], "a refused device must not enter the directory"
+def _nothing_bootstrapped(cloud, device, account) -> None:
+    """The service side of a refusal: no device created and no bootstrap in the account."""
     accepted = [e for e in cloud.events(device.since)
                 if e.type in (ev.DEVICE_CREATED, ev.BOOTSTRAP) and e.account_id == account.id]
     assert accepted == [], f"a refused device must not bootstrap: {accepted}"
+
+
+def _no_device_and_no_bootstrap(cloud, device, account) -> None:
+    """The service side of a refused device: the directory stays empty, nothing bootstrapped."""
+    assert cloud.devices(account.id) == [], "a refused device must not enter the directory"
+    _nothing_bootstrapped(cloud, device, account)
 
 
 def _denied(cloud, since_count: int, reason: str, **fields: str):
@@ -109,6 +114,7 @@ def test_device_beyond_the_account_quota_is_refused(factory, device, cloud, acco
     assert error.details == shown(f"response-forbidden:{QUOTA_REACHED}")
     _denied(cloud, before, QUOTA_REACHED, account_id=account.id)
     assert [d.id for d in cloud.devices(account.id)] == [existing.id]
+    _nothing_bootstrapped(cloud, device, account)
 
 
 @pytest.mark.scenario("troubleshooting: Duplicated device endpoint name")
@@ -124,8 +130,9 @@ def test_endpoint_name_used_by_a_device_with_another_certificate_is_refused(fact
     error = device.wait_error()
     assert error.name == "ConnectNotAllowed"
     assert error.details == shown(f"response-forbidden:{DUPLICATE_ENDPOINT}")
-    _denied(cloud, before, DUPLICATE_ENDPOINT, endpoint_name="taken-name")
+    _denied(cloud, before, DUPLICATE_ENDPOINT, endpoint_name="taken-name", account_id=account.id)
     assert [d.id for d in cloud.devices(account.id)] == [existing.id]
+    _nothing_bootstrapped(cloud, device, account)
 
 
 @pytest.mark.parametrize("number", [1, 10])
