@@ -91,7 +91,8 @@ class Board:
         """Reset through the probe (pyOCD), optionally staying halted."""
         self.start()
         session = ConnectHelper.session_with_chosen_probe(
-            unique_id=probe_id_of(self.config), target_override=self.config.target, blocking=False)
+            unique_id=probe_id_of(self.config), target_override=self.config.target, blocking=False,
+            options={"resume_on_disconnect": not halt})  # pyOCD resumes the core on close otherwise
         if session is None:
             raise FlashError(f"board {self.id}: probe {probe_id_of(self.config)} is not connected; "
                              "check `pyocd list`.")

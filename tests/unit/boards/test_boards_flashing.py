@@ -44,6 +44,17 @@ def test_flash_console_provision(virtual_board: Board, image_file: Path, tmp_pat
     assert cert.key_der[-20:].hex() not in text.encode().hex()  # no key bytes in the log
 
 
+def test_reset_halt_keeps_the_core_halted_after_the_probe_disconnects(virtual_board: Board,
+                                                                      image_file: Path) -> None:
+    virtual_board.flash(image_file, timeout=30)
+    virtual_board.reset(halt=True)
+    with virtual_board.control() as control:
+        assert control.request("state")["state"] == "halted"
+    virtual_board.reset()
+    with virtual_board.control() as control:
+        assert control.request("state")["state"] in ("booting", "running")
+
+
 def test_flash_errors_are_clear(virtual_board: Board, tmp_path: Path, image_file: Path) -> None:
     with pytest.raises(FlashError, match="does not exist"):
         flash(virtual_board.config, tmp_path / "missing.bin", progress=False)
