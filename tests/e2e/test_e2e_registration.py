@@ -45,14 +45,12 @@ def test_registration_update_carries_device_id_but_not_the_original_name(short_l
 def test_registration_expiry_clears_the_resource_structure(short_lived, board):
     """"Whenever the client deregisters or its registration session expires, the server clears
     the Resource structure information and message queues." """
-    if not board.is_virtual:
-        pytest.skip("cutting the power is reachable on virtual boards only")
     factory, device = short_lived
     factory.bootstrap()
     registration = device.wait_registered()
     assert device.directory().resources, "a registered device has its resource structure"
     device.checkpoint()
-    board.power_off()  # no more registration updates
+    board.halt()  # the probe stops the core: no more registration updates
     device.wait_event(ev.REGISTRATION_EXPIRED, timeout=10)
     entry = device.directory()
     assert entry.id == registration.device_id
