@@ -107,24 +107,24 @@ def run_suite(lab_config: str | os.PathLike[str] | None = None, workers: str | i
     junit_path = Path(junit) if junit else lab.resolve(lab.reports_dir) / "junit.xml"
     junit_path.parent.mkdir(parents=True, exist_ok=True)
     args = pytest_arguments(lab.source, workers, extra, junit_path, tests)
-    terminal = _dup_terminal()
-    console = Console(file=terminal)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, redirect_stdout=True,
-                        redirect_stderr=True)
-    plugin = ProgressPlugin(progress)
-    cwd = Path.cwd()
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))  # fixtures/ is loaded from the checkout, not installed
+    terminal = _dup_terminal()
+    cwd = Path.cwd()
     try:
+        console = Console(file=terminal)
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=console, redirect_stdout=True,
+                            redirect_stderr=True)
         os.chdir(REPO_ROOT)
         with progress:
-            code = int(pytest.main(args, plugins=[plugin]))
+            code = int(pytest.main(args, plugins=[ProgressPlugin(progress)]))
+        os.chdir(cwd)
+        print_summary(junit_path, console)
     finally:
         os.chdir(cwd)
-    print_summary(junit_path, console)
-    if terminal is not sys.stdout:
-        terminal.close()
+        if terminal is not sys.stdout:
+            terminal.close()
     return code
 
 
