@@ -79,8 +79,10 @@ def test_bulk_enrollment_csv_lets_the_device_claim(rest, factory, device, accoun
     job = rest.start_bulk("upload", f"enrollment_identity\n{made.enrollment_id}\n")
     done = rest.wait_bulk("upload", job.id, timeout=10)
     assert (done.total_count, done.errors_count) == (1, 0)
-    device.wait_registered()
+    registration = device.wait_registered()
     assert device.directory().account_id == account.id
+    claimed = [e for e in rest.list_enrollments().data if e.enrollment_identity == made.enrollment_id]
+    assert [e.enrolled_device_id for e in claimed] == [registration.device_id]
 
 
 @pytest.mark.area("ownership")
