@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -202,6 +203,23 @@ class Lwm2mServer:
 
     # ------------------------------------------------------------------ register
 
+    def _record_refusal(self, request: Message, refused: _Refused) -> None:
+        """A refused Register: a denial in the store and a registration-error event."""
+        query = {}
+        with contextlib.suppress(QueryError):
+            query = parse_query(request)
+        cert_der = peer_cert_der(request.remote)
+        subject = subject_fields(load_certificate(cert_der)) if cert_der else {}
+        account_id = query.get("aid") or subject.get("OU")
+        if account_id and self.store.get_account(account_id) is None:
+            account_id = None
+        reason = f"Register refused: {refused.text}"
+        self.store.record_denial(reason, endpoint_name=query.get("ep"), account_id=account_id,
+                                 fingerprint=fingerprint_hex(load_certificate(cert_der))
+                                 if cert_der else None)
+        self.events.publish(ev.Event(ev.REGISTRATION_ERROR, None, account_id, {
+            "original-ep": query.get("ep"), "code": str(refused.code), "reason": refused.text}))
+
     async def register(self, request: Message) -> Message:
         """POST /rd: create or overwrite the device's registration."""
         try:
@@ -227,6 +245,8 @@ class Lwm2mServer:
         except _Refused as refused:
             log.info("register refused %s %s (ep=%s, %s)", refused.code, refused.text,
                      request.opt.uri_query, describe_remote(request.remote))
+            if refused.code != Code.TOO_MANY_REQUESTS:  # the hold has its own event
+                self._record_refusal(request, refused)
             return error_reply(refused.code, refused.text)
         location = ("rd", account.id, device.id)
         previous = self.live.get(device.id)

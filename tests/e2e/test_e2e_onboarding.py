@@ -81,6 +81,8 @@ def test_direct_lwm2m_is_refused_on_a_non_commercial_account(factory, device, ac
     accepted = [e for e in cloud.events(device.since)
                 if e.type in (ev.DEVICE_CREATED, ev.REGISTRATION) and e.account_id == account.id]
     assert accepted == [], f"a refused direct registration must not register: {accepted}"
+    denials = [d.reason for d in cloud.denials(account.id)]
+    assert "Register refused: Direct LwM2M registration needs a commercial account" in denials
 
 
 @pytest.mark.scenario("onboarding: directory states")

@@ -118,10 +118,16 @@ def test_cloud_direct_lwm2m_needs_commercial_account(tmp_path):
                                  server_ca_der=svc.server_ca_der)
 
             dev = await direct(plain.id)
+            refused = svc.events.wait_for(lambda e: e.type == ev.REGISTRATION_ERROR, WAIT)
             response = await dev.register(f"{svc.lwm2m_uri()}?aid={plain.id}")
             await dev.close()
             assert str(response.code).startswith("4.03")
             assert response.payload == b"Direct LwM2M registration needs a commercial account"
+            event = await refused
+            assert (event.account_id, event.data["original-ep"]) == (plain.id, "direct-1")
+            [denial] = svc.store.list_denials(account_id=plain.id)
+            assert denial.reason == "Register refused: Direct LwM2M registration needs a commercial account"
+            assert denial.endpoint_name == "direct-1"
 
             first = await direct(commercial.id)
             response = await first.register(f"{svc.lwm2m_uri()}?aid={commercial.id}")
