@@ -18,22 +18,14 @@ from pydantic import BaseModel
 
 from harness.cloud.rest import models
 from harness.errors import HilError
+from harness.redact import REDACTED
+from harness.redact import redact as redact_text
 
 M = TypeVar("M", bound=BaseModel)
 Expect = int | tuple[int, ...]
 
 _SECRET_KEYS = re.compile(r"(authorization|token|secret|password|private|api[_-]?key|key_pem)", re.I)
-_PRIVATE_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-_API_KEY = re.compile(r"\bak_[A-Za-z0-9_-]+")
-REDACTED = "<redacted>"
 
-
-def redact_text(text: str) -> str:
-    """Text with private-key PEM blocks, JWTs and ak_ API keys replaced by <redacted>."""
-    text = _PRIVATE_PEM.sub(REDACTED, text)
-    text = _JWT.sub(REDACTED, text)
-    return _API_KEY.sub(REDACTED, text)
 
 
 def redact(value: Any) -> Any:

@@ -10,23 +10,16 @@ from __future__ import annotations
 import re
 
 from harness.provisioning.frame import FrameReader, ResponseFrame
+from harness.redact import redact
 
 _BEGIN_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _END_KEY = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
-_TOKENS = [
-    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1[redacted]"),
-    (re.compile(r"\bak_[A-Za-z0-9_-]{8,}"), "ak_[redacted]"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[jwt redacted]"),
-    (re.compile(r"(?i)(password\s*[:=]\s*)\S+"), r"\1[redacted]"),
-]
 PRIVATE_KEY_REDACTED = "[private key redacted]"
 
 
 def redact_line(line: str) -> str:
-    """One line with tokens, API keys and passwords replaced."""
-    for pattern, repl in _TOKENS:
-        line = pattern.sub(repl, line)
-    return line
+    """One line with tokens, API keys and passwords replaced (harness.redact's rules)."""
+    return redact(line)
 
 
 class ConsoleRedactor:

@@ -1,5 +1,6 @@
 """Reports: JUnit enrichment for the pytest plugin, redaction, merging and summaries of JUnit files."""
 
+from harness.redact import REDACTED, redact
 from harness.report.commands import report_merge, report_summary
 from harness.report.junit import (
     BOARD,
@@ -27,7 +28,6 @@ from harness.report.junit import (
     xml_safe,
 )
 from harness.report.merge import merge
-from harness.report.redact import REDACTED, redact
 from harness.report.render import print_summary, summary_markdown, summary_tables, summary_text
 from harness.report.summary import CaseResult, Counts, SuiteInfo, Summary, summarize
 from harness.report.xmlfile import ReportError, load_junit, write_junit

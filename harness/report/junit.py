@@ -18,7 +18,7 @@ from typing import Protocol
 
 from junitparser import Properties, TestCase, TestSuite
 
-from harness.report.redact import redact
+from harness.redact import redact
 from harness.report.xmlfile import load_junit, write_junit
 
 BOARD = "board"

@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from harness.errors import HilError
 from harness.pki import make_ca
+from harness.redact import REDACTED
 from harness.rest_client import ApiError, RestClient, redact, sign_jwt
 
 
@@ -20,15 +21,17 @@ def test_api_error_shows_request_and_response_without_secrets(account) -> None:
         account.admin.request("POST", "/v3/trusted-certificates", expect=201, json_body=body)
     text = str(err.value)
     assert "POST http://127.0.0.1:" in text and "answered 400, expected 201" in text
-    assert "PRIVATE KEY" not in text and account.api_key not in text and '"p"' not in text
-    assert '"name": "x"' in text and "<redacted>" in text
+    key_body = ca.key_pem.decode().splitlines()[1:-1]
+    assert not any(line in text for line in key_body), "private key material in the error"
+    assert account.api_key not in text and '"p"' not in text
+    assert '"name": "x"' in text and REDACTED in text
     assert err.value.error["code"] == 400
 
 
 def test_redact_hides_jwts_and_nested_secrets() -> None:
     token = sign_jwt(ec.generate_private_key(ec.SECP256R1()), "ES256", "app", 60)
     cleaned = redact({"a": [f"Bearer {token}"], "headers": {"Authorization": "x"}, "ok": 1})
-    assert cleaned == {"a": ["Bearer <redacted>"], "headers": {"Authorization": "<redacted>"}, "ok": 1}
+    assert cleaned == {"a": [f"Bearer {REDACTED}"], "headers": {"Authorization": REDACTED}, "ok": 1}
 
 
 def test_client_needs_credentials_and_hides_them(base_url: str) -> None:
