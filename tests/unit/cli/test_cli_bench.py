@@ -26,18 +26,22 @@ def hil(*args: str, env: dict[str, str], timeout: float = 90) -> subprocess.Comp
 
 
 def wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float) -> list[str]:
-    """Lines of `proc`'s stdout up to the one containing `text`."""
-    seen: list[str] = []
+    """Lines of `proc`'s stdout up to the one containing `text` (unbuffered reads + select)."""
+    fd = proc.stdout.fileno()
+    pending, seen = b"", []
     deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
+        sel.register(fd, selectors.EVENT_READ)
         while time.monotonic() < deadline:
-            if sel.select(deadline - time.monotonic()):
-                line = proc.stdout.readline()
-                if not line:
-                    break
-                seen.append(line.rstrip())
-                if text in line:
+            if not sel.select(deadline - time.monotonic()):
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                seen.append(line.decode(errors="replace").rstrip())
+                if text in seen[-1]:
                     return seen
     raise AssertionError(f"no {text!r} from {proc.args} within {timeout} s; got: {seen[-10:]}")
 
@@ -119,3 +123,20 @@ def test_dev_cert_needs_a_running_service_or_a_fixed_port(tmp_path):
               str(tmp_path / "x.c"), env=dict(os.environ))
     assert out.returncode == 2 and "set a fixed port" in out.stderr
     assert not (tmp_path / "x.c").exists()
+
+
+def test_console_shows_what_the_board_prints(bench):
+    env, data_dir = bench
+    assert hil("flash", "vboard-4", "factory", "--erase", env=env).returncode == 0
+    assert hil("provision", "vboard-4", "--data-dir", str(data_dir), env=env).returncode == 0
+    console = subprocess.Popen([sys.executable, "-m", "harness.cli", "console", "vboard-4"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, env=env, cwd=REPO_ROOT)
+    try:
+        reset = hil("flash", "vboard-4", "factory", env=env)  # reflash + reset: it boots again
+        assert reset.returncode == 0, reset.stderr
+        seen = wait_for_line(console, "Client registered", 30)
+        assert any("Start Device Management Client" in line for line in seen)
+    finally:
+        console.stdin.close()  # end of input ends the session
+        assert console.wait(timeout=15) == 0
