@@ -6,7 +6,6 @@ the diagnostic payload of the error response and are asserted end to end.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -220,8 +219,3 @@ class BootstrapRules:
                                               state=DeviceState.CLOUD_ENROLLING, **attrs)
             new = False
         return BootstrapPlan(account, device, first_to_claim, new, cert is None, cert)
-
-
-def credential_validity(seconds: float) -> dt.timedelta:
-    """The LwM2M credential validity as a timedelta."""
-    return dt.timedelta(seconds=seconds)
