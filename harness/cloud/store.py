@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import sqlite3
 from dataclasses import fields, replace
@@ -121,9 +122,13 @@ class Store:
         return [self._account(r) for r in self._query("SELECT * FROM accounts ORDER BY rowid")]
 
     def account_by_api_key(self, api_key: str) -> Account | None:
-        """The account whose admin API key is `api_key`, or None."""
-        rows = self._query("SELECT * FROM accounts WHERE admin_key_hash=?", (hash_api_key(api_key),))
-        return self._account(rows[0]) if rows else None
+        """The account whose admin API key is `api_key`, or None (constant-time hash comparison)."""
+        wanted = hash_api_key(api_key)
+        found = None
+        for row in self._query("SELECT * FROM accounts WHERE admin_key_hash IS NOT NULL"):
+            if hmac.compare_digest(row["admin_key_hash"], wanted):
+                found = row
+        return self._account(found) if found is not None else None
 
     def update_account(self, account_id: str, **changes: Any) -> Account:
         """Change name, device_quota, commercial or admin_api_key of an account."""

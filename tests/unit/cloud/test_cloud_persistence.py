@@ -82,3 +82,19 @@ def test_cloud_store_refuses_other_schema_version(tmp_path):
         db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
     with pytest.raises(StoreError, match="schema version 99"):
         Store.open(tmp_path)
+
+
+def test_store_finds_the_account_of_an_admin_api_key_only(tmp_path):
+    store = Store.open(tmp_path)
+    try:
+        first = store.create_account("first", admin_api_key="ak_first")
+        second = store.create_account("second", admin_api_key="ak_second")
+        store.create_account("keyless")
+        assert store.account_by_api_key("ak_first").id == first.id
+        assert store.account_by_api_key("ak_second").id == second.id
+        assert store.account_by_api_key("ak_third") is None
+        assert store.account_by_api_key("") is None
+        store.update_account(first.id, admin_api_key=None)
+        assert store.account_by_api_key("ak_first") is None
+    finally:
+        store.close()
