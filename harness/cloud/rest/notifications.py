@@ -19,6 +19,7 @@ from harness.cloud.rest.storage import NotificationChannel, RestStorage
 log = logging.getLogger(__name__)
 
 WEBSOCKET_QUEUE = 10_000
+WEBHOOK_QUEUE = 10_000
 
 
 @dataclass(frozen=True)
@@ -41,26 +42,47 @@ class RetryPolicy:
 
 
 class _WebhookWorker:
-    """Delivers one channel's notifications in order, batching what piles up during a retry."""
+    """Delivers one channel's notifications in order, batching what piles up during a retry.
 
-    def __init__(self, channel: NotificationChannel, client: httpx.AsyncClient, policy: RetryPolicy):
+    At most `maxsize` notifications wait (the oldest are dropped, with a log line, while the
+    receiver is down), so a dead receiver cannot grow the service's memory.
+    """
+
+    def __init__(self, channel: NotificationChannel, client: httpx.AsyncClient, policy: RetryPolicy,
+                 maxsize: int = WEBHOOK_QUEUE):
         self.channel = channel
-        self.queue: asyncio.Queue[dict[str, list[Any]]] = asyncio.Queue()
+        self.queue: asyncio.Queue[dict[str, list[Any]]] = asyncio.Queue(maxsize)
         self._client = client
         self._policy = policy
         self.delivered = 0
         self.dropped = 0
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"webhook {channel.owner}")
 
+    def offer(self, fragment: dict[str, list[Any]]) -> None:
+        """Queue a notification; when the queue is full the oldest waiting one is dropped."""
+        if self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.warning("webhook %s is not keeping up: %d notifications dropped so far",
+                            _safe_url(self.channel.url or ""), self.dropped)
+        self.queue.put_nowait(fragment)
+
     async def _run(self) -> None:
         while True:
             batch = [await self.queue.get()]
             while not self.queue.empty():
                 batch.append(self.queue.get_nowait())
-            if await self._deliver(merge(batch)):
+            try:
+                delivered = await self._deliver(merge(batch))
+            except Exception:  # noqa: BLE001 - one bad payload must not stop the channel
+                log.exception("webhook %s: could not send %d notifications; dropped them",
+                              _safe_url(self.channel.url or ""), len(batch))
+                delivered = False
+            if delivered:
                 self.delivered += 1
             else:
-                self.dropped += 1
+                self.dropped += len(batch)
 
     async def _deliver(self, payload: dict[str, list[Any]]) -> bool:
         url = self.channel.url or ""
@@ -106,7 +128,7 @@ class NotificationHub:
             return
         for channel in self._storage.list_channels(event.account_id):
             if channel.kind == "webhook":
-                self._webhook(channel).queue.put_nowait(fragment)
+                self._webhook(channel).offer(fragment)
             else:
                 queue = self.websocket_queue(channel.owner)
                 if queue.full():
