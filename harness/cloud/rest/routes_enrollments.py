@@ -106,18 +106,35 @@ async def _run_job(ctx: RestContext, job_id: str, account_id: str, kind: str,
                    identities: list[str]) -> None:
     ctx.storage.update_bulk(job_id, status="processing")
     rows: list[ReportRow] = []
-    errors = 0
+    errors = internal = 0
     for index, identity in enumerate(identities, 1):
-        row = _process(ctx, account_id, kind, identity)
+        try:
+            row = _process(ctx, account_id, kind, identity)
+        except Exception:  # noqa: BLE001 - one failing identity must not stall the whole job
+            internal += 1
+            if internal == 1:
+                log.exception("bulk %s %s: identity #%d failed", kind, job_id, index)
+            row = ReportRow(identity, serialize.iso(utcnow()) or "", "500", "internal_error",
+                            "Internal error; see the service log.", "enrollment_identity")
         rows.append(row)
         errors += row.failed
         if index % 200 == 0:
             ctx.storage.update_bulk(job_id, processed_count=index, errors_count=errors)
             await asyncio.sleep(0)
+    if internal:
+        log.error("bulk %s %s: %d of %d identities failed with an internal error",
+                  kind, job_id, internal, len(identities))
     ctx.storage.update_bulk(job_id, status="completed", processed_count=len(identities),
                             errors_count=errors, completed_at=utcnow(),
                             full_report=write_report(rows),
                             errors_report=write_report([r for r in rows if r.failed]))
+
+
+def _job_finished(ctx: RestContext, job_id: str, task: asyncio.Task[None]) -> None:
+    """Forget a finished job task; a job that crashed says so in the log."""
+    ctx.bulk_tasks.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("bulk job %s stopped: %r", job_id, task.exception(), exc_info=task.exception())
 
 
 async def _start_job(ctx: RestContext, account_id: str, kind: str, upload: UploadFile, base: str
@@ -127,7 +144,7 @@ async def _start_job(ctx: RestContext, account_id: str, kind: str, upload: Uploa
     job = ctx.storage.create_bulk(account_id, kind, len(identities))
     task = asyncio.get_running_loop().create_task(_run_job(ctx, job.id, account_id, kind, identities))
     ctx.bulk_tasks.add(task)
-    task.add_done_callback(ctx.bulk_tasks.discard)
+    task.add_done_callback(lambda done: _job_finished(ctx, job.id, done))
     return serialize.bulk(job, base)
 
 
