@@ -10,13 +10,18 @@ from harness.config import RateLimit
 
 
 class RateLimiter:
-    """Counts register/update operations per key (device id or endpoint name)."""
+    """Counts register/update operations per key (device id or endpoint name).
+
+    Keys whose operations have all left the window and that are not held are forgotten at most
+    once per window, so the maps only hold keys active in the last window or still held.
+    """
 
     def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self.clock = clock
         self._ops: dict[str, collections.deque[float]] = {}
         self._held_until: dict[str, float] = {}
+        self._next_sweep = clock() + limit.window
 
     def held_for(self, key: str) -> float:
         """Seconds `key` stays held (0 when not held)."""
@@ -32,6 +37,8 @@ class RateLimiter:
     def count(self, key: str) -> bool:
         """Count one operation; True when it pushes `key` over the limit (now held)."""
         now = self.clock()
+        if now >= self._next_sweep:
+            self._sweep(now)
         ops = self._ops.setdefault(key, collections.deque())
         ops.append(now)
         while ops and ops[0] <= now - self.limit.window:
@@ -46,3 +53,16 @@ class RateLimiter:
         """Drop the counters of `key`."""
         self._ops.pop(key, None)
         self._held_until.pop(key, None)
+
+    def tracked_keys(self) -> int:
+        """How many keys the limiter currently remembers (counters or holds)."""
+        return len(self._ops.keys() | self._held_until.keys())
+
+    def _sweep(self, now: float) -> None:
+        """Forget keys with no operation in the window and holds that have ended."""
+        horizon = now - self.limit.window
+        for key in [k for k, ops in self._ops.items() if not ops or ops[-1] <= horizon]:
+            del self._ops[key]
+        for key in [k for k, until in self._held_until.items() if until <= now]:
+            del self._held_until[key]
+        self._next_sweep = now + self.limit.window
