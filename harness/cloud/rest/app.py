@@ -16,6 +16,7 @@ from harness.cloud.rest import (
     routes_notifications,
     routes_trusted_certs,
 )
+from harness.cloud.rest.body_limit import BodyLimitMiddleware
 from harness.cloud.rest.context import RestContext
 from harness.cloud.rest.errors import ApiProblem
 
@@ -38,6 +39,7 @@ def build_app(ctx: RestContext) -> FastAPI:
     app = FastAPI(title="dm-hil local Device Management API", version="3",
                   description="v3 shapes of the Device Management API, for hardware-in-the-loop tests.")
     app.state.ctx = ctx
+    app.add_middleware(BodyLimitMiddleware)
 
     @app.exception_handler(ApiProblem)
     async def _problem(_: Request, exc: ApiProblem) -> JSONResponse:
