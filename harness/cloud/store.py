@@ -179,8 +179,7 @@ class Store:
         try:
             with self._tx() as db:
                 dup = db.execute("SELECT id FROM trusted_certificates WHERE account_id=? AND "
-                                 "(name=? OR (subject=? AND fingerprint=?))",
-                                 (account_id, name, tc.subject, tc.fingerprint)).fetchone()
+                                 "(name=? OR subject=?)", (account_id, name, tc.subject)).fetchone()
                 if dup:
                     raise ConflictError(f"Account {account_id} already has a trusted certificate named "
                                         f"{name!r} or with this subject; use another name or delete it.")

@@ -60,6 +60,14 @@ def test_trusted_certificate_errors(account) -> None:
     assert err.value.status == 409 and "subject" in err.value.message
 
 
+def test_trusted_certificate_with_a_taken_subject_is_409(account) -> None:
+    account.admin.create_trusted_certificate("first", make_ca("same subject CA").cert_pem)
+    with pytest.raises(ApiError) as err:  # another key, same subject
+        account.admin.create_trusted_certificate("second", make_ca("same subject CA").cert_pem)
+    assert err.value.status == 409 and "subject" in err.value.message
+    assert account.admin.list_trusted_certificates().total_count == 1
+
+
 def test_trusted_certificate_renewed_ca_replaces_the_certificate(account, service_thread) -> None:
     old, renewed = make_ca("OEM CA 2020"), make_ca("OEM CA 2026")
     tc = account.admin.create_trusted_certificate("oem", old.cert_pem)
