@@ -249,11 +249,12 @@ class RestClient:
         """GET /v3/devices/{id}."""
         return self._obj(models.DeviceData, "GET", f"/v3/devices/{device_id}", expect)
 
-    def list_device_events(self, *, device_id: str | None = None, limit: int = 50,
+    def list_device_events(self, *, device_id: str | None = None, event_type: str | None = None,
+                           limit: int = 50, after: str | None = None, order: str = "ASC",
                            expect: Expect = 200) -> models.ListResponse[models.DeviceEvent]:
         """GET /v3/device-events (one page)."""
-        return self._list(models.DeviceEvent, "/v3/device-events", expect, limit=limit,
-                          device_id__eq=device_id)
+        return self._list(models.DeviceEvent, "/v3/device-events", expect, limit=limit, after=after,
+                          order=order, device_id__eq=device_id, event_type__eq=event_type)
 
     # ---------------------------------------------------------------- applications and keys
 

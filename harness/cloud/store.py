@@ -325,23 +325,30 @@ class Store:
             raise NotFoundError(f"No enrollment {enrollment_id!r}; list them to find the id.")
 
     def _page(self, table: str, account_id: str, limit: int, after: str | None, order: str,
-              convert: Any) -> Page[Any]:
+              convert: Any, filters: dict[str, Any] | None = None) -> Page[Any]:
+        """One page of `table` rows of an account; `filters` maps column names (from code, never
+        from a request) to values that must match."""
         order = order.upper()
         if order not in ("ASC", "DESC"):
             raise StoreError(f"order {order!r} is unknown; use ASC or DESC.")
         if not 1 <= limit <= 1000:
             raise StoreError(f"limit {limit} is out of range; use 1..1000.")
-        total = self._query(f"SELECT COUNT(*) AS n FROM {table} WHERE account_id=?",  # noqa: S608
-                            (account_id,))[0]["n"]
-        sql = f"SELECT rowid, * FROM {table} WHERE account_id=?"  # noqa: S608
-        args: list[Any] = [account_id]
+        where, args = "account_id=?", [account_id]
+        for column, value in (filters or {}).items():
+            if value is not None:
+                where += f" AND {column}=?"
+                args.append(value)
+        total = self._query(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}",  # noqa: S608
+                            tuple(args))[0]["n"]
+        sql = f"SELECT * FROM {table} WHERE {where}"  # noqa: S608
         if after:
-            rows = self._query(f"SELECT rowid FROM {table} WHERE id=?", (after,))  # noqa: S608
+            rows = self._query(f"SELECT rowid AS position FROM {table} WHERE id=? AND account_id=?",  # noqa: S608
+                               (after, account_id))
             if not rows:
                 raise NotFoundError(f"after={after!r} is not an id of this list; "
                                     "pass the id of the last item you got.")
             sql += " AND rowid > ?" if order == "ASC" else " AND rowid < ?"
-            args.append(rows[0]["rowid"])
+            args.append(rows[0]["position"])
         sql += f" ORDER BY rowid {order} LIMIT ?"
         args.append(limit + 1)
         rows = self._query(sql, tuple(args))
@@ -507,9 +514,20 @@ class Store:
                 sql += f" AND {column}=?"
                 args.append(value)
         rows = self._query(sql + " ORDER BY id LIMIT ?", (*args, limit))
-        return [EventRecord(r["id"], r["device_id"], r["account_id"], r["event_type"],
-                            json.loads(r["data"]), bool(r["state_change"]),
-                            from_ts(r["created_at"])) for r in rows]  # type: ignore[arg-type]
+        return [self._event(r) for r in rows]
+
+    def list_events_page(self, account_id: str, *, device_id: str | None = None,
+                         event_type: str | None = None, limit: int = 50, after: str | None = None,
+                         order: str = "ASC") -> Page[EventRecord]:
+        """One page of an account's persisted events (optionally one device / type), by id."""
+        return self._page("events", account_id, limit, after, order, self._event,
+                          {"device_id": device_id, "event_type": event_type})
+
+    @staticmethod
+    def _event(row: sqlite3.Row) -> EventRecord:
+        return EventRecord(row["id"], row["device_id"], row["account_id"], row["event_type"],
+                           json.loads(row["data"]), bool(row["state_change"]),
+                           from_ts(row["created_at"]))  # type: ignore[arg-type]
 
     def record_denial(self, reason: str, *, endpoint_name: str | None = None,
                       account_id: str | None = None, enrollment_identity: str | None = None,

@@ -10,6 +10,7 @@ from harness.cloud.records import DeviceState
 from harness.cloud.rest import models, serialize
 from harness.cloud.rest.auth import Caller, Ctx
 from harness.cloud.rest.errors import bad_request, not_found
+from harness.cloud.store import NotFoundError
 
 router = APIRouter(tags=["devices"])
 STATES = [s.value for s in DeviceState]
@@ -50,7 +51,10 @@ def list_device_events(
     event_type__eq: str | None = None,
 ) -> dict:
     """One page of the account's device events (filters: device id, event type)."""
-    rows = ctx.store.list_events(account_id=caller.account_id, device_id=device_id__eq,
-                                 event_type=event_type__eq, limit=100_000)
-    return serialize.page_of(rows, limit=limit, after=after, order=order, id_of=lambda r: str(r.id),
-                             convert=serialize.device_event)
+    try:
+        page = ctx.store.list_events_page(caller.account_id, device_id=device_id__eq,
+                                          event_type=event_type__eq, limit=limit, after=after,
+                                          order=serialize.check_order(order))
+    except NotFoundError as exc:
+        raise bad_request(str(exc), "after") from None
+    return serialize.store_page(page, serialize.device_event)

@@ -62,6 +62,9 @@ def test_cloud_store_pagination_and_conflicts(tmp_path):
             store.add_enrollment(acc.id, "A-" + identity[2:].lower())
         with pytest.raises(NotFoundError):
             store.list_enrollments(acc.id, after="nope")
+        other = store.create_account("b")
+        with pytest.raises(NotFoundError):  # another account's id is not a cursor of this list
+            store.list_enrollments(other.id, after=ids[0])
         with pytest.raises(StoreError, match="limit"):
             store.list_enrollments(acc.id, limit=0)
         store.add_trusted_certificate(acc.id, "ca", ca.cert_pem)

@@ -114,6 +114,27 @@ def test_device_events_are_listed(account, service_thread) -> None:
     assert events.data[0].state_change is True
 
 
+def test_device_events_page_in_the_database(account, service_thread) -> None:
+    from harness.cloud import events as ev
+    service = service_thread.service
+    for n in range(5):
+        service_thread.run(lambda n=n: service.events.publish(ev.Event(
+            ev.REG_UPDATE if n % 2 else ev.REGISTRATION, "dev-p", account.id, {"ep": "dev-p", "n": n})))
+    service_thread.run(lambda: service.events.publish(ev.Event(ev.REGISTRATION, "dev-p", "other",
+                                                               {"ep": "dev-p"})))
+    first = account.admin.list_device_events(device_id="dev-p", limit=2, order="DESC")
+    assert [e.data["n"] for e in first.data] == [4, 3]
+    assert first.has_more and first.total_count == 5
+    rest = account.admin.list_device_events(device_id="dev-p", limit=10, order="DESC",
+                                            after=first.data[-1].id)
+    assert [e.data["n"] for e in rest.data] == [2, 1, 0] and not rest.has_more
+    updates = account.admin.list_device_events(device_id="dev-p", event_type="reg-update")
+    assert [e.data["n"] for e in updates.data] == [1, 3] and updates.total_count == 2
+    with pytest.raises(ApiError) as err:
+        account.admin.list_device_events(after="not-an-event-id")
+    assert err.value.status == 400 and "after" in err.value.message
+
+
 def test_unknown_path_and_method_give_error_bodies(account) -> None:
     with pytest.raises(ApiError) as err:
         account.admin.request("GET", "/v3/nothing-here", expect=200)
