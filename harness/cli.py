@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -166,7 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     devices = add("devices", cmd_cloud_devices, "list the device directory", cloud_sub)
     devices.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")
     devices.add_argument("--account", default=None, help="only this account id")
-    devices.add_argument("--state", default=None, help="only devices in this state (e.g. registered)")
+    devices.add_argument("--state", default=None, help="only devices in this state",
+                         choices=["unenrolled", "cloud_enrolling", "bootstrapped", "registered",
+                                  "deregistered"])
     dev = add("dev-cert", cmd_cloud_dev_cert, "issue a developer certificate as a C file", cloud_sub)
     dev.add_argument("--out", default="mbed_cloud_dev_credentials.c", help="output C file")
     dev.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")
@@ -198,6 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `hil ... | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

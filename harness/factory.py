@@ -35,15 +35,17 @@ class BenchDevice:
     enrollment_id: str
 
 
-def factory_ca(data_dir: Path) -> pki.Credential:
-    """The bench's factory CA, made once in `<data_dir>/factory/` (key file mode 0600)."""
+def factory_ca(data_dir: Path, service: str = "bootstrap") -> pki.Credential:
+    """The bench's factory CA for one service (bootstrap or lwm2m: an account trusts a subject
+    for one service only), made once in `<data_dir>/factory/` (key file mode 0600)."""
     directory = Path(data_dir) / FACTORY_DIR
-    cert_file, key_file = directory / "factory-ca.crt", directory / "factory-ca.key"
+    stem = "factory-ca" if service == "bootstrap" else f"factory-{service}-ca"
+    cert_file, key_file = directory / f"{stem}.crt", directory / f"{stem}.key"
     if cert_file.exists() and key_file.exists():
         return pki.Credential(pki.load_certificate(cert_file.read_bytes()),
                               pki.load_private_key(key_file.read_bytes()))
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    ca = pki.make_ca("dm-hil bench factory CA")
+    ca = pki.make_ca(f"dm-hil bench factory CA ({service})")
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(ca.key_pem)
@@ -85,7 +87,7 @@ def bench_bundle(data_dir: Path, board_id: str, mode: str, *, host: str = "127.0
     if kind not in runtime["bootstrap"]:
         raise HilError(f"The local service on {data_dir} has no tls-record listener; add "
                        "tls-record to service.transports in the lab config.")
-    ca = factory_ca(data_dir)
+    ca = factory_ca(data_dir, "lwm2m" if mode == "lwm2m" else "bootstrap")
     endpoint = f"{board_id}-{secrets.token_hex(4)}"
     store = Store.open(Path(data_dir))
     try:

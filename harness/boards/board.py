@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import select
+import signal
 from pathlib import Path
 
 from pyocd.core.helpers import ConnectHelper
@@ -12,7 +15,7 @@ from harness.config import BoardConfig
 from harness.errors import HilError
 from harness.sim import registry
 from harness.sim.control import ControlClient
-from harness.sim.launcher import VirtualBoardProcess
+from harness.sim.launcher import BoardStartError, VirtualBoardProcess
 
 
 class Board:
@@ -41,13 +44,36 @@ class Board:
         return registry.board_dir(self.id)
 
     # --- lifecycle -----------------------------------------------------------------------------
-    def start(self, timeout: float = 15.0) -> None:
-        """Virtual board: start its process unless one already runs. Real board: nothing."""
-        if not self.is_virtual or registry.read_board_info(self.board_dir):
+    def start(self, timeout: float = 15.0, *, fresh: bool = False) -> None:
+        """Virtual board: start its process unless one already runs (`fresh`: restart a process
+        someone else started, so it runs with this process's environment). Real board: nothing."""
+        if not self.is_virtual:
+            return
+        info = registry.read_board_info(self.board_dir)
+        if info is not None and fresh and self.process is None:
+            self._stop_foreign(info.pid, timeout)
+            info = None
+        if info is not None:
             return
         baud = self.config.baudrate if self.emulate_baud else None
         self.process = VirtualBoardProcess(self.id, baud=baud, target=self.config.target)
         self.process.start(timeout)
+
+    def _stop_foreign(self, pid: int, timeout: float) -> None:
+        """Shut down a board process another command started and wait until it is gone."""
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+            if not select.select([fd], [], [], timeout)[0]:
+                raise BoardStartError(f"virtual board {self.id} (pid {pid}) did not stop within "
+                                      f"{timeout:g} s; kill it and retry.")
+        except ProcessLookupError:
+            pass
+        finally:
+            os.close(fd)
 
     def stop(self) -> None:
         """Close the console and stop a board process this object started."""

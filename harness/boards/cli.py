@@ -59,6 +59,9 @@ def _resolve_image(lab: LabConfig, image: Path, dev_credentials: Path | None = N
             except OSError as exc:
                 raise HilError(f"cannot read {dev_credentials} ({exc.strerror}); make it with "
                                "`hil cloud dev-cert --out FILE`.") from None
+            except UnicodeDecodeError:
+                raise HilError(f"{dev_credentials} is not a C source file; pass the "
+                               "mbed_cloud_dev_credentials.c that `hil cloud dev-cert` wrote.") from None
         elif manifest.image(str(image)).mode == "developer":
             raise HilError(f"image {image} is a developer image: pass --dev-credentials "
                            "mbed_cloud_dev_credentials.c (from `hil cloud dev-cert`).")

@@ -74,3 +74,25 @@ def test_images_and_manifest(tmp_path: Path) -> None:
         image_path("developer", tmp_path / "fw")
     with pytest.raises(ManifestError, match="no firmware image 'nope'"):
         image_path("nope", tmp_path / "fw")
+
+
+def test_fresh_start_replaces_a_board_process_another_command_left_running(boards_sim_root):
+    from harness.boards.board import Board
+    from harness.config import BoardConfig
+    from harness.sim import registry
+
+    config = BoardConfig(id="vb-fresh", kind="sim")
+    first = Board(config)
+    first.start()
+    try:
+        old = registry.read_board_info(first.board_dir).pid
+        second = Board(config)
+        second.start(fresh=True)  # e.g. the suite, after `hil flash` left the board running
+        try:
+            new = registry.read_board_info(second.board_dir).pid
+            assert new != old
+            assert first.process.proc.wait(timeout=5) is not None  # the old process has exited
+        finally:
+            second.stop()
+    finally:
+        first.stop()
