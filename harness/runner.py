@@ -117,10 +117,14 @@ def run_suite(lab_config: str | os.PathLike[str] | None = None, workers: str | i
                             TimeElapsedColumn(), console=console, redirect_stdout=True,
                             redirect_stderr=True)
         os.chdir(REPO_ROOT)
+        plugin = ProgressPlugin(progress)
         with progress:
-            code = int(pytest.main(args, plugins=[ProgressPlugin(progress)]))
+            code = int(pytest.main(args, plugins=[plugin]))
         os.chdir(cwd)
         print_summary(junit_path, console)
+        if code == pytest.ExitCode.INTERRUPTED:
+            console.print(f"INTERRUPTED after {sum(plugin.counts().values())} tests: the summary "
+                          "above covers only those.")
     finally:
         os.chdir(cwd)
         if terminal is not sys.stdout:
