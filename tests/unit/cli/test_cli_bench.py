@@ -131,8 +131,9 @@ def test_console_shows_what_the_board_prints(bench):
     assert hil("provision", "vboard-4", "--data-dir", str(data_dir), env=env).returncode == 0
     console = subprocess.Popen([sys.executable, "-m", "harness.cli", "console", "vboard-4"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True, env=env, cwd=REPO_ROOT)
+                               stderr=subprocess.STDOUT, text=True, env=env, cwd=REPO_ROOT)
     try:
+        wait_for_line(console, "vboard-4 console on", 30)  # the port is open from here on
         reset = hil("flash", "vboard-4", "factory", env=env)  # reflash + reset: it boots again
         assert reset.returncode == 0, reset.stderr
         seen = wait_for_line(console, "Client registered", 30)
