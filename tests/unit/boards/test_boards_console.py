@@ -9,16 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from harness.boards.console import ConsoleTimeout, SerialConsole
 from harness.provisioning.frame import encode_response
 
-PEM_KEY = (
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSECRETSECRETSECRET\n"
-    "hRANCAAQSECRETSECRETSECRETSECRET\n"
-    "-----END PRIVATE KEY-----\n"
-)
+# a real private key, made at run time (never committed)
+PEM_KEY = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+).decode()
+KEY_BODY = PEM_KEY.splitlines()[1:-1]
 
 
 class FakeBoardEnd:
@@ -82,9 +83,11 @@ def test_secrets_never_reach_the_log(console: SerialConsole, board_end: FakeBoar
     console.expect("done", timeout=5)
     log = (tmp_path / "logs" / "console.log").read_text()
     assert "SECRET" not in log and "ak_0123456789abcdef" not in log
+    assert not any(line in log for line in KEY_BODY)
     assert "[private key redacted]" in log
     assert "[provisioning frame:" in log and "after" in log
     assert all("SECRET" not in line for line in console.lines)
+    assert not any(body in line for line in console.lines for body in KEY_BODY)
 
 
 def test_write_reaches_board(console: SerialConsole, board_end: FakeBoardEnd) -> None:
@@ -112,4 +115,4 @@ def test_feed_keeps_what_a_borrower_read_and_redacts_it(console: SerialConsole, 
     assert console.expect("Client registered", timeout=2)
     assert "Factory flow done" in console.lines
     log = (tmp_path / "logs" / "console.log").read_text()
-    assert "SECRET" not in log and "Client registered" in log
+    assert not any(line in log for line in KEY_BODY) and "Client registered" in log

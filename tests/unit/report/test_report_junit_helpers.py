@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from _pytest.junitxml import mangle_test_address
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from junitparser import JUnitXml
 
 from harness.report import (
@@ -93,9 +95,11 @@ def test_console_text_redacts_escapes_and_keeps_the_tail() -> None:
 
 
 def test_console_tail_never_starts_inside_a_private_key() -> None:
-    body = "MHcCAQEEIBs1aGVsbG8wNDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAw\nAwEHoUQDQgAEq1w2\n"
+    key = ec.generate_private_key(ec.SECP256R1()).private_bytes(  # "EC PRIVATE KEY" block
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption()).decode()
     after = "\nClient registered\n"
-    text = f"boot\n-----BEGIN EC PRIVATE KEY-----\n{body}-----END EC PRIVATE KEY-----{after}"
+    text = f"boot\n{key.rstrip()}{after}"
     out = console_text(text, tail_chars=len(text) - 40)  # the cut lands inside the key body
     assert out == f"[... {len(text) - len(after)} earlier characters omitted]\n{after}"
 
