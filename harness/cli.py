@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from harness.errors import HilError
 
@@ -79,22 +80,82 @@ def cmd_cloud_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_cloud_devices(args: argparse.Namespace) -> int:
-    """List the device directory of a service data dir."""
-    from harness.cloud.serve import list_devices
+    """List the device directory of the running service."""
+    from harness.services.bench import list_devices
 
-    list_devices(Path(args.data_dir), account_id=args.account, state=args.state)
+    list_devices(Path(args.data_dir), account=args.account, state=args.state)
     return 0
 
 
 def cmd_cloud_dev_cert(args: argparse.Namespace) -> int:
     """Issue a developer certificate and write mbed_cloud_dev_credentials.c."""
-    from harness.cloud.serve import write_developer_certificate
+    from harness.services.bench import write_developer_certificate
 
-    lab = _lab(args)
-    path = write_developer_certificate(lab.service, Path(args.data_dir), Path(args.out),
-                                       account_name=args.account)
+    path = write_developer_certificate(Path(args.data_dir), Path(args.out), account_name=args.account)
     print(f"wrote {path} (contains a private key: keep it out of version control)")
     return 0
+
+
+def cmd_cloud_bench(args: argparse.Namespace) -> int:
+    """`hil cloud account|api-key|app ...` on the running service."""
+    from harness.services import bench
+
+    data_dir = Path(args.data_dir)
+    action = (args.cloud_command, args.action)
+    if action == ("account", "create"):
+        bench.account_create(data_dir, args.name, device_quota=args.quota, commercial=args.commercial)
+    elif action == ("account", "list"):
+        bench.account_list(data_dir)
+    elif action == ("api-key", "create"):
+        bench.api_key_create(data_dir, args.account, args.name)
+    elif action == ("api-key", "list"):
+        bench.api_key_list(data_dir, args.account)
+    elif action == ("app", "create"):
+        bench.app_create(data_dir, args.account, args.name, args.description)
+    elif action == ("app", "add-key"):
+        bench.app_add_key(data_dir, args.account, args.app, Path(args.cert), args.name)
+    else:
+        bench.app_list(data_dir, args.account)
+    return 0
+
+
+def _add_bench_commands(add: Callable[..., argparse.ArgumentParser], cloud_sub: Any) -> None:
+    """hil cloud account|api-key|app: accounts, API keys and applications of a running service."""
+    data_dir = {"default": ".hil/cloud", "help": "data dir of the running `hil cloud serve`"}
+    account = add("account", cmd_cloud_bench, "accounts of the running service", cloud_sub)
+    sub = account.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = add("create", cmd_cloud_bench, "create an account (prints its id)", sub)
+    create.add_argument("name", help="account name")
+    create.add_argument("--quota", type=int, default=1000, help="device quota (default 1000)")
+    create.add_argument("--commercial", action="store_true", help="allow direct LwM2M")
+    create.add_argument("--data-dir", **data_dir)
+    add("list", cmd_cloud_bench, "list the accounts", sub).add_argument("--data-dir", **data_dir)
+
+    key = add("api-key", cmd_cloud_bench, "API keys of an account (shown once)", cloud_sub)
+    sub = key.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = add("create", cmd_cloud_bench, "make an API key and print it once", sub)
+    create.add_argument("--name", default="bench", help="a name for the key (default bench)")
+    listing = add("list", cmd_cloud_bench, "list an account's API keys (never the keys)", sub)
+    for parser in (create, listing):
+        parser.add_argument("--account", required=True, help="account name or id")
+        parser.add_argument("--data-dir", **data_dir)
+
+    app = add("app", cmd_cloud_bench, "applications of an account (JWT verification keys)",
+              cloud_sub)
+    sub = app.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = add("create", cmd_cloud_bench, "create an application (prints its id)", sub)
+    create.add_argument("name", help="application name")
+    create.add_argument("--description", default="", help="a description")
+    add_key = add("add-key", cmd_cloud_bench, "add a verification key (X.509 PEM) to an "
+                  "application", sub)
+    add_key.add_argument("--app", required=True, help="application id")
+    add_key.add_argument("--cert", required=True, metavar="FILE",
+                         help="the certificate (PEM) whose public key verifies the app's JWTs")
+    add_key.add_argument("--name", default="bench-key", help="key name (default bench-key)")
+    listing = add("list", cmd_cloud_bench, "list applications and their keys", sub)
+    for parser in (create, add_key, listing):
+        parser.add_argument("--account", required=True, help="account name or id")
+        parser.add_argument("--data-dir", **data_dir)
 
 
 def cmd_report_merge(args: argparse.Namespace) -> int:
@@ -166,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", default=".hil/cloud", help="where the service keeps its state")
     devices = add("devices", cmd_cloud_devices, "list the device directory", cloud_sub)
     devices.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")
-    devices.add_argument("--account", default=None, help="only this account id")
+    devices.add_argument("--account", default=None, help="only this account (name or id)")
     devices.add_argument("--state", default=None, help="only devices in this state",
                          choices=["unenrolled", "cloud_enrolling", "bootstrapped", "registered",
                                   "deregistered"])
@@ -174,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--out", default="mbed_cloud_dev_credentials.c", help="output C file")
     dev.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")
     dev.add_argument("--account", default="developer", help="account name (made if missing)")
+    _add_bench_commands(add, cloud_sub)
 
     report = add("report", lambda a: 0, "merge and summarize JUnit reports")
     report_sub = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")

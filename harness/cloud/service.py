@@ -21,6 +21,7 @@ from harness.cloud.ca import ServicePki
 from harness.cloud.developer import DeveloperCertificate, issue_developer_certificate
 from harness.cloud.lwm2m_server import Lwm2mServer
 from harness.cloud.records import Account, Device, Enrollment, TrustedCertificate
+from harness.cloud.rest import start_rest
 from harness.cloud.store import Store
 from harness.config import ServiceConfig
 from harness.errors import HilError
@@ -107,7 +108,6 @@ class DeviceManagementService:
                                          self._lwm2m_handshake_failed))
             self.lwm2m.context = self.lwm2m_server.context
             self.lwm2m.start()
-            # ---- REST API hook (harness.cloud.rest, another engineer's area) ----
             await self._start_rest()
         except BaseException:
             await self.stop()
@@ -116,16 +116,9 @@ class DeviceManagementService:
                  ", ".join(self.bootstrap_server.bound), ", ".join(self.lwm2m_server.bound))
 
     async def _start_rest(self) -> None:
-        """Start harness.cloud.rest if that package provides `start_rest(service)`; else nothing."""
-        if not self.start_rest:
-            return
-        try:
-            from harness.cloud import rest  # noqa: PLC0415 - optional, lazily imported
-        except ImportError:
-            return
-        start = getattr(rest, "start_rest", None)
-        if start is not None:
-            self.rest = await start(self)
+        """Start the REST API (v3 + the operator's admin API) unless disabled with start_rest=False."""
+        if self.start_rest:
+            self.rest = await start_rest(self)
 
     async def stop(self) -> None:
         """Stop servers, background tasks and the REST API; close the store (idempotent)."""

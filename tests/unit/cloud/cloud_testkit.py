@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from harness import pki
-from harness.cloud.lab_client import LabDevice, Provisioned
+from lab_client import LabDevice, Provisioned
 from harness.cloud.service import DeviceManagementService
 from harness.config import RateLimit, ServiceConfig, Timing
 

@@ -8,7 +8,7 @@ from cloud_testkit import WAIT, config, device, factory_ca, onboard, run, runnin
 
 from harness import pki
 from harness.cloud import events as ev
-from harness.cloud.lab_client import LabDevice
+from lab_client import LabDevice
 from harness.cloud.lwm2m_server import DeviceNotConnected
 from harness.cloud.records import DeviceState
 

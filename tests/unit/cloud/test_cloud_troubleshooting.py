@@ -7,7 +7,7 @@ from cloud_testkit import WAIT, device, factory_ca, run, running, trusted_accoun
 
 from harness import pki
 from harness.cloud import events as ev
-from harness.cloud.lab_client import BootstrapFailed, LabDevice
+from lab_client import BootstrapFailed, LabDevice
 from harness.transport import SecureConnectionError
 
 
