@@ -59,7 +59,7 @@ async def serve(config: ServiceConfig, data_dir: Path | None, console: Console,
     await service.start()
     runtime = write_runtime_file(service)
     try:
-        console.print(describe_service(service), highlight=False, markup=False)
+        console.print(describe_service(service), highlight=False, markup=False, soft_wrap=True)
         console.print("Serving; press Ctrl-C to stop.")
         if ready is not None:
             ready.set()

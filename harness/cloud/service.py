@@ -300,11 +300,12 @@ class DeviceManagementService:
         return self._store().list_devices(account_id, **filters)
 
     def inject_bootstrap_error(self, code: str = "5.00", text: str = "Internal error #1",
-                               count: int = 1) -> None:
-        """Answer the next `count` Bootstrap-Requests with `code` + `text` (fault injection)."""
+                               count: int = 1, endpoint: str | None = None) -> None:
+        """Answer the next `count` Bootstrap-Requests (of `endpoint`, or any) with `code` + `text`
+        (fault injection)."""
         if self.bootstrap is None:
             raise ServiceError("The Device Management service is not running; call start() first.")
-        self.bootstrap.inject_error(code, text, count)
+        self.bootstrap.inject_error(code, text, count, endpoint)
 
     def _persist_event(self, event: ev.Event) -> None:
         if self.store is not None:

@@ -22,11 +22,14 @@ ADMIN = "/admin/v1"
 
 
 def from_json(cls: type[R], data: dict[str, Any]) -> R:
-    """A record dataclass from its admin-API JSON (ISO times parsed, unknown keys ignored)."""
+    """A record dataclass from its admin-API JSON (ISO times parsed, unknown keys ignored, fields
+    the API does not send, like key hashes, None)."""
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                values[f.name] = None
             continue
         value = data[f.name]
         if isinstance(value, str) and "datetime" in str(hints.get(f.name)):
@@ -186,10 +189,12 @@ class AdminClient:
 
     # --- faults --------------------------------------------------------------------------------
     def inject_bootstrap_error(self, code: str = "5.00", text: str = "Internal error #1",
-                               count: int = 1) -> None:
-        """The next `count` Bootstrap-Requests are answered with `code` + `text`."""
+                               count: int = 1, endpoint_name: str | None = None) -> None:
+        """The next `count` Bootstrap-Requests (of `endpoint_name`, or any) are answered with
+        `code` + `text`."""
         self._call("POST", "/faults/bootstrap-errors", 204,
-                   json_body={"code": code, "text": text, "count": count})
+                   json_body={"code": code, "text": text, "count": count,
+                              "endpoint_name": endpoint_name})
 
     def add_directory_entry(self, account_id: str, endpoint_name: str, *,
                             device_key: str | None = None) -> Device:

@@ -80,8 +80,9 @@ class Faults(abc.ABC):
 
     @abc.abstractmethod
     def inject_bootstrap_error(self, code: str = "5.00", text: str = "Internal error #1",
-                               count: int = 1) -> None:
-        """Answer the next `count` Bootstrap-Requests with `code` and `text`."""
+                               count: int = 1, endpoint_name: str | None = None) -> None:
+        """Answer the next `count` Bootstrap-Requests (of `endpoint_name`, or any: on a service
+        shared by test workers, name it) with `code` and `text`."""
 
     @abc.abstractmethod
     def add_directory_entry(self, account_id: str, endpoint_name: str, *,

@@ -34,9 +34,10 @@ class AdminFaults(Faults):
         self.admin = admin
 
     def inject_bootstrap_error(self, code: str = "5.00", text: str = "Internal error #1",
-                               count: int = 1) -> None:
-        """Answer the next `count` Bootstrap-Requests with `code` and `text`."""
-        self.admin.inject_bootstrap_error(code, text, count)
+                               count: int = 1, endpoint_name: str | None = None) -> None:
+        """Answer the next `count` Bootstrap-Requests (of `endpoint_name`, or any: on a service
+        shared by test workers, name it) with `code` and `text`."""
+        self.admin.inject_bootstrap_error(code, text, count, endpoint_name)
 
     def add_directory_entry(self, account_id: str, endpoint_name: str, *,
                             device_key: str | None = None) -> Device:

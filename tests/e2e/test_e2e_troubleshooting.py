@@ -143,12 +143,13 @@ def test_internal_error_reaches_the_device_with_its_number(factory, device, clou
     Management Client logs and CoAP error code." The client reports the 5.00 as
     ConnectUnknownError, retries, and onboards once the service recovers."""
     before = len(cloud.denials())
-    faults.inject_bootstrap_error("5.00", f"Internal error #{number}", count=1)
-    factory.bootstrap()
+    name = factory.endpoint_name()
+    faults.inject_bootstrap_error("5.00", f"Internal error #{number}", count=1, endpoint_name=name)
+    factory.bootstrap(endpoint_name=name)
     error = device.wait_error()
     assert error.name == "ConnectUnknownError"
     assert error.details == f"internal-server-error:Internal error #{number}"
-    _denied(cloud, before, f"Internal error #{number}")
+    _denied(cloud, before, f"Internal error #{number}", endpoint_name=name)
     device.wait_registered()  # the retry after back-off succeeds
 
 

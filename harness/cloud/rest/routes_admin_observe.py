@@ -49,6 +49,8 @@ class BootstrapErrors(_Body):
     code: str = Field("5.00", pattern=r"^[45]\.\d\d$")
     text: str = Field("Internal error #1", max_length=200)
     count: int = Field(1, ge=1, le=1000)
+    endpoint_name: str | None = None
+    """Only the Bootstrap-Requests of this endpoint (a service shared by several test workers)."""
 
 
 class DirectoryEntry(_Body):
@@ -141,8 +143,9 @@ async def events(ctx: Ctx, after: Annotated[int, Query(ge=0)] = 0,
 
 @router.post("/faults/bootstrap-errors", status_code=204)
 def inject_bootstrap_errors(body: BootstrapErrors, ctx: Ctx) -> None:
-    """Answer the next `count` Bootstrap-Requests with `code` and `text` (fault injection)."""
-    _running(ctx).inject_bootstrap_error(body.code, body.text, body.count)
+    """Answer the next `count` Bootstrap-Requests (of one endpoint, or any) with `code` and
+    `text` (fault injection)."""
+    _running(ctx).inject_bootstrap_error(body.code, body.text, body.count, body.endpoint_name)
 
 
 @router.post("/faults/directory-entries", status_code=201)
