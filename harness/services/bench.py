@@ -40,7 +40,9 @@ def find_account(admin: AdminClient, name_or_id: str) -> Account:
     for account in accounts:
         if name_or_id in (account.name, account.id):
             return account
-    names = ", ".join(a.name for a in accounts) or "none yet"
+    shown = [a.name for a in accounts[-10:]]
+    more = f" and {len(accounts) - 10} older" if len(accounts) > 10 else ""
+    names = (", ".join(shown) + more) or "none yet"
     raise HilError(f"No account {name_or_id!r} on this service (accounts: {names}); create it with "
                    f"`hil cloud account create {name_or_id}`.")
 
