@@ -5,7 +5,6 @@ import socket
 
 from aiocoap.numbers.codes import Code
 from cloud_testkit import WAIT, device, factory_ca, onboard, run, running, trusted_account
-
 from lab_client import LabDevice
 
 
