@@ -20,6 +20,17 @@ def _lab(args: argparse.Namespace):
     return load_lab_config(args.lab_config)
 
 
+DEFAULT_DATA_DIR = ".hil/cloud"
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    """The service's data dir: --data-dir, else service.data_dir of the lab config, else .hil/cloud."""
+    if args.data_dir:
+        return Path(args.data_dir)
+    configured = _lab(args).service.data_dir
+    return Path(configured) if configured else Path(DEFAULT_DATA_DIR)
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     """Validate a lab config file and its firmware names."""
     from harness.boards.manifest import load_manifest
@@ -59,7 +70,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
     """Provision a board's credentials over its serial port (factory protocol)."""
     from harness.boards.cli import provision_board
 
-    return provision_board(_lab(args), args.board, mode=args.mode, data_dir=args.data_dir,
+    return provision_board(_lab(args), args.board, mode=args.mode, data_dir=_data_dir(args),
                            account=args.account, follow=args.follow, timeout=args.timeout)
 
 
@@ -75,7 +86,7 @@ def cmd_cloud_serve(args: argparse.Namespace) -> int:
     from harness.cloud.serve import run_service_forever
 
     lab = _lab(args)
-    run_service_forever(lab.service, Path(args.data_dir) if args.data_dir else None)
+    run_service_forever(lab.service, _data_dir(args))
     return 0
 
 
@@ -83,7 +94,7 @@ def cmd_cloud_devices(args: argparse.Namespace) -> int:
     """List the device directory of the running service."""
     from harness.services.bench import list_devices
 
-    list_devices(Path(args.data_dir), account=args.account, state=args.state)
+    list_devices(_data_dir(args), account=args.account, state=args.state)
     return 0
 
 
@@ -91,7 +102,7 @@ def cmd_cloud_dev_cert(args: argparse.Namespace) -> int:
     """Issue a developer certificate and write mbed_cloud_dev_credentials.c."""
     from harness.services.bench import write_developer_certificate
 
-    path = write_developer_certificate(Path(args.data_dir), Path(args.out), account_name=args.account)
+    path = write_developer_certificate(_data_dir(args), Path(args.out), account_name=args.account)
     print(f"wrote {path} (contains a private key: keep it out of version control)")
     return 0
 
@@ -100,7 +111,7 @@ def cmd_cloud_bench(args: argparse.Namespace) -> int:
     """`hil cloud account|api-key|app ...` on the running service."""
     from harness.services import bench
 
-    data_dir = Path(args.data_dir)
+    data_dir = _data_dir(args)
     action = (args.cloud_command, args.action)
     if action == ("account", "create"):
         bench.account_create(data_dir, args.name, device_quota=args.quota, commercial=args.commercial)
@@ -121,7 +132,8 @@ def cmd_cloud_bench(args: argparse.Namespace) -> int:
 
 def _add_bench_commands(add: Callable[..., argparse.ArgumentParser], cloud_sub: Any) -> None:
     """hil cloud account|api-key|app: accounts, API keys and applications of a running service."""
-    data_dir = {"default": ".hil/cloud", "help": "data dir of the running `hil cloud serve`"}
+    data_dir = {"default": None, "help": "data dir of the running `hil cloud serve` (default: "
+                "service.data_dir of the lab config, else .hil/cloud)"}
     account = add("account", cmd_cloud_bench, "accounts of the running service", cloud_sub)
     sub = account.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = add("create", cmd_cloud_bench, "create an account (prints its id)", sub)
@@ -210,8 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     prov.add_argument("board", help="board id from the lab config")
     prov.add_argument("--mode", choices=["bootstrap", "lwm2m", "first-to-claim"], default="bootstrap",
                       help="credential set to inject (default: bootstrap)")
-    prov.add_argument("--data-dir", default=".hil/cloud",
-                      help="data dir of the running `hil cloud serve` whose URIs and CA to use")
+    prov.add_argument("--data-dir", default=None,
+                      help="data dir of the running `hil cloud serve` whose URIs and CA to use "
+                           "(default: service.data_dir of the lab config, else .hil/cloud)")
     prov.add_argument("--account", default="developer", help="account name (made if missing)")
     prov.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                       help="how long to wait for the board's answer (default 30)")
@@ -224,16 +237,19 @@ def build_parser() -> argparse.ArgumentParser:
     cloud = add("cloud", lambda a: 0, "the local Device Management service")
     cloud_sub = cloud.add_subparsers(dest="cloud_command", required=True, metavar="COMMAND")
     serve = add("serve", cmd_cloud_serve, "run the service until Ctrl-C (prints URIs and CA)", cloud_sub)
-    serve.add_argument("--data-dir", default=".hil/cloud", help="where the service keeps its state")
+    serve.add_argument("--data-dir", default=None, help="where the service keeps its state "
+                       "(default: service.data_dir of the lab config, else .hil/cloud)")
     devices = add("devices", cmd_cloud_devices, "list the device directory", cloud_sub)
-    devices.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")
+    devices.add_argument("--data-dir", default=None, help="the service's data dir (default: "
+                         "service.data_dir of the lab config, else .hil/cloud)")
     devices.add_argument("--account", default=None, help="only this account (name or id)")
     devices.add_argument("--state", default=None, help="only devices in this state",
                          choices=["unenrolled", "cloud_enrolling", "bootstrapped", "registered",
                                   "deregistered"])
     dev = add("dev-cert", cmd_cloud_dev_cert, "issue a developer certificate as a C file", cloud_sub)
     dev.add_argument("--out", default="mbed_cloud_dev_credentials.c", help="output C file")
-    dev.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")
+    dev.add_argument("--data-dir", default=None, help="the service's data dir (default: "
+                     "service.data_dir of the lab config, else .hil/cloud)")
     dev.add_argument("--account", default="developer", help="account name (made if missing)")
     _add_bench_commands(add, cloud_sub)
 
