@@ -13,8 +13,12 @@ import datetime as dt
 import typing
 from typing import Any, TypeVar
 
+from cryptography.hazmat.primitives import serialization
+
+from harness import pki
 from harness.cloud.events import Event
 from harness.cloud.records import Account, Denial, Device, DeviceState, Enrollment, TrustedCertificate
+from harness.devcreds import DeveloperCertificate
 from harness.rest_client import RestClient
 
 R = TypeVar("R")
@@ -151,10 +155,16 @@ class AdminClient:
                                                 json_body={"enrollment_identity": enrollment_identity}))
 
     def developer_certificate(self, account_id: str, endpoint_name: str | None = None
-                              ) -> dict[str, Any]:
-        """A developer certificate: certificate_pem, private_key_pem, bootstrap_uri, server_ca_pem."""
-        return self._call("POST", f"/accounts/{account_id}/developer-certificates", 201,
+                              ) -> DeveloperCertificate:
+        """A developer certificate: certificate and key, bootstrap URI (with aid), server CA."""
+        data = self._call("POST", f"/accounts/{account_id}/developer-certificates", 201,
                           json_body={"endpoint_name": endpoint_name})
+        credential = pki.Credential(pki.load_certificate(data["certificate_pem"].encode()),
+                                    pki.load_private_key(data["private_key_pem"].encode()))
+        server_ca = pki.load_certificate(data["server_ca_pem"].encode())
+        return DeveloperCertificate(data["id"], data["account_id"], data["endpoint_name"], credential,
+                                    data["bootstrap_uri"], data["server_ca_pem"].encode(),
+                                    server_ca.public_bytes(serialization.Encoding.DER))
 
     # --- directory, denials, events, device requests ----------------------------------------
     def devices(self, account_id: str | None = None, **filters: Any) -> list[Device]:

@@ -18,9 +18,8 @@ from typing import Any
 from harness.cloud.bootstrap_writes import with_aid
 from harness.cloud.events import Event, EventTimeout
 from harness.cloud.records import Denial, Device, Enrollment, TrustedCertificate
-from harness.devcreds import DeveloperCredentials
+from harness.devcreds import DeveloperCertificate
 from harness.errors import HilError
-from harness.pki import Credential
 
 __all__ = ["CapabilityMissing", "DeveloperCertificate", "Denial", "Device", "Enrollment", "Event",
            "EventTimeout", "Faults", "Service", "ServiceAccount", "TrustedCertificate", "with_aid"]
@@ -50,29 +49,6 @@ class ServiceAccount:
     def __repr__(self) -> str:  # assertion messages print reprs
         return (f"ServiceAccount(id={self.id!r}, name={self.name!r}, commercial={self.commercial}, "
                 f"quota={self.device_quota}, api_key=<redacted>)")
-
-
-@dataclass(frozen=True)
-class DeveloperCertificate:
-    """What a developer needs to build a developer-mode client (holds a private key)."""
-
-    id: str
-    account_id: str
-    endpoint_name: str
-    credential: Credential
-    bootstrap_uri: str
-    server_ca_der: bytes
-
-    def c_credentials(self) -> DeveloperCredentials:
-        """The credentials as the client's `mbed_cloud_dev_credentials.c` carries them."""
-        return DeveloperCredentials(
-            endpoint_name=self.endpoint_name, account_id=self.account_id,
-            bootstrap_uri=self.bootstrap_uri, device_cert_der=self.credential.cert_der,
-            server_ca_der=self.server_ca_der, private_key_der=self.credential.key_der)
-
-    def __repr__(self) -> str:
-        return (f"DeveloperCertificate(id={self.id!r}, account_id={self.account_id!r}, "
-                f"endpoint_name={self.endpoint_name!r}, key=<redacted>)")
 
 
 class Faults(abc.ABC):

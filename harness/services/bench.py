@@ -10,13 +10,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from rich.console import Console
 from rich.table import Table
 
-from harness import pki
 from harness.cloud.records import Account, Device
-from harness.devcreds import DeveloperCredentials, write_c_file
+from harness.devcreds import write_c_file
 from harness.errors import HilError
 from harness.rest_client import ApiError
 from harness.services.admin_client import AdminClient
@@ -161,12 +159,5 @@ def write_developer_certificate(data_dir: Path, out: Path, account_name: str = "
     """Issue a developer certificate from the running service and write it as a C file."""
     with admin_for(data_dir) as admin:
         account = admin.account_named(account_name) or admin.create_account(account_name)
-        data = admin.developer_certificate(account.id)
-    cert = pki.load_certificate(data["certificate_pem"].encode())
-    key = pki.Credential(cert, pki.load_private_key(data["private_key_pem"].encode()))
-    ca = pki.load_certificate(data["server_ca_pem"].encode())
-    creds = DeveloperCredentials(
-        endpoint_name=data["endpoint_name"], account_id=account.id,
-        bootstrap_uri=data["bootstrap_uri"], device_cert_der=key.cert_der,
-        server_ca_der=ca.public_bytes(serialization.Encoding.DER), private_key_der=key.key_der)
-    return write_c_file(creds, out)
+        dev = admin.developer_certificate(account.id)
+    return write_c_file(dev.c_credentials(), out)

@@ -16,6 +16,7 @@ from harness.cloud.records import Denial, Device, Enrollment, TrustedCertificate
 from harness.cloud.service_thread import ServiceThread
 from harness.config import ServiceConfig, Timing
 from harness.services.admin_client import AdminClient
+from harness.services.admin_faults import AdminFaults
 from harness.services.base import (
     FAULTS,
     OWN_TIMINGS,
@@ -25,24 +26,6 @@ from harness.services.base import (
     ServiceAccount,
 )
 from harness.services.runtime import OPERATOR_KEY_FILE, read_operator_key
-
-
-class AdminFaults(Faults):
-    """Fault injection through the admin API of a service (local, or `hil cloud serve`)."""
-
-    def __init__(self, admin: AdminClient) -> None:
-        self.admin = admin
-
-    def inject_bootstrap_error(self, code: str = "5.00", text: str = "Internal error #1",
-                               count: int = 1, endpoint_name: str | None = None) -> None:
-        """Answer the next `count` Bootstrap-Requests (of `endpoint_name`, or any: on a service
-        shared by test workers, name it) with `code` and `text`."""
-        self.admin.inject_bootstrap_error(code, text, count, endpoint_name)
-
-    def add_directory_entry(self, account_id: str, endpoint_name: str, *,
-                            device_key: str | None = None) -> Device:
-        """Put a device record straight into the directory."""
-        return self.admin.add_directory_entry(account_id, endpoint_name, device_key=device_key)
 
 
 class LocalService(Service):
@@ -148,9 +131,7 @@ class LocalService(Service):
 
     def developer_certificate(self, account_id: str) -> DeveloperCertificate:
         """Issue a developer certificate for the account."""
-        dev = self._run(self.service.issue_developer_certificate, account_id)
-        return DeveloperCertificate(dev.id, dev.account_id, dev.endpoint_name, dev.credential,
-                                    dev.bootstrap_uri, dev.server_ca_der)
+        return self._run(self.service.issue_developer_certificate, account_id)
 
     # --- directory, denials, requests ----------------------------------------------------------
     def device(self, device_id: str) -> Device | None:

@@ -24,6 +24,7 @@ from harness.config import ServiceConfig
 from harness.errors import HilError
 from harness.rest_client import ApiError
 from harness.services.admin_client import AdminClient
+from harness.services.admin_faults import AdminFaults
 from harness.services.base import (
     FAULTS,
     DeveloperCertificate,
@@ -32,7 +33,6 @@ from harness.services.base import (
     ServiceAccount,
 )
 from harness.services.event_log import EventLog
-from harness.services.local import AdminFaults
 from harness.services.runtime import OPERATOR_KEY_FILE, read_operator_key, service_endpoint
 
 log = logging.getLogger(__name__)
@@ -164,12 +164,7 @@ class RemoteService(Service):
 
     def developer_certificate(self, account_id: str) -> DeveloperCertificate:
         """Issue a developer certificate for the account."""
-        data = self.admin.developer_certificate(account_id)
-        credential = pki.Credential(pki.load_certificate(data["certificate_pem"].encode()),
-                                    pki.load_private_key(data["private_key_pem"].encode()))
-        server_ca = pki.load_certificate(data["server_ca_pem"].encode())
-        return DeveloperCertificate(data["id"], data["account_id"], data["endpoint_name"], credential,
-                                    data["bootstrap_uri"], _der(server_ca))
+        return self.admin.developer_certificate(account_id)
 
     # --- directory, denials, requests ----------------------------------------------------------
     def device(self, device_id: str) -> Device | None:
