@@ -12,6 +12,7 @@ from harness import pki
 from harness.cloud import events as ev
 from harness.config import ServiceConfig
 from harness.errors import HilError
+from harness.redact import redact
 from harness.services.base import FAULTS, OWN_TIMINGS, CapabilityMissing, Service
 from harness.services.local import LocalService
 from harness.services.remote import RemoteService
@@ -116,3 +117,9 @@ def test_capabilities_say_what_is_missing_and_why(local, remote):
 def test_a_wrong_operator_key_is_one_clear_error(local):
     with pytest.raises(HilError, match="did not answer its admin API \\(401\\)"):
         RemoteService(local.rest_url, "op_" + "0" * 48)
+
+
+def test_the_operator_key_is_redacted_like_an_api_key(local, remote):
+    key = (Path(local.service.data_dir) / "operator-key").read_text().strip()
+    assert key not in redact(f"curl -H 'X-Key: {key}' and {key}")
+    assert key not in repr(remote) + repr(remote.admin) + repr(remote.admin.rest)
