@@ -38,7 +38,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
     config = load_lab_config(args.file or args.lab_config)
     check_firmware(config, load_manifest(config.manifest_path()))
-    print(f"{config.source}: OK ({len(config.boards)} boards, "
+    print(f"{config.source}: OK ({len(config.boards)} boards, {config.service.kind} service, "
           f"transports {', '.join(config.service.transports)})")
     return 0
 
