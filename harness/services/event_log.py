@@ -34,6 +34,11 @@ class EventLog:
             self.next = max(self.next, next_seq)
             self._cond.notify_all()
 
+    def caught_up(self, position: int, timeout: float) -> bool:
+        """Wait until every event numbered below `position` has been fetched (False on timeout)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.next >= position, timeout)
+
     def since(self, since: int) -> list[Event]:
         """Events numbered `since` or later."""
         with self._cond:

@@ -38,6 +38,8 @@ from harness.services.runtime import OPERATOR_KEY_FILE, read_operator_key, servi
 log = logging.getLogger(__name__)
 POLL_WAIT = 2.0
 """Seconds one long poll of the event stream may wait on the service."""
+CATCH_UP = 5.0
+"""Seconds `events()` waits for the stream to reach the service's current position."""
 LATEST = 2**62
 """An `after` beyond any event: the answer's `next` is the service's current position."""
 
@@ -192,7 +194,9 @@ class RemoteService(Service):
         return self._log.next
 
     def events(self, since: int = 0) -> list[Event]:
-        """Events numbered `since` or later (as far as fetched)."""
+        """Events numbered `since` or later, up to the service's position now."""
+        if not self._log.caught_up(self.mark(), CATCH_UP):
+            log.warning("the event stream of %s lags; events may be missing", self.url)
         return self._log.since(since)
 
     def wait_event(self, event_type: str, *, since: int, timeout: float,
