@@ -107,64 +107,65 @@ def cmd_cloud_dev_cert(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_cloud_bench(args: argparse.Namespace) -> int:
-    """`hil cloud account|api-key|app ...` on the running service."""
-    from harness.services import bench
+def _bench(action: str) -> Handler:
+    """The handler of `hil cloud account|api-key|app ACTION` (harness.services.bench)."""
+    def handler(args: argparse.Namespace) -> int:
+        from harness.services import bench
 
-    data_dir = _data_dir(args)
-    action = (args.cloud_command, args.action)
-    if action == ("account", "create"):
-        bench.account_create(data_dir, args.name, device_quota=args.quota, commercial=args.commercial)
-    elif action == ("account", "list"):
-        bench.account_list(data_dir)
-    elif action == ("api-key", "create"):
-        bench.api_key_create(data_dir, args.account, args.name)
-    elif action == ("api-key", "list"):
-        bench.api_key_list(data_dir, args.account)
-    elif action == ("app", "create"):
-        bench.app_create(data_dir, args.account, args.name, args.description)
-    elif action == ("app", "add-key"):
-        bench.app_add_key(data_dir, args.account, args.app, Path(args.cert), args.name)
-    else:
-        bench.app_list(data_dir, args.account)
-    return 0
+        data_dir = _data_dir(args)
+        calls = {
+            "account create": lambda: bench.account_create(
+                data_dir, args.name, device_quota=args.quota, commercial=args.commercial),
+            "account list": lambda: bench.account_list(data_dir),
+            "api-key create": lambda: bench.api_key_create(data_dir, args.account, args.name),
+            "api-key list": lambda: bench.api_key_list(data_dir, args.account),
+            "app create": lambda: bench.app_create(data_dir, args.account, args.name,
+                                                   args.description),
+            "app add-key": lambda: bench.app_add_key(data_dir, args.account, args.app,
+                                                     Path(args.cert), args.name),
+            "app list": lambda: bench.app_list(data_dir, args.account),
+        }
+        calls[action]()
+        return 0
+    return handler
 
 
 def _add_bench_commands(add: Callable[..., argparse.ArgumentParser], cloud_sub: Any) -> None:
     """hil cloud account|api-key|app: accounts, API keys and applications of a running service."""
     data_dir = {"default": None, "help": "data dir of the running `hil cloud serve` (default: "
                 "service.data_dir of the lab config, else .hil/cloud)"}
-    account = add("account", cmd_cloud_bench, "accounts of the running service", cloud_sub)
+    account = add("account", lambda a: 0, "accounts of the running service", cloud_sub)
     sub = account.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = add("create", cmd_cloud_bench, "create an account (prints its id)", sub)
+    create = add("create", _bench("account create"), "create an account (prints its id)", sub)
     create.add_argument("name", help="account name")
     create.add_argument("--quota", type=int, default=1000, help="device quota (default 1000)")
     create.add_argument("--commercial", action="store_true", help="allow direct LwM2M")
     create.add_argument("--data-dir", **data_dir)
-    add("list", cmd_cloud_bench, "list the accounts", sub).add_argument("--data-dir", **data_dir)
+    add("list", _bench("account list"), "list the accounts", sub).add_argument("--data-dir",
+                                                                               **data_dir)
 
-    key = add("api-key", cmd_cloud_bench, "API keys of an account (shown once)", cloud_sub)
+    key = add("api-key", lambda a: 0, "API keys of an account (shown once)", cloud_sub)
     sub = key.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = add("create", cmd_cloud_bench, "make an API key and print it once", sub)
+    create = add("create", _bench("api-key create"), "make an API key and print it once", sub)
     create.add_argument("--name", default="bench", help="a name for the key (default bench)")
-    listing = add("list", cmd_cloud_bench, "list an account's API keys (never the keys)", sub)
+    listing = add("list", _bench("api-key list"), "list an account's API keys (never the keys)",
+                  sub)
     for parser in (create, listing):
         parser.add_argument("--account", required=True, help="account name or id")
         parser.add_argument("--data-dir", **data_dir)
 
-    app = add("app", cmd_cloud_bench, "applications of an account (JWT verification keys)",
-              cloud_sub)
+    app = add("app", lambda a: 0, "applications of an account (JWT verification keys)", cloud_sub)
     sub = app.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = add("create", cmd_cloud_bench, "create an application (prints its id)", sub)
+    create = add("create", _bench("app create"), "create an application (prints its id)", sub)
     create.add_argument("name", help="application name")
     create.add_argument("--description", default="", help="a description")
-    add_key = add("add-key", cmd_cloud_bench, "add a verification key (X.509 PEM) to an "
+    add_key = add("add-key", _bench("app add-key"), "add a verification key (X.509 PEM) to an "
                   "application", sub)
     add_key.add_argument("--app", required=True, help="application id")
     add_key.add_argument("--cert", required=True, metavar="FILE",
                          help="the certificate (PEM) whose public key verifies the app's JWTs")
     add_key.add_argument("--name", default="bench-key", help="key name (default bench-key)")
-    listing = add("list", cmd_cloud_bench, "list applications and their keys", sub)
+    listing = add("list", _bench("app list"), "list applications and their keys", sub)
     for parser in (create, add_key, listing):
         parser.add_argument("--account", required=True, help="account name or id")
         parser.add_argument("--data-dir", **data_dir)

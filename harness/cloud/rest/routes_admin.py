@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
@@ -205,8 +205,7 @@ def enroll(account_id: str, body: NewEnrollment, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.post("/accounts/{account_id}/developer-certificates", status_code=201)
-def developer_certificate(account_id: str, body: NewDeveloperCertificate, ctx: Ctx,
-                          ) -> Annotated[dict[str, Any], "holds a private key"]:
+def developer_certificate(account_id: str, body: NewDeveloperCertificate, ctx: Ctx) -> dict[str, Any]:
     """Issue a developer certificate: certificate, private key, bootstrap URI (with aid), server CA."""
     _account(ctx, account_id)
     with store_errors():
