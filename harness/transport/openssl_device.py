@@ -205,10 +205,10 @@ class DeviceTlsContext:
             raise TransportError("This OpenSSL cannot limit the groups or signature algorithms "
                                  "to the real client's; upgrade pyOpenSSL/cryptography.")
         try:
-            ctx.use_certificate(crypto.X509.from_cryptography(self._cred.cert))
+            ctx.use_certificate(self._cred.cert)
             for ca in self._cred.chain:
-                ctx.add_extra_chain_cert(crypto.X509.from_cryptography(ca))
-            ctx.use_privatekey(crypto.PKey.from_cryptography_key(self._cred.key))
+                ctx.add_extra_chain_cert(ca)
+            ctx.use_privatekey(self._cred.key)
             ctx.check_privatekey()
         except SSL.Error as exc:
             raise TransportError(
