@@ -27,6 +27,7 @@ async def bare_handshake(host: str, port: int, tls_context: TlsContext | ssl.SSL
         raise ConnectFailedError(f"Cannot connect to {host}:{port} ({exc or 'timeout'}); "
                                  "check that the server runs and the port is right.") from None
     engine = as_tls_context(tls_context).new_engine(server_side=False, server_hostname=host)
+    done = False
     try:
         async with asyncio.timeout(timeout):
             while True:
@@ -52,9 +53,10 @@ async def bare_handshake(host: str, port: int, tls_context: TlsContext | ssl.SSL
         raise SecureConnectionError(f"TLS handshake with {host}:{port} took over {timeout:g} s; "
                                     "check that the port is a tls-record endpoint.") from None
     finally:
-        with contextlib.suppress(Exception):
-            engine.close_notify()
-            writer.write(engine.outgoing())
+        if done:  # orderly close; a refused handshake ends with a plain FIN, like the client
+            with contextlib.suppress(Exception):
+                engine.close_notify()
+                writer.write(engine.outgoing())
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
