@@ -14,6 +14,7 @@ from aiocoap import Code, Message
 
 from harness import pki
 from harness.lwm2m import tlv
+from harness.lwm2m.blockwise import send_blockwise
 from harness.lwm2m.ids import ContentFormat
 from harness.provisioning import items
 from harness.provisioning.store import ItemStore
@@ -167,14 +168,15 @@ class MiniService:
 
     async def _write(self, remote) -> None:
         cred = self.lwm2m_credential()
-        security = tlv.encode_resources({
+        # the layout the client needs: LwM2M server at /0/0, object-instance TLV (facts 3.1)
+        security = tlv.encode_instances({0: {
             0: f"{self.uri}?aid={AID}", 1: False, 2: 2, 3: cred.cert_der,
-            4: self.pki.ca.cert_der, 5: cred.key_der, 10: 1})
-        bs_security = tlv.encode_resources({0: f"{self.uri}?aid={AID}", 1: True, 2: 2})
-        writes = [(("0",), b"", Code.DELETE), (("0", "1"), bs_security, Code.PUT),
-                  (("0", "0"), security, Code.PUT)]
+            4: self.pki.ca.cert_der, 5: cred.key_der, 10: 1}})
+        bs_uri = tlv.encode_instances({1: {0: f"{self.uri}?aid={AID}"}})  # First-to-Claim: /0/1
+        writes = [(("0",), b"", Code.DELETE), (("0", "0"), security, Code.PUT),
+                  (("0", "1"), bs_uri, Code.PUT)]
         if self.server_lifetime is not None:
-            server = tlv.encode_resources({0: 1, 1: self.server_lifetime, 7: "U"})
+            server = tlv.encode_instances({0: {0: 1, 1: self.server_lifetime, 7: "U"}})
             writes.append((("1", "0"), server, Code.PUT))
         ctx = self.context.context
         for path, payload, code in writes:
@@ -182,8 +184,9 @@ class MiniService:
             message.remote = remote
             if code == Code.PUT:
                 message.opt.content_format = self.put_content_format
-            response = await ctx.request(message).response
+            response = await send_blockwise(ctx, message)
             self.write_answers.append(response.code)
+            self.event.set()
             if not response.code.is_successful():
                 return
         finish_request = Message(code=Code.POST, uri_path=("bs",))
