@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import re
-from typing import Any
 
 import aiocoap
 from aiocoap import Message
@@ -95,66 +93,3 @@ async def request_remote(context: aiocoap.Context, remote: object, code: Code, p
             return await send_blockwise(context, msg, block_size=wanted, timeout=timeout)
         return response
 
-
-HOLD_LIMIT = 10.0
-"""Seconds a block waits for the answer to the block before it, at most."""
-
-
-def answer_blocks_in_order(context: aiocoap.Context) -> None:
-    """Serve a client's pipelined Block1 requests one after the other.
-
-    The Device Management Client keeps two blocks of its Register body in flight with one token,
-    so block 1 may arrive (even in the same TCP read) before the 2.31 for block 0. aiocoap keys an
-    incoming request by token: a second one with the same token drops the first and its ACK, and
-    the client then waits for ever. Here a Block1 request whose token is still being answered
-    waits until that answer has been sent.
-    """
-    for manager in context.request_interfaces:
-        messages = getattr(manager, "token_interface", None)
-        if messages is None or "_held_blocks" in messages.__dict__:
-            continue
-        _hold_blocks(messages)
-
-
-def _hold_blocks(messages: Any) -> None:
-    held: dict[tuple[object, bytes], collections.deque[Message]] = {}
-    busy: dict[tuple[object, bytes], float] = {}
-    process = messages._process_request
-    send = messages.send_message
-    loop = asyncio.get_running_loop()
-
-    def key_of(message: Message) -> tuple[object, bytes]:
-        return (getattr(message.remote, "blockwise_key", message.remote), bytes(message.token))
-
-    def process_request(request: Message) -> None:
-        if request.opt.block1 is not None:
-            key = key_of(request)
-            since = busy.get(key)
-            if since is not None and loop.time() - since < HOLD_LIMIT:
-                held.setdefault(key, collections.deque()).append(request)
-                return
-            busy[key] = loop.time()
-        process(request)
-
-    def send_message(message: Message, monitor: Any) -> Any:
-        result = send(message, monitor)
-        if message.code.is_response():
-            key = key_of(message)
-            if key in busy:
-                waiting = held.get(key)
-                if waiting:
-                    loop.call_soon(_release, key)
-                else:
-                    held.pop(key, None)
-                    del busy[key]
-        return result
-
-    def _release(key: tuple[object, bytes]) -> None:
-        waiting = held.get(key)
-        busy.pop(key, None)
-        if waiting:
-            process_request(waiting.popleft())
-
-    messages._held_blocks = held
-    messages._process_request = process_request
-    messages.send_message = send_message

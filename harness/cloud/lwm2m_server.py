@@ -19,7 +19,6 @@ from harness.cloud.ca import ServicePki
 from harness.cloud.coap_util import (
     MAX_BODY,
     QueryError,
-    answer_blocks_in_order,
     code_text,
     describe_remote,
     error_reply,
@@ -33,6 +32,7 @@ from harness.cloud.records import Account, Device, DeviceState, ExecutionMode, u
 from harness.cloud.store import Store
 from harness.config import Timing
 from harness.errors import HilError
+from harness.lwm2m.blockwise import answer_blocks_in_order
 from harness.lwm2m.ids import ContentFormat
 from harness.lwm2m.linkformat import Link, LinkFormatError, parse_links
 from harness.pki import issued_by, load_certificate, subject_fields

@@ -11,11 +11,14 @@ end uses it for Block1:
   blocks in flight (the real client's pipelining). Works on any aiocoap Context whose transports
   are token-managed (udp, and the harness's tls-record / tcp-length).
 - `Block1Receiver`: the receiving rules (4.13 / 4.08 / 2.31 / assembled request) for a site.
+- `answer_blocks_in_order(context)`: a server Context serves a client's pipelined blocks (one
+  token, two in flight) one after the other instead of dropping the earlier one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,9 +153,10 @@ async def _send_blocks(context: aiocoap.Context, request: Message, size: int, wi
         transfer.fail(BlockTransferError(f"block {sent - 1} got no answer"))
 
     sent = 0
+    in_flight = 0
 
     def send_next() -> None:
-        nonlocal sent
+        nonlocal sent, in_flight
         number = sent
         chunk = payload[number * size:(number + 1) * size]
         more = number + 1 < count
@@ -161,10 +165,14 @@ async def _send_blocks(context: aiocoap.Context, request: Message, size: int, wi
         if number == 0:
             block.opt.size1 = len(payload)
         block.remote = remote
-        canceller = sender.send_message(block, on_error)
-        if canceller is not None:
-            cancellers.append(canceller)
+        if in_flight == 0:
+            canceller = sender.send_message(block, on_error)
+            if canceller is not None:
+                cancellers.append(canceller)
+        else:
+            _send_beside(sender, block, on_error)
         sent += 1
+        in_flight += 1
 
     try:
         for _ in range(min(window, count)):
@@ -178,6 +186,7 @@ async def _send_blocks(context: aiocoap.Context, request: Message, size: int, wi
             response: Message = getter.result()
             block1 = response.opt.block1
             if response.code == Code.CONTINUE and block1 is not None:
+                in_flight = max(0, in_flight - 1)
                 if block1.size < size:
                     raise _Restart(block1.size)
                 if sent < count:
@@ -197,7 +206,82 @@ async def _send_blocks(context: aiocoap.Context, request: Message, size: int, wi
             failed.cancel()
 
 
+def _send_beside(messages: Any, block: Message, on_error: Any) -> None:
+    """Send a CON while another one to the same peer is unanswered (the client's pipelining).
+
+    aiocoap's message layer keeps NSTART=1 (a second CON waits for the first one's ACK); the real
+    client does not for its Register blocks, so the board puts this one on the wire at once, with
+    its own message id and retransmission like any CON.
+    """
+    block.mid = messages._next_message_id()
+    messages._send_initially(block, on_error)
+
+
 # --------------------------------------------------------------------------- receiving
+HOLD_LIMIT = 10.0
+"""Seconds a block waits for the answer to the block before it, at most."""
+
+
+def answer_blocks_in_order(context: aiocoap.Context) -> None:
+    """Serve a client's pipelined Block1 requests one after the other.
+
+    The Device Management Client keeps two blocks of its Register body in flight with one token,
+    so block 1 may arrive (even in the same TCP read) before the 2.31 for block 0. aiocoap keys an
+    incoming request by token: a second one with the same token drops the first and its ACK, and
+    the client then waits for ever. Here a Block1 request whose token is still being answered
+    waits until that answer has been sent.
+    """
+    for manager in context.request_interfaces:
+        messages = getattr(manager, "token_interface", None)
+        if messages is None or "_held_blocks" in messages.__dict__:
+            continue
+        _hold_blocks(messages)
+
+
+def _hold_blocks(messages: Any) -> None:
+    held: dict[tuple[object, bytes], collections.deque[Message]] = {}
+    busy: dict[tuple[object, bytes], float] = {}
+    process = messages._process_request
+    send = messages.send_message
+    loop = asyncio.get_running_loop()
+
+    def key_of(message: Message) -> tuple[object, bytes]:
+        return (getattr(message.remote, "blockwise_key", message.remote), bytes(message.token))
+
+    def process_request(request: Message) -> None:
+        if request.opt.block1 is not None:
+            key = key_of(request)
+            since = busy.get(key)
+            if since is not None and loop.time() - since < HOLD_LIMIT:
+                held.setdefault(key, collections.deque()).append(request)
+                return
+            busy[key] = loop.time()
+        process(request)
+
+    def send_message(message: Message, monitor: Any) -> Any:
+        result = send(message, monitor)
+        if message.code.is_response():
+            key = key_of(message)
+            if key in busy:
+                waiting = held.get(key)
+                if waiting:
+                    loop.call_soon(_release, key)
+                else:
+                    held.pop(key, None)
+                    del busy[key]
+        return result
+
+    def _release(key: tuple[object, bytes]) -> None:
+        waiting = held.get(key)
+        busy.pop(key, None)
+        if waiting:
+            process_request(waiting.popleft())
+
+    messages._held_blocks = held
+    messages._process_request = process_request
+    messages.send_message = send_message
+
+
 
 
 @dataclass
