@@ -93,10 +93,14 @@ class PhaseTimer:
         self._props = props
         self._clock = clock
         self.durations: dict[str, float] = {}
+        self.spans: list[tuple[str, float, float]] = []
+        """(phase, start, end) in time.time() seconds, the clock of the test's timeline."""
 
     def record(self, phase: str, seconds: float) -> None:
-        """Record a phase duration measured elsewhere (a later value replaces an earlier one)."""
+        """Record a phase duration measured elsewhere, ending now (a later value replaces an earlier one)."""
         self.durations[phase] = seconds
+        end = time.time()
+        self.spans.append((phase, end - seconds, end))
         set_property(self._props, phase_property(phase), f"{seconds:.3f}")
 
     @contextmanager
