@@ -99,7 +99,9 @@ def write_html_report(paths: Sequence[Path | str], output: Path | str) -> Path:
         fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(html)
+        os.chmod(tmp, 0o644)  # a report to publish, not a secret (mkstemp makes it 0600)
         os.replace(tmp, output)
     except OSError as exc:
-        raise ReportError(f"Report {output} cannot be written ({exc.strerror}); choose a writable path.") from None
+        raise ReportError(f"Report {output} cannot be written ({exc.strerror}); "
+                          "choose a writable path.") from None
     return output

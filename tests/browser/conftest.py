@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from browser_chromium import chromium_path, headless_chromium
 
 
