@@ -35,7 +35,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the onboarding suite on the lab and print the summary."""
     from harness.runner import run_suite
 
-    return run_suite(lab_config=args.lab_config, workers=args.workers, extra=args.pytest_args,
+    extra = list(args.pytest_args)
+    if args.fail_on_purpose:
+        extra = ["--hil-fail-on-purpose", *(extra[1:] if extra[:1] == ["--"] else extra)]
+    return run_suite(lab_config=args.lab_config, workers=args.workers, extra=extra,
                      junit=args.junitxml)
 
 
@@ -138,10 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    run = add("run", cmd_run, "run the onboarding suite on the lab, write reports/junit.xml")
+    run = add("run", cmd_run, "run the onboarding suite on the lab, write reports/junit.xml and "
+              "reports/report.html")
     run.add_argument("-n", "--workers", default=None,
                      help="pytest-xdist workers: a number, auto, or 0 (default: one per lab board)")
-    run.add_argument("--junitxml", default=None, help="JUnit file (default: <reports_dir>/junit.xml)")
+    run.add_argument("--junitxml", default=None, help="JUnit file (default: <reports_dir>/junit.xml; "
+                     "report.html is written next to it)")
+    run.add_argument("--fail-on-purpose", action="store_true",
+                     help="also run the scenario that fails deliberately, to see a failure report")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
 
     add("boards", cmd_boards, "show lab boards, pyOCD probes and serial ports, and what is missing")

@@ -26,6 +26,8 @@ from harness.report.trends import scenario_trends
 from harness.report.xmlfile import ReportError
 
 TEMPLATES = Path(__file__).with_name("templates")
+ERROR_KINDS = ("error", "tls", "bootstrap-error", "registration-error", "rate-limited", "failure")
+"""Timeline entry kinds shown in red (a refusal on the wire, a service error event, a failure)."""
 LANES = {"test": "test", "console": "board console", "wire": "CoAP wire", "service": "service"}
 
 
@@ -78,6 +80,7 @@ def report_context(runs: list[Run]) -> dict[str, Any]:
         "failed": failed,
         "passed_latest": [c for c in latest.cases if not c.bad],
         "lanes": [(src, LANES[src]) for src in SOURCES],
+        "error_kinds": ERROR_KINDS,
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
     }
 
