@@ -26,7 +26,7 @@ from harness.report.trends import scenario_trends
 from harness.report.xmlfile import ReportError
 
 TEMPLATES = Path(__file__).with_name("templates")
-ERROR_KINDS = ("error", "tls", "bootstrap-error", "registration-error", "rate-limited", "failure")
+ERROR_KINDS = ("error", "tls-refused", "bootstrap-error", "registration-error", "rate-limited", "failure")
 """Timeline entry kinds shown in red (a refusal on the wire, a service error event, a failure)."""
 LANES = {"test": "test", "console": "board console", "wire": "CoAP wire", "service": "service"}
 

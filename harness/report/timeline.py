@@ -149,7 +149,7 @@ def build_timeline(
         timeline.add(record.t, "wire", kind, wire_text(record))
     for event in events:
         tls = "'code': 'tls'" in event.data
-        timeline.add(event.t, "service", "tls" if tls else event.type,
+        timeline.add(event.t, "service", "tls-refused" if tls else event.type,
                      f"{event.type} device={event.device_id or '-'} {event.data}")
     if failure is not None:
         timeline.mark_failure(*failure)

@@ -93,3 +93,32 @@ def open_page(browser: Any, path: Path, *, width: int = 1400, height: int = 1000
     page.on("request", lambda request: log.requests.append(request.url))
     page.goto(path.resolve().as_uri(), wait_until="load")
     return page, log
+
+
+def check_report_in_browser(browser, report: Path, failed_anchor: str, screenshot: Path) -> None:
+    """Open `report`: no console or page errors, no request beyond the file, the failed test's
+    failing timeline row visible; keep a full-page screenshot at `screenshot`."""
+    page, log = open_page(browser, report)
+    try:
+        assert log.console_errors == [], log.console_errors
+        assert log.page_errors == [], log.page_errors
+        assert log.external_requests == [], f"the report loads from the network: {log.external_requests}"
+        case = page.locator(f"#{failed_anchor}")
+        assert case.evaluate("el => el.open") is True, "a failed test is opened"
+        failing = page.locator(f"#{failed_anchor}-fail")
+        failing.scroll_into_view_if_needed()
+        assert failing.is_visible(), "the failing step of the timeline is visible"
+        assert "failure" in failing.inner_text()
+        lanes = page.locator(f"#{failed_anchor} table.tl th").all_inner_texts()
+        assert lanes == ["time", "test", "board console", "CoAP wire", "service"]
+        box = page.locator(f"#{failed_anchor} .timeline")
+        assert box.bounding_box()["height"] > 50, "the timeline is laid out, not collapsed"
+        images = page.locator("img")
+        for index in range(images.count()):
+            assert images.nth(index).evaluate("img => img.complete && img.naturalWidth > 0"), \
+                f"image {index} did not render"
+        page.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        page.context.close()
+    assert screenshot.stat().st_size > 10_000
+    print(f"screenshot: {screenshot}")
