@@ -19,6 +19,8 @@ from typing import Protocol
 from junitparser import Properties, TestCase, TestSuite
 
 from harness.redact import redact
+from harness.report.timeline import TIMELINE_PROPERTY
+from harness.report.timeline import redact_property as redact_timeline
 from harness.report.xmlfile import load_junit, write_junit
 
 BOARD = "board"
@@ -187,7 +189,9 @@ def _redact_case(case: TestCase) -> None:
         case.system_err = xml_safe(redact(case.system_err))
     props = case.child(Properties)
     for prop in props if props is not None else ():
-        if prop.value:
+        if prop.value and prop.name == TIMELINE_PROPERTY:
+            prop.value = xml_safe(redact_timeline(prop.value))
+        elif prop.value:
             prop.value = xml_safe(redact(prop.value))
 
 

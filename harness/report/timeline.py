@@ -108,6 +108,18 @@ def parse_timeline(text: str | None) -> Timeline | None:
     return timeline
 
 
+def redact_property(text: str) -> str:
+    """Redact a stored `hil.timeline` value entry by entry, so it stays valid JSON (plain redaction
+    of the whole value could eat JSON escapes); a value that is not a timeline is redacted as text."""
+    timeline = parse_timeline(text)
+    if timeline is None:
+        return redact(text)
+    for entry in timeline.entries:
+        entry.text = redact(entry.text)
+        entry.kind = redact(entry.kind)
+    return timeline.to_property(max_entries=max(MAX_ENTRIES, len(timeline.entries)))
+
+
 def wire_text(record: Any) -> str:
     """One line for a CoAP message: direction, server, type, code, path, size, blocks, diagnostic."""
     if record.kind == "tls":
