@@ -139,6 +139,11 @@ class ServiceTrace:
         stamp = created.timestamp() if hasattr(created, "timestamp") else time.time()
         with self._lock:
             self.events.append(EventRecord(stamp, event.type, event.device_id, redact(str(data))))
+            if data.get("code") == "tls":  # a refused handshake is on the wire too
+                server = "bootstrap" if "bootstrap" in event.type else "lwm2m"
+                reason = redact(f"TLS handshake refused: {data.get('reason', '')}")
+                self.wire.append(WireRecord(stamp, server, "in", str(data.get("peer", "")), "tls",
+                                            "refused", "", 0, detail=reason))
 
     # --- recording -----------------------------------------------------------------------------
     def message(self, server: str, direction: str, message: Any) -> None:

@@ -37,7 +37,7 @@ def phase_plot(board: str, cases: Sequence[CaseView]) -> str | None:
             samples.setdefault(phase, []).append(seconds)
     if not samples:
         return None
-    names = list(samples)
+    names = list(reversed(samples))  # the first phase on top
     with rc_context(_STYLE):
         fig = Figure(figsize=(6.0, 0.45 * len(names) + 0.9))
         ax = fig.add_subplot()

@@ -157,7 +157,10 @@ def build_timeline(
             if since is None or when >= since:
                 timeline.add(when, "console", label, line)
     for record in wire:
-        kind = "tls" if record.kind == "tls" else ("error" if record.detail else "coap")
+        if record.kind == "tls":
+            kind = "tls-refused" if record.code == "refused" else "tls"
+        else:
+            kind = "error" if record.detail else "coap"
         timeline.add(record.t, "wire", kind, wire_text(record))
     for event in events:
         tls = "'code': 'tls'" in event.data

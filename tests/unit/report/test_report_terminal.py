@@ -13,7 +13,8 @@ from rich.table import Table
 from harness.terminal import output_console
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-LONG_PORT = "/dev/serial/by-id/usb-ARM_DAPLink_CMSIS-DAP_0240000032044e4500257009997b00386781000097969900-if01"
+LONG_PORT = ("/dev/serial/by-id/usb-ARM_DAPLink_CMSIS-DAP_"
+             "0240000032044e4500257009997b00386781000097969900-if01")
 LONG_PROBE = "0240000032044e4500257009997b00386781000097969900"
 
 

@@ -100,3 +100,19 @@ def test_service_trace_records_sizes_blocks_and_error_diagnostics_never_payloads
     assert all("secret" not in str(r) for r in trace.wire)
     wire_window, _ = trace.between(out.t, back.t)
     assert len(wire_window) == 2
+
+
+def test_a_refused_tls_handshake_shows_on_the_wire_and_in_the_service_lane() -> None:
+    """The service's TLS refusal event becomes a tls-refused entry in both lanes, with the reason."""
+    from harness.cloud import events as ev
+
+    trace = ServiceTrace()
+    trace.on_event(ev.Event(ev.BOOTSTRAP_ERROR, None, None, {
+        "code": "tls", "reason": "Secure connection failed (bootstrap, CERTIFICATE_VERIFY_FAILED)",
+        "peer": "127.0.0.1:5555"}))
+    wire_records, events = trace.between(0, float("inf"))
+    timeline = build_timeline(wire_records[0].t - 1, wire=wire_records, events=events)
+    kinds = {(e.src, e.kind) for e in timeline.entries}
+    assert kinds == {("wire", "tls-refused"), ("service", "tls-refused")}
+    wire_entry = next(e for e in timeline.entries if e.src == "wire")
+    assert "CERTIFICATE_VERIFY_FAILED" in wire_entry.text and "127.0.0.1:5555" in wire_entry.text
