@@ -107,3 +107,19 @@ def test_a_missing_junit_file_is_one_clear_error(tmp_path: Path, capsys) -> None
     err = capsys.readouterr().err
     assert "nope.xml does not exist" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_timelines_survive_hil_report_merge(tmp_path: Path) -> None:
+    """A merged file (two labs of one night) keeps each failed test's timeline for the report."""
+    a = write_night(tmp_path / "lab-a.xml", [Case("test_refused", BROKEN, "failed",
+                                                   timeline=story_timeline())],
+                    timestamp="2026-11-29T02:00:00", suite="lab-a")
+    b = write_night(tmp_path / "lab-b.xml", [Case("test_ok", STEADY, board="k64f-1")],
+                    timestamp="2026-11-29T02:05:00", suite="lab-b")
+    merged = tmp_path / "nightly.xml"
+    assert main(["report", "merge", str(a), str(b), "-o", str(merged)]) == 0
+    (run,) = load_runs([merged])
+    failed = [c for c in run.cases if c.bad]
+    assert len(failed) == 1 and failed[0].timeline is not None
+    assert any(e.kind == "failure" for e in failed[0].timeline.entries)
+    assert {c.board for c in run.cases} == {"vboard-1", "k64f-1"}
