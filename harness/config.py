@@ -161,6 +161,8 @@ class LabConfig(_Strict):
     service: ServiceConfig = ServiceConfig()
     boards: list[BoardConfig] = []
     reports_dir: Path = Path("reports")
+    every_board: bool = Field(False, description="`hil run` runs each scenario on every board "
+                                                 "(pytest-xdist --dist each), not once on any")
     firmware_manifest: Path | None = Field(
         None, description="firmware manifest (default: firmware/manifest.yaml of this checkout)")
     source: Path | None = Field(None, exclude=True)
