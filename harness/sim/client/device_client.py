@@ -37,6 +37,8 @@ from harness.sim.client.credentials import (
     load_chain,
     query_value,
     read_server_credentials,
+    save_time,
+    saved_time,
     uri_query,
 )
 from harness.sim.client.device_object import DeviceObject
@@ -107,6 +109,7 @@ class DeviceClient:
     # --- public ---------------------------------------------------------------------------------
     async def run(self) -> None:
         """Bootstrap/register and stay registered until cancelled (power off) or de-registered."""
+        self._restore_time()
         self._say(text.NETWORK_READY)
         try:
             while True:
@@ -430,7 +433,8 @@ class DeviceClient:
         else:
             kind = "dtls" if scheme == "coaps" else "udp"
         try:
-            ssl_context = creds.ssl_context() if scheme == "coaps" else None
+            ssl_context = creds.tls_context(self._clock_seconds, self._adopt_server_time) \
+                if scheme == "coaps" else None
             self._context = await create_client_context(kind, ssl_context=ssl_context, site=site)
         except HilError as exc:
             log.warning("client context for %s failed: %s", kind, exc)
@@ -480,6 +484,19 @@ class DeviceClient:
 
     def _now(self) -> dt.datetime:
         return _now_utc(self.platform.now())
+
+    # --- secure time (docs/tls.md): clock 0 when new, then the time of each ServerHello --------
+    def _clock_seconds(self) -> float:
+        return float(self.platform.now())
+
+    def _adopt_server_time(self, unix: int) -> None:
+        self.platform.set_time(unix)
+        save_time(self.store, unix)
+
+    def _restore_time(self) -> None:
+        saved = saved_time(self.store)
+        if saved and self._clock_seconds() < saved:
+            self.platform.set_time(saved)
 
     def _say(self, line: str) -> None:
         self.console(line)

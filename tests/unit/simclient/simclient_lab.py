@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import re
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -16,10 +15,11 @@ from harness import pki
 from harness.lwm2m import tlv
 from harness.lwm2m.ids import ContentFormat
 from harness.provisioning import items
+from harness.provisioning.clock import DeviceClock
 from harness.provisioning.store import ItemStore
 from harness.sim.client import DeviceClient
 from harness.sim.client.router import Router, path_of
-from harness.transport import Endpoint, create_server_context, server_ssl_context
+from harness.transport import Endpoint, create_server_context, server_tls_context
 
 AID = "0169aaaabbbbccccdddd000000000000"
 ENDPOINT = "dev-ep-0001"
@@ -67,12 +67,12 @@ class Console:
 
 
 class Platform:
-    """Records reboot / factory reset requests; now() is wall time plus an offset."""
+    """Records reboot / factory reset requests; the clock is 0 until a server sets it."""
 
     def __init__(self) -> None:
         self.rebooted = asyncio.Event()
         self.factory_reset_done = asyncio.Event()
-        self.offset = 0.0
+        self.clock = DeviceClock()
 
     def reboot(self) -> None:
         """Record a reboot."""
@@ -83,8 +83,12 @@ class Platform:
         self.factory_reset_done.set()
 
     def now(self) -> float:
-        """Seconds since the epoch as the board sees them."""
-        return time.time() + self.offset
+        """Seconds since the epoch as the board sees them (0 on a factory-new board)."""
+        return self.clock.now()
+
+    def set_time(self, unix_seconds: float) -> None:
+        """The client adopts a server's time."""
+        self.clock.set(unix_seconds)
 
 
 @dataclass
@@ -123,7 +127,7 @@ class MiniService:
     async def start(self) -> None:
         """Listen on 127.0.0.1, port 0."""
         def factory():
-            return server_ssl_context(self.pki.server, [self.pki.ca.cert])
+            return server_tls_context(self.pki.server, [self.pki.ca.cert])
 
         self.context = await create_server_context(
             Router(self.handle), [Endpoint("tls-record", ssl_context_factory=factory)])
