@@ -45,7 +45,9 @@ class ProcessPort:
         self._carry = b""
 
     def attach(self, stdout_fd: int, stdin_fd: int | None) -> None:
-        """Relay a new process's stdout (pipe read end) into the port until it closes."""
+        """Relay a new process's output into the port until it ends: `stdout_fd` is the master of
+        the pty the process writes to (a terminal keeps its C stdio line-buffered) or a pipe's
+        read end; typed input goes to `stdin_fd` (may be the same pty master)."""
         self.detach()
         self._stop.clear()
         self._carry = b""
@@ -67,7 +69,10 @@ class ProcessPort:
             while not self._stop.is_set():
                 ready, _, _ = select.select([out_fd, self.master], [], [], 0.2)
                 if out_fd in ready:
-                    data = os.read(out_fd, 65536)
+                    try:
+                        data = os.read(out_fd, 65536)
+                    except OSError:  # EIO: the process closed its terminal (it ended)
+                        data = b""
                     if not data:
                         break
                     self._write(data)
@@ -75,7 +80,7 @@ class ProcessPort:
                     self._typed(in_fd)
         finally:
             os.close(out_fd)
-            if in_fd is not None:
+            if in_fd is not None and in_fd != out_fd:
                 with contextlib.suppress(OSError):
                     os.close(in_fd)
 

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import tty
 from pathlib import Path
 from typing import Any
 
@@ -116,16 +117,20 @@ class NativeBoard(Board):
     def _run(self) -> None:
         assert self.serial is not None
         (self.dir / RUN_DIR).mkdir(parents=True, exist_ok=True)
-        out_r, out_w = os.pipe()
-        in_r, in_w = os.pipe()
+        # a terminal, not a pipe: the client's stdio stays line-buffered, so each console line
+        # shows when printed (through a pipe it would wait in a 4 KB buffer)
+        master, terminal = os.openpty()
+        tty.setraw(terminal)
         try:
             self.proc = subprocess.Popen(
-                [str(self.client)], cwd=self.dir / RUN_DIR, stdin=in_r, stdout=out_w,
-                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)  # noqa: PLW1509
+                [str(self.client)], cwd=self.dir / RUN_DIR, stdin=terminal, stdout=terminal,
+                stderr=terminal, preexec_fn=_die_with_parent)  # noqa: PLW1509
+        except BaseException:
+            os.close(master)
+            raise
         finally:
-            os.close(out_w)
-            os.close(in_r)
-        self.serial.attach(out_r, in_w)
+            os.close(terminal)
+        self.serial.attach(master, master)
 
     def _end(self) -> None:
         """Stop the client process (SIGTERM flushes its output) and drain its console."""
@@ -225,6 +230,8 @@ class NativeBoard(Board):
         if halt:
             if self.proc is not None and self.proc.poll() is None:
                 self.proc.send_signal(signal.SIGSTOP)
+                # wait until it is stopped (the signal is asynchronous); it stays waitable
+                os.waitid(os.P_PID, self.proc.pid, os.WSTOPPED | os.WNOWAIT)
                 self.halted = True
             return
         self._end()
