@@ -139,6 +139,8 @@ def run_suite(lab_config: str | os.PathLike[str] | None = None, workers: str | i
     junit_path = Path(junit) if junit else lab.resolve(lab.reports_dir) / "junit.xml"
     junit_path.parent.mkdir(parents=True, exist_ok=True)
     args = pytest_arguments(lab.source, workers, extra, junit_path, tests)
+    if lab.every_board and workers not in (None, "", "0", 0):
+        args[args.index("-n") + 2:args.index("-n") + 2] = ["--dist", "each"]
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))  # fixtures/ is loaded from the checkout, not installed
     terminal = _dup_terminal()

@@ -185,6 +185,23 @@ class SerialConsole:
                     raise self._timeout(regex.pattern, timeout)
                 self._cond.wait(remaining)
 
+    def peek(self, pattern: str | re.Pattern[str], timeout: float) -> re.Match[str] | None:
+        """Wait for a line after the cursor matching `pattern` without moving the cursor;
+        the match, or None after `timeout`."""
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            checked = self._cursor
+            while True:
+                for i in range(checked, len(self._lines)):
+                    if match := regex.search(self._lines[i]):
+                        return match
+                checked = len(self._lines)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+
     def expect(self, pattern: str | re.Pattern[str], timeout: float) -> re.Match[str]:
         """Wait for a line matching `pattern`; return the match."""
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
