@@ -154,11 +154,12 @@ class AdminClient:
         return from_json(Enrollment, self._call("POST", f"/accounts/{account_id}/enrollments", 201,
                                                 json_body={"enrollment_identity": enrollment_identity}))
 
-    def developer_certificate(self, account_id: str, endpoint_name: str | None = None
-                              ) -> DeveloperCertificate:
-        """A developer certificate: certificate and key, bootstrap URI (with aid), server CA."""
+    def developer_certificate(self, account_id: str, endpoint_name: str | None = None, *,
+                              transport: str = "tls-record") -> DeveloperCertificate:
+        """A developer certificate: certificate and key, bootstrap URI (with aid) of `transport`,
+        server CA."""
         data = self._call("POST", f"/accounts/{account_id}/developer-certificates", 201,
-                          json_body={"endpoint_name": endpoint_name})
+                          json_body={"endpoint_name": endpoint_name, "transport": transport})
         credential = pki.Credential(pki.load_certificate(data["certificate_pem"].encode()),
                                     pki.load_private_key(data["private_key_pem"].encode()))
         server_ca = pki.load_certificate(data["server_ca_pem"].encode())

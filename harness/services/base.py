@@ -142,8 +142,9 @@ class Service(abc.ABC):
         """Add an enrollment identity (A-...) to the account's enrollment list."""
 
     @abc.abstractmethod
-    def developer_certificate(self, account_id: str) -> DeveloperCertificate:
-        """Issue a developer certificate for the account."""
+    def developer_certificate(self, account_id: str, transport: str = "tls-record"
+                              ) -> DeveloperCertificate:
+        """Issue a developer certificate for the account (bootstrap URI of `transport`)."""
 
     # --- directory, denials, device requests ---------------------------------------------------
     @abc.abstractmethod
@@ -157,6 +158,10 @@ class Service(abc.ABC):
     @abc.abstractmethod
     def denials(self, account_id: str | None = None) -> list[Denial]:
         """Refused bootstraps and handshakes (optionally of one account), oldest first."""
+
+    @abc.abstractmethod
+    def read(self, device_id: str, path: str) -> tuple[str, int | None, bytes]:
+        """Read (GET) a path of a registered device: (CoAP code, content format, payload)."""
 
     @abc.abstractmethod
     def execute(self, device_id: str, path: str) -> str:

@@ -129,9 +129,10 @@ class LocalService(Service):
         """Add an enrollment identity to the account's list."""
         return self._run(self.service.enroll, account_id, enrollment_identity)
 
-    def developer_certificate(self, account_id: str) -> DeveloperCertificate:
-        """Issue a developer certificate for the account."""
-        return self._run(self.service.issue_developer_certificate, account_id)
+    def developer_certificate(self, account_id: str, transport: str = "tls-record"
+                              ) -> DeveloperCertificate:
+        """Issue a developer certificate for the account (bootstrap URI of `transport`)."""
+        return self._run(self.service.issue_developer_certificate, account_id, kind=transport)
 
     # --- directory, denials, requests ----------------------------------------------------------
     def device(self, device_id: str) -> Device | None:
@@ -145,6 +146,10 @@ class LocalService(Service):
     def denials(self, account_id: str | None = None) -> list[Denial]:
         """Refused bootstraps and handshakes, oldest first."""
         return self._run(self.service.store.list_denials, account_id=account_id)
+
+    def read(self, device_id: str, path: str) -> tuple[str, int | None, bytes]:
+        """Read a path of a registered device: (code, content format, payload)."""
+        return self.thread.call(self.service.read(device_id, path))
 
     def execute(self, device_id: str, path: str) -> str:
         """Execute a resource of a registered device; the CoAP code."""

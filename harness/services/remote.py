@@ -164,9 +164,10 @@ class RemoteService(Service):
         """Add an enrollment identity to the account's list."""
         return self.admin.enroll(account_id, enrollment_identity)
 
-    def developer_certificate(self, account_id: str) -> DeveloperCertificate:
-        """Issue a developer certificate for the account."""
-        return self.admin.developer_certificate(account_id)
+    def developer_certificate(self, account_id: str, transport: str = "tls-record"
+                              ) -> DeveloperCertificate:
+        """Issue a developer certificate for the account (bootstrap URI of `transport`)."""
+        return self.admin.developer_certificate(account_id, transport=transport)
 
     # --- directory, denials, requests ----------------------------------------------------------
     def device(self, device_id: str) -> Device | None:
@@ -180,6 +181,10 @@ class RemoteService(Service):
     def denials(self, account_id: str | None = None) -> list[Denial]:
         """Refused bootstraps and handshakes, oldest first."""
         return self.admin.denials(account_id)
+
+    def read(self, device_id: str, path: str) -> tuple[str, int | None, bytes]:
+        """Read a path of a registered device: (code, content format, payload)."""
+        return self.admin.device_request(device_id, "GET", path)
 
     def execute(self, device_id: str, path: str) -> str:
         """Execute a resource of a registered device; the CoAP code."""
