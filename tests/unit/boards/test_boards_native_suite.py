@@ -15,7 +15,7 @@ from harness.boards.board import BoardUnavailable
 from harness.boards.registry import make_board
 from harness.config import REPO_ROOT, load_lab_config
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 LAB = REPO_ROOT / "labs" / "real-client.yaml"
 SCENARIOS = "developer"
@@ -23,6 +23,9 @@ SCENARIOS = "developer"
 onboarding / factory reset scenarios)."""
 
 
+@pytest.mark.xfail(reason="the real client onboards once the service's block-wise, security-instance "
+                          "and TLV-write fixes (branch coap, issue 10 point 1) are merged; remove "
+                          "this marker then", strict=False)
 def test_developer_scenarios_pass_on_the_real_client(tmp_path: Path) -> None:
     native = next(b for b in load_lab_config(LAB).boards if "native" in b.tags)
     try:
