@@ -9,7 +9,6 @@ import termios
 import tty
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from harness.boards.board import Board
@@ -18,6 +17,7 @@ from harness.boards.manifest import load_manifest
 from harness.boards.registry import make_board
 from harness.config import LabConfig
 from harness.errors import HilError
+from harness.terminal import output_console
 
 FIRMWARE_CACHE = Path.home() / ".cache" / "dm-hil" / "firmware"
 
@@ -25,10 +25,10 @@ FIRMWARE_CACHE = Path.home() / ".cache" / "dm-hil" / "firmware"
 def boards_table(lab: LabConfig) -> int:
     """Print the lab's boards with their probe and port, then unclaimed probes/ports; 0 if all found."""
     found = discover(lab)
-    out = Console()
-    table = Table(title="lab boards")
+    out = output_console()  # piped to a file: full width, paths are never cut
+    table = Table(title="lab boards", title_justify="left")
     for col in ("board", "kind", "target", "probe", "serial port", "status"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # a narrow terminal wraps paths, never cuts them
     for st in found.boards:
         status = "; ".join(st.problems) or st.status
         table.add_row(st.board.id, st.board.kind, st.board.target,

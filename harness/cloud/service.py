@@ -21,6 +21,7 @@ from harness.cloud.developer import DeveloperCertificate, issue_developer_certif
 from harness.cloud.lwm2m_server import Lwm2mServer
 from harness.cloud.records import Account, Device, Enrollment, TrustedCertificate
 from harness.cloud.store import Store
+from harness.cloud.wiretap import ServiceTrace
 from harness.config import ServiceConfig
 from harness.errors import HilError
 from harness.pki import Credential, load_certificate
@@ -71,6 +72,8 @@ class DeviceManagementService:
         self.store: Store | None = None
         self.pki: ServicePki | None = None
         self.events = ev.EventBus(persist=self._persist_event)
+        self.trace = ServiceTrace()  # CoAP messages + events for the reports (harness.cloud.wiretap)
+        self.events.add_listener(self.trace.on_event)
         self.bootstrap_server: ServerContext | None = None
         self.lwm2m_server: ServerContext | None = None
         self.bootstrap: BootstrapServer | None = None
@@ -107,10 +110,12 @@ class DeviceManagementService:
                 bs_site, self._endpoints(self.config.bootstrap, self._bootstrap_ssl,
                                          self._bootstrap_handshake_failed))
             self.bootstrap.context = self.bootstrap_server.context
+            self.trace.attach(self.bootstrap_server.context, "bootstrap")
             self.lwm2m_server = await create_server_context(
                 rd_site, self._endpoints(self.config.lwm2m, self._lwm2m_ssl,
                                          self._lwm2m_handshake_failed))
             self.lwm2m.context = self.lwm2m_server.context
+            self.trace.attach(self.lwm2m_server.context, "lwm2m")
             self.lwm2m.start()
             # ---- REST API hook (harness.cloud.rest, another engineer's area) ----
             await self._start_rest()

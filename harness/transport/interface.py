@@ -20,10 +20,10 @@ from harness.transport.connection import (
     HANDSHAKE_TIMEOUT,
     LengthPrefixConnection,
     StreamConnection,
-    TlsRecordConnection,
 )
 from harness.transport.errors import ConnectFailedError, SecureConnectionError, TransportError
 from harness.transport.tls_engine import TlsContext
+from harness.transport.tls_record import TlsRecordConnection
 
 log = logging.getLogger("harness.transport")
 

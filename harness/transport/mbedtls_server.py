@@ -60,6 +60,7 @@ class MbedTlsServerEngine:
     def __init__(self, context: tls.ServerContext) -> None:
         self._tls = context.wrap_buffers()
         self._done = False
+        self._pending = bytearray()
 
     def feed(self, data: bytes) -> None:
         """Hand ciphertext to Mbed TLS."""
@@ -73,7 +74,7 @@ class MbedTlsServerEngine:
             except tls.WantReadError:
                 return False
             except tls.WantWriteError:
-                continue  # the output ring takes the flight; outgoing() drains it
+                self._take_output()  # python-mbedtls asks for a flush after each message
             except TLSError as exc:
                 raise TlsEngineError(_reason(exc)) from None
         self._done = True
@@ -98,16 +99,26 @@ class MbedTlsServerEngine:
 
     def write(self, data: bytes) -> None:
         """Encrypt one message as one record."""
-        try:
-            self._tls.write(data)
-        except TLSError as exc:
-            raise TlsEngineError(_reason(exc)) from None
+        for _attempt in range(8):
+            try:
+                self._tls.write(data)
+                return
+            except tls.WantWriteError:
+                self._take_output()  # output ring full: move it out, then write again
+            except TLSError as exc:
+                raise TlsEngineError(_reason(exc)) from None
+        raise TlsEngineError(f"cannot write a {len(data)}-byte message (output buffer full)")
 
-    def outgoing(self) -> bytes:
-        """Ciphertext Mbed TLS has written."""
+    def _take_output(self) -> None:
         data = self._tls.peek_outgoing(1 << 20)
         if data:
             self._tls.consume_outgoing(len(data))
+            self._pending += data
+
+    def outgoing(self) -> bytes:
+        """Ciphertext Mbed TLS has written."""
+        self._take_output()
+        data, self._pending = bytes(self._pending), bytearray()
         return data
 
     def peer_certificate(self) -> bytes | None:

@@ -11,6 +11,7 @@ from cloud_testkit import WAIT, factory_ca, run, running, trusted_account
 
 from harness import pki
 from harness.cloud import events as ev
+from harness.cloud.ca import ServicePki
 from harness.transport import SecureConnectionError, bare_handshake, device_tls_context
 
 
@@ -80,3 +81,27 @@ def test_a_device_with_the_right_server_ca_onboards_its_clock_from_zero(tmp_path
             assert svc.store.list_denials() == []
 
     run(scenario())
+
+
+def test_an_older_pki_gets_server_certs_valid_at_zero_from_the_same_ca(tmp_path):
+    first = ServicePki.load_or_create(tmp_path)
+    old_leaf = pki.make_server_cert(first.server_ca, "bootstrap.dm-hil.local")  # from "now"
+    (tmp_path / "pki" / "bootstrap-server.crt").write_bytes(old_leaf.chain_pem)
+    (tmp_path / "pki" / "bootstrap-server.key").write_bytes(old_leaf.key_pem)
+    again = ServicePki.load_or_create(tmp_path)
+    assert again.server_ca.cert == first.server_ca.cert  # provisioned devices still trust it
+    assert pki.valid_at_epoch(again.bootstrap_server.cert)
+    assert pki.issued_by(again.bootstrap_server.cert, first.server_ca.cert)
+
+
+def test_an_older_server_ca_is_kept_with_one_warning(tmp_path, caplog):
+    directory = tmp_path / "pki"
+    directory.mkdir()
+    old_ca = pki.make_ca("old server CA")
+    (directory / "server-ca.crt").write_bytes(old_ca.chain_pem)
+    (directory / "server-ca.key").write_bytes(old_ca.key_pem)
+    with caplog.at_level("WARNING", logger="harness.cloud.ca"):
+        loaded = ServicePki.load_or_create(tmp_path)
+    assert loaded.server_ca.cert == old_ca.cert
+    [record] = [r for r in caplog.records if r.name == "harness.cloud.ca"]
+    assert "renegotiate" in record.getMessage() and str(directory) in record.getMessage()
