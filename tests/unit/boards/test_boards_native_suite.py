@@ -23,9 +23,6 @@ SCENARIOS = "developer"
 onboarding / factory reset scenarios)."""
 
 
-@pytest.mark.xfail(reason="the real client onboards once the service's block-wise, security-instance "
-                          "and TLV-write fixes (branch coap, issue 10 point 1) are merged; remove "
-                          "this marker then", strict=False)
 def test_developer_scenarios_pass_on_the_real_client(tmp_path: Path) -> None:
     native = next(b for b in load_lab_config(LAB).boards if "native" in b.tags)
     try:
