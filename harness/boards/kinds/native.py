@@ -196,12 +196,12 @@ class NativeBoard(Board):
         self._end()
         if chip_erase:
             self._wipe()
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if source.suffix == ".c":
             self._link(source, timeout)
         else:
             shutil.copyfile(source, self.client)
-            self.client.chmod(0o700)
+        self.client.chmod(0o700)  # the linked client carries the device's private key
         self._run()
         return time.monotonic() - started
 
