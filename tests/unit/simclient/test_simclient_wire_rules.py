@@ -17,12 +17,14 @@ from aiocoap.numbers.types import Type
 from simclient_lab import AID, FIRMWARE, Console, Platform, client_task
 from test_simclient_flow import running
 
+from harness.lwm2m import tlv
 from harness.lwm2m.blockwise import Block1Receiver, is_answer
 from harness.lwm2m.linkformat import parse_links
 from harness.provisioning import items
 from harness.provisioning.store import ItemStore
 from harness.sim import console_text as text
 from harness.sim.client import DeviceClient
+from harness.sim.client.security_object import CHAIN_RESOURCES, ObjectModel
 
 # --------------------------------------------------------------------------- block rules
 
@@ -201,3 +203,33 @@ def test_register_goes_as_512_byte_blocks_with_one_token_two_in_flight(lab_pki):
         assert {"/3/0/0", "/3/0/4", "/1/0/1", "/10252/0/1"} <= paths
 
     asyncio.run(body())
+
+
+# --------------------------------------------------------------------------- the objects themselves
+
+
+def test_the_board_starts_with_an_empty_lwm2m_instance_0_and_its_bootstrap_instance_1():
+    objects = ObjectModel.at_start(f"coaps://127.0.0.1:5684?aid={AID}")
+    assert sorted(objects.security) == [0, 1]
+    assert objects.security[0][0] == b"" and objects.security[0][1] == b"\x00"
+    assert objects.security[1][0] == f"coaps://127.0.0.1:5684?aid={AID}".encode()
+    assert objects.security[1][1] == b"\x01"
+    assert not objects.valid()  # /0/0 has no URI until the server writes it
+
+
+def test_a_first_to_claim_uri_written_as_a_lone_resource_to_0_0_0_breaks_the_lwm2m_instance():
+    """The client's TLV reader treats it as a resource list for /0/0: the rest of /0/0 goes."""
+    objects = ObjectModel.at_start("coap://127.0.0.1:5683")
+    objects.write((0, 0), tlv.encode_instances({0: {0: "coap://127.0.0.1:5690?aid=x", 1: False,
+                                                    2: 3, 10: 1}}))
+    assert objects.valid()
+    objects.write((0, 0, 0), tlv.encode_resources({0: "coap://127.0.0.1:5683?aid=x"}))
+    assert set(objects.security[0]) == {0}
+    assert not objects.valid()  # no security mode any more
+
+
+def test_an_object_instance_write_keeps_the_resources_it_does_not_name():
+    objects = ObjectModel.at_start("coap://127.0.0.1:5683")
+    objects.write((0, 1), tlv.encode_instances({1: {0: "coap://127.0.0.1:5683?aid=x"}}))
+    assert all(rid in objects.security[1] for rid in CHAIN_RESOURCES)
+    assert objects.security[1][1] == b"\x01"
