@@ -47,7 +47,7 @@ def _block(number: int, more: bool, payload: bytes, token: bytes = b"tok1", szx:
 def test_a_message_over_512_bytes_without_blocks_gets_413_asking_for_512():
     answer = Block1Receiver().feed(_block(0, False, b"x" * 513).copy(block1=None))
     assert answer.code == Code.REQUEST_ENTITY_TOO_LARGE
-    assert answer.opt.block1.size == 512 and answer.opt.size1 == 512
+    assert (answer.opt.block1.block_number, answer.opt.block1.size) == (0, 512)
 
 
 def test_a_1024_byte_block_gets_413_asking_for_512_byte_blocks():
@@ -62,6 +62,7 @@ def test_a_block_with_another_token_than_the_block_before_gets_408():
     assert receiver.feed(_block(0, True, b"a" * 512)).code == Code.CONTINUE
     answer = receiver.feed(_block(1, True, b"b" * 512, token=b"tok2"))
     assert answer.code == Code.REQUEST_ENTITY_INCOMPLETE
+    assert answer.opt.block1.block_number == 1  # echoed, as the real client does
 
 
 def test_a_block_from_another_peer_gets_408():
