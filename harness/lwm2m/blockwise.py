@@ -218,6 +218,7 @@ def _send_beside(messages: Any, block: Message, on_error: Any) -> None:
 
 
 # --------------------------------------------------------------------------- receiving
+
 HOLD_LIMIT = 10.0
 """Seconds a block waits for the answer to the block before it, at most."""
 
