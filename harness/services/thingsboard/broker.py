@@ -252,7 +252,7 @@ class TbBroker:
         assert self.broker is not None
         try:
             await writer.start_tls(self.tls_context(), ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
-        except (ssl.SSLError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ssl.SSLError, OSError) as exc:
             if self.rules is not None:
                 reason = getattr(exc, "reason", None) or type(exc).__name__
                 text = getattr(exc, "verify_message", None) or str(reason)

@@ -59,7 +59,8 @@ def build_app(store: TbStore, username: str, password: str, secret: bytes) -> Fa
 
     @app.post("/api/auth/login")
     async def login(body: Login) -> Any:
-        ok = secrets.compare_digest(body.username, username) and secrets.compare_digest(body.password, password)
+        ok = (secrets.compare_digest(body.username, username)
+              and secrets.compare_digest(body.password, password))
         if not ok:
             return tb_error(401, "Invalid username or password")
         now = int(time.time())

@@ -79,15 +79,10 @@ class ThingsBoardService:
         self.rest_port = 0
 
     # --- TLS -------------------------------------------------------------------------------------
-    def _trust_revision(self) -> int:
-        rows = self.store.db.query("SELECT (SELECT COUNT(*) FROM credentials) + (SELECT COUNT(*) FROM "
-                                   "profiles) + COALESCE((SELECT MAX(rowid) FROM credentials), 0) * 1000 AS n")
-        return int(rows[0]["n"])
-
     def tls_context(self) -> ssl.SSLContext:
         """The server TLS context: client certificate optional; device certificates and the CAs of
         X.509-chain profiles are the trust anchors (an unknown certificate fails the handshake)."""
-        revision = self._trust_revision()
+        revision = self.store.revision
         if self._tls and self._tls[0] == revision:
             return self._tls[1]
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -123,8 +118,9 @@ class ThingsBoardService:
         except OSError as exc:
             sock.close()
             await self.broker.stop()
-            raise TbServiceError(f"Cannot listen for REST on {self.config.host}:{self.config.rest_port} "
-                                 f"({exc.strerror}); set thingsboard.rest_port to 0 or a free port.") from None
+            raise TbServiceError(
+                f"Cannot listen for REST on {self.config.host}:{self.config.rest_port} "
+                f"({exc.strerror}); set thingsboard.rest_port to 0 or a free port.") from None
         sock.listen(64)
         self._rest_sock, self.rest_port = sock, sock.getsockname()[1]
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))

@@ -57,6 +57,8 @@ class TbStore:
         self.db.executescript(SCHEMA)
         self._listeners: list[Callable[[r.Event], None]] = []
         self._lock = threading.Lock()
+        self.revision = 0
+        """Counts changes of credentials and profiles (the TLS trust anchors follow it)."""
 
     def close(self) -> None:
         """Close the database."""
@@ -106,6 +108,7 @@ class TbStore:
         self.device(device_id)
         with self.db.transaction() as db:
             db.execute("DELETE FROM devices WHERE id=?", (device_id,))
+        self.revision += 1
 
     # --- credentials -----------------------------------------------------------------------------
     def set_credentials(self, device_id: str, type_: str, credentials_id: str,
@@ -121,6 +124,7 @@ class TbStore:
             db.execute("DELETE FROM credentials WHERE device_id=?", (device_id,))
             db.execute("INSERT INTO credentials VALUES (?,?,?,?,?)",
                        (cred_id, device_id, type_, credentials_id, value))
+        self.revision += 1
         return r.Credentials(cred_id, device_id, type_, credentials_id, value)
 
     def _credentials(self, row: Any) -> r.Credentials:
@@ -156,6 +160,7 @@ class TbStore:
                        (pid, profile.name, profile.provision_type, profile.provision_key,
                         profile.provision_secret, profile.certificate_pem, profile.certificate_regex,
                         int(profile.allow_create_by_x509)))
+        self.revision += 1
         return self.profile(pid)
 
     def _profile(self, row: Any) -> r.Profile:
