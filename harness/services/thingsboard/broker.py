@@ -28,6 +28,7 @@ from cryptography import x509
 from harness.services.thingsboard import credentials as cr
 from harness.services.thingsboard import provisioning as prov
 from harness.services.thingsboard.store import TbStore
+from harness.services.thingsboard.tls_stream import TlsReader, TlsStream, TlsWriter
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,17 @@ def parse_telemetry(payload: bytes) -> list[tuple[int | None, dict[str, Any]]]:
         else:
             out.append((None, item))
     return out
+
+
+def _handshake_reason(exc: BaseException) -> str:
+    """The refusal reason of a failed TLS handshake, for the event log."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS handshake refused: unknown certificate ({exc.verify_message})"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake refused: {exc.reason or exc}"
+    if isinstance(exc, TimeoutError):
+        return "TLS handshake timed out"
+    return f"TLS handshake failed: {exc}"
 
 
 class ThingsBoardRules:
@@ -250,20 +262,16 @@ class TbBroker:
     async def _tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._track()
         assert self.broker is not None
+        stream = TlsStream(reader, writer, self.tls_context())
         try:
-            await writer.start_tls(self.tls_context(), ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
-        except (TimeoutError, ssl.SSLError, OSError) as exc:
+            await asyncio.wait_for(stream.handshake(), HANDSHAKE_TIMEOUT)
+        except (ssl.SSLError, OSError, TimeoutError) as exc:
             if self.rules is not None:
-                reason = getattr(exc, "reason", None) or type(exc).__name__
-                text = getattr(exc, "verify_message", None) or str(reason)
-                self.rules.store.record("tls_refused", f"TLS handshake refused: {text}"
-                                        + (" (unknown certificate)" if "certificate" in str(exc).lower()
-                                           else ""), transport="tls")
-            writer.close()
+                self.rules.store.record("tls_refused", _handshake_reason(exc), transport="tls")
+            await stream.close()
             return
         with contextlib.suppress(Exception):
-            await self.broker.external_connected(StreamReaderAdapter(reader), StreamWriterAdapter(writer),
-                                                 "tls")
+            await self.broker.external_connected(TlsReader(stream), TlsWriter(stream), "tls")
 
     async def stop(self) -> None:
         """Close the listeners, the connections and the broker."""
