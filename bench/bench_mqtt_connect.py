@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import paho.mqtt.client as paho
@@ -91,7 +92,8 @@ def one_run(pool: concurrent.futures.Executor, port: int, mode: str, connects: i
     key = files["key"] if mode == "x509" else None
     per = connects // clients
     start = time.perf_counter()
-    futures = [pool.submit(connect_many, port, per, tls, files["ca"], cert, key, user, f"{mode}{i}")
+    run = uuid.uuid4().hex[:8]  # fresh client IDs: no broker ever sees one twice
+    futures = [pool.submit(connect_many, port, per, tls, files["ca"], cert, key, user, f"{mode}-{run}-{i}")
                for i in range(clients)]
     ok = sum(f.result() for f in futures)
     elapsed = time.perf_counter() - start
@@ -131,12 +133,13 @@ def main() -> None:
         results: dict[tuple[str, str], list[float]] = {}
         try:
             with concurrent.futures.ProcessPoolExecutor(args.clients) as pool:
-                for _ in range(args.runs):
+                for run in range(args.runs):
                     for mode in MODES:
-                        for name, port in (("bare", bare.broker.mqtt_port if mode == "plain" else
-                                            bare.broker.mqtts_port),
-                                           ("thingsboard", service.broker.mqtt_port if mode == "plain"
-                                            else service.broker.mqtts_port)):
+                        plain = mode == "plain"
+                        pair = [(name, broker.mqtt_port if plain else broker.mqtts_port)
+                                for name, broker in (("bare", bare.broker), ("thingsboard", service.broker))]
+                        order = pair if run % 2 == 0 else pair[::-1]  # alternate who goes first
+                        for name, port in order:
                             user = TOKEN if mode != "x509" else None
                             rate = one_run(pool, port, mode, args.connects, args.clients, files, user)
                             results.setdefault((mode, name), []).append(rate)
