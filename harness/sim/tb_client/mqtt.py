@@ -11,6 +11,7 @@ import contextlib
 import os
 import ssl
 import tempfile
+import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,7 +78,11 @@ def tls_context(ca_der: bytes | None, cert_pem: bytes | None, key_pem: bytes | N
 
 
 class MqttSession:
-    """Connect, publish, subscribe and wait for messages on one connection."""
+    """Connect, publish, subscribe and wait for messages on one connection.
+
+    The network loop is our own thread calling paho's `loop()` (paho's `loop_start` would
+    reconnect by itself); closing stops it without waiting, so the application stops at once.
+    """
 
     def __init__(self, endpoint: Endpoint, client_id: str, *, user: str | None = None,
                  password: str | None = None, tls: ssl.SSLContext | None = None) -> None:
@@ -90,26 +95,47 @@ class MqttSession:
             self._client.tls_set_context(tls)
         self._loop = asyncio.get_running_loop()
         self._connack: asyncio.Future[int] = self._loop.create_future()
+        self._published: dict[int, asyncio.Future[None]] = {}
         self.messages: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self.closed = asyncio.Event()
+        self._stop = threading.Event()
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
-        self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
+
+    def _soon(self, func: Any, *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the board's loop already ended
+            self._loop.call_soon_threadsafe(func, *args)
 
     def _on_connect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any = None) -> None:
         value = int(getattr(reason, "value", reason))
-        code = CONNACK_311.get(value, value)
-        self._loop.call_soon_threadsafe(lambda: self._connack.done() or self._connack.set_result(code))
+        self._soon(_settle, self._connack, CONNACK_311.get(value, value))
 
     def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
-        self._loop.call_soon_threadsafe(self.messages.put_nowait, (msg.topic, bytes(msg.payload)))
+        self._soon(self.messages.put_nowait, (msg.topic, bytes(msg.payload)))
 
-    def _on_disconnect(self, *_args: Any) -> None:
-        def closed() -> None:
-            self.closed.set()
-            if not self._connack.done():
-                self._connack.set_exception(TransportFailed("connection closed before CONNACK"))
-        self._loop.call_soon_threadsafe(closed)
+    def _on_publish(self, _c: Any, _u: Any, mid: int, *_rest: Any) -> None:
+        self._soon(self._published_ack, mid)
+
+    def _published_ack(self, mid: int) -> None:
+        future = self._published.pop(mid, None)
+        if future is not None:
+            _settle(future, None)
+
+    def _pump(self) -> None:
+        while not self._stop.is_set():
+            if self._client.loop(timeout=0.1) != paho.MQTT_ERR_SUCCESS:
+                break
+        self._soon(self._lost)
+
+    def _lost(self) -> None:
+        self.closed.set()
+        if not self._connack.done():
+            self._connack.set_exception(TransportFailed("connection closed before CONNACK"))
+        for future in self._published.values():
+            if not future.done():
+                future.set_exception(TransportFailed("connection lost"))
+        self._published.clear()
 
     async def connect(self) -> None:
         """Open TCP (+TLS), send CONNECT, wait for CONNACK; ConnectRefused or TransportFailed."""
@@ -119,7 +145,7 @@ class MqttSession:
             raise TransportFailed(f"TLS handshake failed: {exc.reason or exc}") from None
         except OSError as exc:
             raise TransportFailed(f"cannot reach the server: {exc.strerror or exc}") from None
-        self._client.loop_start()
+        threading.Thread(target=self._pump, name="tb-mqtt", daemon=True).start()
         try:
             code = await asyncio.wait_for(asyncio.shield(self._connack), CONNECT_TIMEOUT)
         except TimeoutError:
@@ -128,16 +154,30 @@ class MqttSession:
             raise ConnectRefused(code)
 
     async def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
-        """Publish and wait until it is sent (QoS 1: acknowledged)."""
+        """Publish and wait for the PUBACK (QoS 1) or until it is written (QoS 0)."""
+        future: asyncio.Future[None] = self._loop.create_future()
         info = self._client.publish(topic, payload, qos=qos)
-        await asyncio.to_thread(info.wait_for_publish, CONNECT_TIMEOUT)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            raise TransportFailed(f"publish failed ({paho.error_string(info.rc)})")
+        self._published[info.mid] = future
+        if info.is_published():
+            self._published_ack(info.mid)
+        try:
+            await asyncio.wait_for(future, CONNECT_TIMEOUT)
+        except TimeoutError:
+            raise TransportFailed(f"no PUBACK within {CONNECT_TIMEOUT:g} s") from None
 
     def subscribe(self, topic: str, qos: int = 1) -> None:
         """Subscribe (the SUBACK is not awaited)."""
         self._client.subscribe(topic, qos)
 
     async def close(self) -> None:
-        """Disconnect and stop paho's thread."""
+        """Disconnect and stop the network thread (it ends within 0.1 s; not waited for)."""
         with contextlib.suppress(Exception):
             self._client.disconnect()
-        await asyncio.to_thread(self._client.loop_stop)
+        self._stop.set()
+
+
+def _settle(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
