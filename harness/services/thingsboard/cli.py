@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from harness.config import ThingsBoardConfig
 from harness.errors import HilError
 from harness.services.thingsboard.client import STATE_FILE, TbRestClient, read_state
@@ -136,6 +138,53 @@ def cmd_events(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_provision(args: argparse.Namespace) -> int:
+    """Give a board its ThingsBoard server and credentials over its serial port (tb.* items)."""
+    from harness import pki
+    from harness.boards.board import Board
+    from harness.boards.dialect import dialect_named
+    from harness.boards.manifest import load_manifest
+    from harness.config import load_lab_config
+    from harness.provisioning.host import provision
+    from harness.provisioning.thingsboard import tb_bundle
+
+    lab = load_lab_config(getattr(args, "lab_config", None))
+    config = lab.board(args.board)
+    state = read_state(Path(args.data_dir))
+    ca_der = pki.load_certificate(Path(state["ca"]).read_bytes()).public_bytes(Encoding.DER)
+    device = None
+    if args.cert or args.key:
+        if not (args.cert and args.key):
+            raise HilError("X.509 needs both --cert and --key (PEM files of the device).")
+        try:
+            device = pki.Credential(pki.load_certificate(Path(args.cert).read_bytes()),
+                                    pki.load_private_key(Path(args.key).read_bytes()))
+        except OSError as exc:
+            raise HilError(f"Cannot read {exc.filename} ({exc.strerror}); give PEM files.") from None
+    tls = args.tls or device is not None
+    bundle = tb_bundle(state["mqtts" if tls else "mqtt"], server_ca_der=ca_der if tls else None,
+                       access_token=args.token, client_id=args.client_id, user_name=args.username,
+                       password=args.password, device=device, provision_key=args.provision_key,
+                       provision_secret=args.provision_secret, device_name=args.device_name)
+    dialect = dialect_named("thingsboard_device", load_manifest(lab.manifest_path()))
+    board = Board(config)
+    console = board.open_console()
+    try:
+        with console.handed_over() as port:
+            result = provision(port, bundle, timeout=args.timeout)
+            console.feed(result.console)
+        print(f"{args.board}: {result.status_name}: {result.info.strip()}")
+        if not result.ok:
+            return 1
+        outcome = "|".join(dialect[k].pattern for k in ("connected", "refused", "tls_failed",
+                                                        "provision_failed"))
+        for line in console.readlines_until(outcome, args.follow) if args.follow > 0 else []:
+            print(f"  | {line}")
+        return 0 if args.follow <= 0 or any(dialect.match("connected", x) for x in console.lines) else 1
+    finally:
+        board.close_console()
+
+
 def add_tb_commands(add: Callable[..., argparse.ArgumentParser], sub: Any) -> None:
     """Register `hil tb ...` with the main parser's `add` helper."""
     tb = add("tb", lambda a: 0, "the local ThingsBoard-style device service (MQTT + device credentials)")
@@ -168,5 +217,20 @@ def add_tb_commands(add: Callable[..., argparse.ArgumentParser], sub: Any) -> No
     prof.add_argument("--secret", help="provisionDeviceSecret")
     prof.add_argument("--ca", metavar="PEM", help="x509-chain: the trusted CA certificate file")
     prof.add_argument("--no-create", action="store_true", help="x509-chain: do not create new devices")
+    prov = add("provision", cmd_provision, "give a board its server and credentials over serial", tb_sub)
+    prov.add_argument("board", help="board id (flashed with the tb-device image)")
+    prov.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="the running `hil tb serve` data dir")
+    prov.add_argument("--tls", action="store_true", help="connect over TLS (implied by --cert)")
+    prov.add_argument("--token", help="access token")
+    prov.add_argument("--client-id", help="basic MQTT client ID")
+    prov.add_argument("--username", help="basic MQTT user name")
+    prov.add_argument("--password", help="basic MQTT password")
+    prov.add_argument("--cert", metavar="PEM", help="X.509 device certificate")
+    prov.add_argument("--key", metavar="PEM", help="X.509 device private key (EC)")
+    prov.add_argument("--provision-key", help="provisionDeviceKey (device provisioning request)")
+    prov.add_argument("--provision-secret", help="provisionDeviceSecret")
+    prov.add_argument("--device-name", help="device name for the provisioning request")
+    prov.add_argument("--timeout", type=float, default=30.0, help="serial answer timeout (s)")
+    prov.add_argument("--follow", type=float, default=30.0, help="then follow the console (s)")
     events = common(add("events", cmd_events, "the service's events (refusals with their reason)", tb_sub))
     events.add_argument("--device", default=None, help="only this device name")
