@@ -229,6 +229,11 @@ class TbBroker:
 
     async def start(self) -> None:
         """Start amqtt and bind the listeners; ports 0 become the ports the OS picked."""
+        # amqtt's DEBUG lines show whole CONNECT packets (user name = access token, password):
+        # keep them off even when a run turns DEBUG logging on.
+        amqtt_log = logging.getLogger("amqtt")
+        if amqtt_log.getEffectiveLevel() < logging.INFO:
+            amqtt_log.setLevel(logging.INFO)
         external = {"type": "external", "bind": "external"}
         if self.rules is not None:
             _HOOKS[self.key] = self.rules
