@@ -48,6 +48,7 @@ class SessionInfo:
     device_id: str | None
     provisioning: bool
     transport: str
+    session: Session | None = None
 
 
 def _transport(session: Session) -> str:
@@ -103,7 +104,8 @@ class ThingsBoardRules:
         verdict = cr.authenticate(self.store, session.client_id, session.username, session.password,
                                   _peer_cert(session))
         if verdict.accepted:
-            self.sessions[session.client_id] = SessionInfo(verdict.device_id, verdict.provisioning, transport)
+            self.sessions[session.client_id] = SessionInfo(verdict.device_id, verdict.provisioning, transport,
+                                                           session)
             self.store.record("connect_accepted", verdict.reason, device_id=verdict.device_id,
                               client_id=session.client_id, credentials_type=verdict.credentials_type,
                               transport=transport, code=0)
@@ -208,10 +210,12 @@ class TbPlugin(BaseAuthPlugin, BaseTopicPlugin):
         return await rules.allow(session, topic, action)
 
     async def on_broker_client_disconnected(self, *, client_id: str, client_session: Session) -> None:
-        """Forget the session."""
+        """Forget the session (not a newer one of the same client ID that connected meanwhile)."""
         rules = self._rules()
         if rules:
-            rules.sessions.pop(client_id, None)
+            info = rules.sessions.get(client_id)
+            if info is not None and info.session is client_session:
+                del rules.sessions[client_id]
 
 
 class TbBroker:
