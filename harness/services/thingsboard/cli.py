@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         (Path(args.data_dir) / STATE_FILE).write_text(json.dumps(info))
         for key, value in info.items():
             print(f"{key:9} {value}", flush=True)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await service.stop()
 

@@ -54,3 +54,13 @@ def test_check_pre_provisioned_needs_the_device_and_provisions_it_once(store):
     assert ok["status"] == "SUCCESS" and device_id == device.id
     twice, _, reason = provision(store, req("K2", "S2", "pre"))
     assert twice["status"] == "FAILURE" and "already provisioned" in reason
+
+
+def test_device_generated_x509_certificate_is_stored(store):
+    from harness import pki
+
+    cred = pki.make_device_cert(pki.make_ca("own"), "x509-prov")
+    response, device_id, _ = provision(store, req("K1", "S1", "x509-prov", credentialsType="X509_CERTIFICATE",
+                                                  hash=cred.cert_pem.decode()))
+    assert response["status"] == "SUCCESS" and response["credentialsType"] == "X509_CERTIFICATE"
+    assert store.credentials_of(device_id).type == r.X509_CERTIFICATE
