@@ -156,3 +156,19 @@ def test_credentials_provisioned_manually_with_the_cli(board, tb, lab, capsys):
     assert "ACCESS_TOKEN" in shown and tb.name("hand-made") not in shown, "the CLI masks the token"
     _provision(board, tb_bundle(tb.service.mqtt_uri, access_token=tb.name("hand-made")))
     _online(board, tb, name)
+
+
+@pytest.mark.scenario("thingsboard: credentials changed via script end the session")
+def test_credentials_changed_via_script_disconnect_the_device(board, tb):
+    """"Via Script, using ThingsBoard REST API": when a script gives the device new credentials,
+    its open session ends and the old token is refused on reconnect (CONNACK 5)."""
+    device = tb.create_device(tb.name("rotated"), access_token=tb.name("old"))
+    _provision(board, tb_bundle(tb.service.mqtt_uri, access_token=tb.name("old")))
+    board.expect("connected", TIMEOUT)
+    tb.set_credentials(device, "ACCESS_TOKEN", credentials_id=tb.name("new"))
+    closed = tb.wait_event(lambda e: e.type == "session_closed", what="closed session")
+    assert closed.device_id == device["id"]["id"]
+    board.expect("TB: connection lost", TIMEOUT)
+    assert board.expect("refused", TIMEOUT).group(1) == "5"
+    refused = tb.wait_event(lambda e: e.type == "connect_refused", what="refused reconnect")
+    assert refused.reason == "unknown access token"

@@ -97,6 +97,25 @@ class ThingsBoardRules:
         self.store = store
         self.sessions: dict[str, SessionInfo] = {}
         self.broker: Broker | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        store.add_listener(self._on_event)
+
+    def _on_event(self, event: Any) -> None:
+        """New credentials end the device's open sessions (it must connect with the new ones)."""
+        if event.type == "credentials_updated" and event.device_id and self.loop is not None:
+            self.loop.call_soon_threadsafe(self._close_sessions, event.device_id)
+
+    def _close_sessions(self, device_id: str) -> None:
+        if self.broker is None:
+            return
+        for client_id, info in list(self.sessions.items()):
+            if info.device_id != device_id or info.provisioning:
+                continue
+            entry = self.broker._sessions.get(client_id)  # noqa: SLF001 - amqtt has no per-session API
+            if entry is not None:
+                self.store.record("session_closed", "device credentials were updated", device_id=device_id,
+                                  client_id=client_id, transport=info.transport)
+                asyncio.get_running_loop().create_task(entry[1].handle_connection_closed())
 
     def authenticate(self, session: Session) -> bool:
         """Accept or refuse a CONNECT, recording the event with its reason."""
@@ -248,6 +267,7 @@ class TbBroker:
         self.broker = Broker(config)
         if self.rules is not None:
             self.rules.broker = self.broker
+            self.rules.loop = asyncio.get_running_loop()
         await self.broker.start()
         plain = await asyncio.start_server(self._plain, self.host, self.mqtt_port)
         tls = await asyncio.start_server(self._tls, self.host, self.mqtts_port)
@@ -295,3 +315,5 @@ class TbBroker:
             with contextlib.suppress(Exception):
                 await self.broker.shutdown()
         _HOOKS.pop(self.key, None)
+        if self.rules is not None:
+            self.rules.store.remove_listener(self.rules._on_event)  # noqa: SLF001
