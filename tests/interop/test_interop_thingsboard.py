@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,11 +176,23 @@ def test_sdk_device_client_authenticates_and_sends_data(service, rest):
                                     username=creds["credentialsValue"])
     client._client._protocol = MQTTv311  # noqa: SLF001 - see the docstring
     client._client._clean_session = True  # noqa: SLF001
+    wanted = {"connect_accepted", "telemetry", "attributes"}
+    seen: set[str] = set()
+    arrived = threading.Event()
+
+    def on_event(event) -> None:
+        if event.device_id == device["id"]["id"]:
+            seen.add(event.type)
+            if wanted <= seen:
+                arrived.set()
+
+    service.store.add_listener(on_event)
     client.connect(timeout=10)
     try:
+        # the SDK's get() waits 1 s at most for the PUBACK; the service's events are the proof
         assert client.send_telemetry({"sdkValue": 42}).get() == 0
         assert client.send_attributes({"sdkAttribute": "yes"}).get() == 0
+        assert arrived.wait(10), f"the service saw only {sorted(seen)} of the SDK client"
     finally:
         client.disconnect()
-    kinds = [e["type"] for e in rest.events(device["id"]["id"])]
-    assert {"connect_accepted", "telemetry", "attributes"} <= set(kinds)
+        service.store.remove_listener(on_event)
