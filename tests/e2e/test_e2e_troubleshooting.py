@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import pytest
 
-from harness.cloud import events as ev
-from harness.cloud.bootstrap_policy import (
+from harness.client.troubleshooting import (
     DUPLICATE_ENDPOINT,
     INVALID_CERTIFICATE,
     NOT_ENROLLED,
     NOT_IN_ACCOUNT,
     QUOTA_REACHED,
 )
+from harness.cloud import events as ev
 from harness.pki import make_device_cert
 
 pytestmark = pytest.mark.area("troubleshooting")
