@@ -35,3 +35,8 @@ def code_text(code: int) -> str:
 def reason(code: int) -> str:
     """mbed-client's reason word for a response code (dotted code when it has none)."""
     return REASONS.get(code, code_text(code))
+
+
+def with_aid(uri: str, account_id: str) -> str:
+    """`uri` with `?aid=<account_id>` (replacing any query it had): how the client names its account."""
+    return f"{uri.split('?', 1)[0]}?aid={account_id}"
