@@ -32,7 +32,7 @@ from harness.cloud.records import (
     utcnow,
 )
 from harness.cloud.store import Store
-from harness.pki import enrollment_id, issued_by, load_certificate, subject_fields
+from harness.pki import enrollment_id, load_certificate, subject_fields
 
 DEVICES_PER_DEVELOPER_CERT = 100
 
@@ -122,13 +122,8 @@ class BootstrapRules:
 
     def _trusting_ca(self, account: Account, cert: x509.Certificate, *,
                      enrollment_only: bool) -> TrustedCertificate | None:
-        for trusted in self.store.list_trusted_certificates(account.id, service="bootstrap",
-                                                            active_only=True):
-            if enrollment_only and not trusted.enrollment_mode:
-                continue
-            if issued_by(cert, load_certificate(trusted.certificate.encode())):
-                return trusted
-        return None
+        return self.store.trusted_issuer(account.id, cert, service="bootstrap",
+                                         enrollment_only=enrollment_only)
 
     def _check_quota(self, account: Account) -> None:
         if self.store.count_devices(account.id) >= account.device_quota:

@@ -6,12 +6,13 @@ import sqlite3
 from dataclasses import replace
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from harness.cloud.records import DeveloperCertificateRecord, TrustedCertificate, new_id, utcnow
 from harness.cloud.sqlite_db import from_ts, ts
 from harness.cloud.store.base import ConflictError, NotFoundError, StoreBase, StoreError
-from harness.pki import load_certificate_chain
+from harness.pki import first_issuer, load_certificate_chain
 
 SERVICES = ("bootstrap", "lwm2m")
 STATUSES = ("ACTIVE", "INACTIVE")
@@ -83,6 +84,13 @@ class CertificateStore(StoreBase):
         if active_only:
             sql += " AND status='ACTIVE'"
         return [self._trusted(r) for r in self._query(sql + " ORDER BY rowid", tuple(args))]
+
+    def trusted_issuer(self, account_id: str, cert: x509.Certificate, *, service: str,
+                       enrollment_only: bool = False) -> TrustedCertificate | None:
+        """The account's ACTIVE trusted CA of `service` that issued `cert` (enrollment-mode CAs
+        only when `enrollment_only`), or None."""
+        trusted = self.list_trusted_certificates(account_id, service=service, active_only=True)
+        return first_issuer(cert, [t for t in trusted if t.enrollment_mode or not enrollment_only])
 
     def update_trusted_certificate(self, cert_id: str, **changes: Any) -> TrustedCertificate:
         """Change name, status, enrollment_mode, description, service or the certificate (PEM)
