@@ -114,3 +114,22 @@ def test_the_check_lets_the_vocabulary_through(tmp_path):
         assert offenders("fixtures", ("harness.cloud",), allowed=SERVICE_VOCABULARY) == []
     finally:
         probe.unlink()
+
+
+def _catches_import_errors(path: Path) -> list[int]:
+    """Lines of `except ImportError` / `except ModuleNotFoundError` handlers in `path`."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ExceptHandler) and node.type is not None:
+            caught = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+            if any(isinstance(c, ast.Name) and c.id in ("ImportError", "ModuleNotFoundError")
+                   for c in caught):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_no_silent_optional_import():
+    """A part that fails to import stops the run loudly instead of quietly doing less."""
+    found = [f"{path.relative_to(REPO_ROOT)}:{line}" for root in ("harness", "fixtures")
+             for path in python_files(root) for line in _catches_import_errors(path)]
+    assert found == [], f"import the module outright (a missing part is a bug to see): {found}"
