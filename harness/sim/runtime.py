@@ -240,12 +240,8 @@ class BoardRuntime:
         write_developer_credentials(self.store, creds)
 
     async def _run_client(self, image: FirmwareImage, console: Callable[[str], None]) -> None:
-        try:
-            from harness.sim.client import DeviceClient
-        except ImportError as exc:
-            console(f"{BOOT_PREFIX} Error: this build has no Device Management Client ({exc}).")
-            self.state = "down"
-            return
+        from harness.sim.client import DeviceClient  # loaded when a client runs (factory mode waits)
+
         client = DeviceClient(store=self.store, firmware=image, console=console, platform=self.platform)
         self.client = client
         try:
