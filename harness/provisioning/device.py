@@ -142,7 +142,7 @@ class FactoryDevice:
             p.check_flags(bundle)
             csrs = self._make_csrs(csr_value, store) if bundle.csr_requests else []
             if self.session_finished:
-                self._set_trusted_ca_id(store)
+                self._set_trusted_ca_id(store, warnings)
             if bundle.effective_verify:
                 verify_device(store, self.clock.now(), production=self.production,
                               warnings=warnings)
@@ -187,13 +187,14 @@ class FactoryDevice:
         return csr_value
 
     @staticmethod
-    def _set_trusted_ca_id(store: ItemStore) -> None:
+    def _set_trusted_ca_id(store: ItemStore, warnings: list[str]) -> None:
         """fcc_trust_ca_cert_id_set at a session's last bundle: read the mode, keep the CA's id.
 
         It runs before verification, so a missing or bad mbed.UseBootstrap (or bootstrap CA)
-        fails here, without the time warnings verification would have made first.
+        fails here, without the time warnings verification would have made first; its
+        "Bootstrap mode not activated" warning stays when the bundle has Verify=0.
         """
-        if not bootstrap_mode(store):
+        if not bootstrap_mode(store, warnings):
             return
         ca_der = store.get(it.BOOTSTRAP_SERVER_CA_CERT)
         if ca_der is None:

@@ -203,6 +203,7 @@ WARN_CA_IDENTIFIER = "CA identifier wasn't set properly:"
 # client): they replace the status prefix --------------------------------------------------------
 GENERAL_ERROR = "General error:"
 ERR_DATA_EXISTS = "Data already exists:"
+ERR_DATA_EMPTY = "Item data empty:"
 ERR_PRIVATE_KEY_FORMAT = "Public key format invalid:"
 ERR_PUBLIC_KEY_PARSE = "Public key parse failed:"
 ERR_CERT_PARSE = "Certificate parse failed:"

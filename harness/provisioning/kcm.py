@@ -57,8 +57,14 @@ def load_certificate(data: bytes) -> x509.Certificate | None:
     return cert
 
 
+def _not_empty(name: str, data: bytes) -> None:
+    if not data:
+        raise BundleError(FccStatus.KCM_STORAGE_ERROR, name, info=it.ERR_DATA_EMPTY + name)
+
+
 def store_key(store: ItemStore, name: str, data: bytes, key_type: str) -> None:
     """An ECCPrivate / ECCPublic key (P-256 only)."""
+    _not_empty(name, data)
     if key_type == it.KEY_TYPE_ECC_PRIVATE:
         if load_p256_private(data) is None:
             raise BundleError(FccStatus.KCM_CRYPTO_ERROR, name,
@@ -70,6 +76,7 @@ def store_key(store: ItemStore, name: str, data: bytes, key_type: str) -> None:
 
 def store_certificate(store: ItemStore, name: str, data: bytes, key_name: str | None) -> None:
     """A single certificate, checked against the stored private key `key_name` when given."""
+    _not_empty(name, data)
     status = FccStatus.KCM_CRYPTO_ERROR
     if key_name is not None:
         status = FccStatus.CERTIFICATE_PUBLIC_KEY_CORRELATION_ERROR

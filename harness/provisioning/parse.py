@@ -94,7 +94,9 @@ def rbp_buffer(pairs: Pairs, group: str) -> bytes | None:
         return None
     size, name = ((it.ENTROPY_SIZE, it.RBP_ENTROPY_NAME) if group == it.GROUP_ENTROPY
                   else (it.ROT_SIZE, it.RBP_ROT_NAME))
-    if not isinstance(value, bytes) or len(value) != size:
+    if not isinstance(value, bytes):
+        raise BundleError(FccStatus.BUNDLE_ERROR, name, detail=f"{group} must be bytes")
+    if len(value) != size:
         raise BundleError(FccStatus.INVALID_PARAMETER, name,
                           detail=f"{group} must be exactly {size} bytes")
     return value

@@ -170,7 +170,7 @@ class RealFactoryClient:
             self.sock.close()
             self.sock = None
 
-    def exchange_frame(self, frame: bytes, timeout: float = 10.0) -> ResponseFrame | None:
+    def exchange_frame(self, frame: bytes, timeout: float = 30.0) -> ResponseFrame | None:
         """Send raw frame bytes, return the response frame (None: the client closed the link)."""
         if self.sock is None:
             self.connect()
@@ -181,12 +181,16 @@ class RealFactoryClient:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise RealClientError(f"The real factory client did not answer within {timeout:g} s.")
+                tail = self.trace[-400:].strip().replace("\n", " | ")
+                raise RealClientError(f"The real factory client did not answer within {timeout:g} s "
+                                      f"(last output: {tail!r}).")
             self.sock.settimeout(left)
             try:
                 chunk = self.sock.recv(65536)
             except ConnectionResetError:
                 chunk = b""
+            except TimeoutError:
+                continue
             if not chunk:
                 self.close()
                 return None
@@ -195,6 +199,73 @@ class RealFactoryClient:
                     return parsed
                 raise RealClientError("The real factory client sent a garbled response frame.")
 
-    def exchange(self, message: bytes, timeout: float = 10.0) -> ResponseFrame | None:
+    def exchange(self, message: bytes, timeout: float = 30.0) -> ResponseFrame | None:
         """Frame `message` (CBOR), send it and return the response frame (None if closed)."""
         return self.exchange_frame(encode_request(message), timeout)
+
+
+class RealClientPool:
+    """Real clients started ahead of use (start-up is most of a short session's cost).
+
+    get() hands out a started client in a fresh directory; done() stops and removes it in the
+    background. close() stops everything the pool started.
+    """
+
+    def __init__(self, size: int = 3, binary: str | os.PathLike[str] | None = None) -> None:
+        """Keep `size` clients started and waiting."""
+        import queue
+
+        self.size = size
+        self.binary = binary
+        self._ready: queue.Queue[RealFactoryClient | RealClientError] = queue.Queue()
+        self._retire: queue.Queue[RealFactoryClient | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._slots = threading.Semaphore(size)
+        self._threads = [threading.Thread(target=self._fill, daemon=True),
+                         threading.Thread(target=self._reap, daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
+    def _fill(self) -> None:
+        while not self._stop.is_set():
+            if not self._slots.acquire(timeout=0.2):
+                continue
+            client = RealFactoryClient(binary=self.binary)
+            try:
+                client.start()
+            except RealClientError as exc:
+                client.remove()
+                self._ready.put(exc)
+                continue
+            self._ready.put(client)
+
+    def _reap(self) -> None:
+        while True:
+            client = self._retire.get()
+            if client is None:
+                return
+            client.remove()
+
+    def get(self, timeout: float = 30.0) -> RealFactoryClient:
+        """A started client (raises RealClientError if starting failed)."""
+        item = self._ready.get(timeout=timeout)
+        if isinstance(item, RealClientError):
+            raise item
+        return item
+
+    def done(self, client: RealFactoryClient) -> None:
+        """Retire a client: it is stopped and its directory removed in the background."""
+        client.close()
+        self._retire.put(client)
+        self._slots.release()
+
+    def close(self) -> None:
+        """Stop the pool and every client it started."""
+        self._stop.set()
+        self._threads[0].join(5)
+        while not self._ready.empty():
+            item = self._ready.get_nowait()
+            if isinstance(item, RealFactoryClient):
+                self._retire.put(item)
+        self._retire.put(None)
+        self._threads[1].join(30)

@@ -48,12 +48,15 @@ def verify_device(store: ItemStore, now: float, *, production: bool = True,
     `warnings` (if given) receives each warning as it is made, so the caller still has the
     ones gathered before an error (the real client sends them with the error response).
     """
+    if warnings is not None:
+        warnings.clear()  # fcc_clean_output_info_handler at the start of verification
     v = Verification(store, now, production, warnings if warnings is not None else [])
     _check_time(v)
     use_bootstrap = _check_bootstrap_mode(v)
     _require(v, it.ENDPOINT_NAME)
-    for name in it.DEVICE_METADATA:
-        _require(v, name)
+    for name in it.DEVICE_METADATA:  # presence only: an empty value is accepted
+        if v.store.get(name) is None:
+            raise BundleError(FccStatus.ITEM_NOT_EXIST, name)
     _check_root_ca(v, use_bootstrap)
     _check_server_uri(v, use_bootstrap)
     _check_device_cert_and_key(v, use_bootstrap)
@@ -63,9 +66,9 @@ def verify_device(store: ItemStore, now: float, *, production: bool = True,
     return v.warnings
 
 
-def bootstrap_mode(store: ItemStore) -> bool:
+def bootstrap_mode(store: ItemStore, warnings: list[str]) -> bool:
     """fcc_get_bootstrap_mode on its own (the CA-identifier step runs it before verification)."""
-    return _check_bootstrap_mode(Verification(store, 0.0))
+    return _check_bootstrap_mode(Verification(store, 0.0, warnings=warnings))
 
 
 def _require(v: Verification, name: str) -> bytes:
