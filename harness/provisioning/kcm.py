@@ -95,7 +95,13 @@ def store_certificate(store: ItemStore, name: str, data: bytes, key_name: str | 
 
 
 def store_chain(store: ItemStore, name: str, certs: list[bytes]) -> None:
-    """A certificate chain: each certificate must be signed by the next one."""
+    """A certificate chain: each certificate must be signed by the next one.
+
+    KCM opens the chain for writing first, so a taken name fails before any check, and with
+    KCM_ERROR (15) rather than the 17 of single items (seen on the real client).
+    """
+    if store.get(name) is not None:
+        raise BundleError(FccStatus.KCM_ERROR, name, info=it.ERR_DATA_EXISTS + name)
     parsed = []
     for der in certs:
         cert = load_certificate(der)

@@ -177,13 +177,17 @@ def _check_device_cert_and_key(v: Verification, use_bootstrap: bool) -> None:
         raise BundleError(FccStatus.INVALID_CERTIFICATE, cert_name)
     _warn_if_present(v, other_cert)
     subject = pki.subject_fields(leaf)
-    if subject.get("CN", "").encode() != v.store.get(it.ENDPOINT_NAME):
+    if "CN" not in subject:  # an attribute the certificate lacks: 11, "General error:"
+        raise BundleError(FccStatus.INVALID_CERT_ATTRIBUTE, cert_name)
+    if subject["CN"].encode() != v.store.get(it.ENDPOINT_NAME):
         raise BundleError(FccStatus.INVALID_LWM2M_CN_ATTR, cert_name)
     if not use_bootstrap:
         aid = _aid_from_uri(v.store.get(it.LWM2M_SERVER_URI) or b"")
         if aid is None:
             raise BundleError(FccStatus.URI_WRONG_FORMAT, cert_name)
-        if subject.get("OU", "").encode() != aid:
+        if "OU" not in subject:
+            raise BundleError(FccStatus.INVALID_CERT_ATTRIBUTE, cert_name)
+        if subject["OU"].encode() != aid:
             raise BundleError(FccStatus.INVALID_LWM2M_CN_ATTR, cert_name)
     if _is_self_signed(leaf):
         v.warn(it.WARN_SELF_SIGNED, cert_name)
