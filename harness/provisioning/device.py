@@ -68,6 +68,7 @@ class FactoryDevice:
         self.session_finished = True  # g_is_session_finished: only a completed loop changes it
         self.sessions_finished = 0
         self.sessions_committed = 0
+        self.internal_errors = 0  # bundles that hit the catch-all (a handler bug): fuzzing wants 0
         self.last_response: Response | None = None
         self._lock = threading.Lock()
 
@@ -94,6 +95,7 @@ class FactoryDevice:
             try:
                 response, send = self._process(request_cbor)
             except Exception:  # noqa: BLE001 - a handler bug must still answer, never hang
+                self.internal_errors += 1
                 log.exception("factory device: unexpected error in the bundle handler")
                 response = Response(FccStatus.ERROR, it.GENERAL_ERROR)
                 send = True

@@ -77,18 +77,17 @@ def store_key(store: ItemStore, name: str, data: bytes, key_type: str) -> None:
 def store_certificate(store: ItemStore, name: str, data: bytes, key_name: str | None) -> None:
     """A single certificate, checked against the stored private key `key_name` when given."""
     _not_empty(name, data)
-    status = FccStatus.KCM_CRYPTO_ERROR
+    status = (FccStatus.KCM_CRYPTO_ERROR if key_name is None
+              else FccStatus.CERTIFICATE_PUBLIC_KEY_CORRELATION_ERROR)
+    cert = load_certificate(data)  # parsed before the key is looked up (seen on the real client)
+    if cert is None:
+        raise BundleError(status, name, info=it.ERR_CERT_PARSE + name)
     if key_name is not None:
-        status = FccStatus.CERTIFICATE_PUBLIC_KEY_CORRELATION_ERROR
         key_der = store.get(key_name)
         if key_der is None:
             raise BundleError(status, key_name, info=it.error_message(
                 FccStatus.ITEM_NOT_EXIST, key_name))
-    cert = load_certificate(data)
-    if cert is None:
-        raise BundleError(status, name, info=it.ERR_CERT_PARSE + name)
-    if key_name is not None:
-        key = load_p256_private(key_der or b"")
+        key = load_p256_private(key_der)
         if key is None or not pki.key_matches_cert(key, cert):
             raise BundleError(status, name, info=it.ERR_SELF_GENERATED_CERT + name)
     put_new(store, name, data)

@@ -160,6 +160,24 @@ def _chain_wrong_issuer(m: Material) -> list[bytes]:
     return [m.device_cert(), other_ca]
 
 
+P256_OID = bytes.fromhex("2a8648ce3d030107")
+
+
+def unsupported_curve_key(m: Material) -> bytes:
+    """A P-256 key whose curve OID says prime239v1 (cryptography: UnsupportedAlgorithm)."""
+    return key_der(m.device_key).replace(P256_OID, P256_OID[:-1] + b"\x04")
+
+
+def invalid_version_cert(m: Material) -> bytes:
+    """A device certificate with X.509 version 6 (cryptography: InvalidVersion)."""
+    return m.device_cert().replace(bytes.fromhex("a003020102"), bytes.fromhex("a003020105"), 1)
+
+
+def duplicate_extension_cert(m: Material) -> bytes:
+    """A device certificate whose EKU OID was turned into a second BasicConstraints."""
+    return m.device_cert().replace(bytes.fromhex("0603551d25"), bytes.fromhex("0603551d13"), 1)
+
+
 def _keep(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "KpAlvSess": 1}
 
@@ -281,6 +299,16 @@ CASES: dict[str, CaseBuilder] = {
                                     "CsrReqs": [{"PrKN": f"k{i}", "Subj": "CN=a", "MD": 0}
                                                 for i in range(6)]}],
     "verify_only_empty": lambda m: [{"SchemeVersion": "0.0.1"}],
+    "key_unsupported_curve": lambda m: [bundle(m, key=unsupported_curve_key(m))],
+    "key_unsupported_curve_no_prkn": lambda m: [bundle(m, key=unsupported_curve_key(m),
+                                                       prkn=False)],
+    "cert_invalid_version": lambda m: [bundle(m, cert=invalid_version_cert(m))],
+    "cert_invalid_version_no_prkn": lambda m: [bundle(m, cert=invalid_version_cert(m), prkn=False)],
+    "cert_duplicate_extension": lambda m: [bundle(m, cert=duplicate_extension_cert(m))],
+    "cert_duplicate_extension_no_prkn": lambda m: [bundle(m, cert=duplicate_extension_cert(m),
+                                                          prkn=False)],
+    "chain_duplicate_extension": lambda m: [bundle(m, chain=[duplicate_extension_cert(m),
+                                                             m.ca_der])],
     "good_bootstrap_keep_alive_last": lambda m: [_keep(bundle(m)),
                                                  {"SchemeVersion": "0.0.1", "Verify": 1}],
 }
