@@ -19,6 +19,7 @@ from harness.provisioning.items import FccStatus
 from harness.provisioning.store import ItemStore
 
 UINT64 = 1 << 64
+PAL_MIN_SEC_FROM_EPOCH = 1483264800  # the real client refuses an earlier mbed.CurrentTime (bisected)
 
 
 def put_new(store: ItemStore, name: str, data: bytes) -> None:
@@ -123,7 +124,12 @@ def store_param(store: ItemStore, clock: DeviceClock, name: str,
     """A config param; mbed.CurrentTime (an integer) sets the clock instead of being stored."""
     if name == it.CURRENT_TIME:
         if isinstance(value, int):
-            clock.set(value % UINT64)  # a negative value is read back as a huge uint64
+            seconds = value % UINT64  # a negative value is read back as a huge uint64
+            if 0 < seconds < PAL_MIN_SEC_FROM_EPOCH:
+                raise BundleError(FccStatus.ERROR, info=it.GENERAL_ERROR,
+                                  detail="mbed.CurrentTime is before 2017")
+            if seconds:
+                clock.set(seconds)
         return
     if isinstance(value, int):
         size = it.int_storage_size(name)

@@ -90,7 +90,8 @@ _special = {
     it.FIRST_TO_CLAIM: st.sampled_from([0, 1, 2, b"\x01" + bytes(7), b"\x01"]),
     it.CLASS_ID: st.sampled_from([b"c" * 16, b"c" * 15, b"c" * 17, b"", "x" * 16]),
     it.VENDOR_ID: st.sampled_from([b"v" * 16, b"v" * 3, b""]),
-    it.CURRENT_TIME: st.one_of(st.integers(0, 2**33), st.integers(-(2**63), -1),
+    it.CURRENT_TIME: st.one_of(st.integers(1483264800, 2**33), st.integers(0, 2**33),
+                               st.integers(-(2**63), -1),
                                st.sampled_from(["1700000000", b"\x01"])),
     it.BOOTSTRAP_SERVER_URI: st.sampled_from([
         f"coaps://h?aid={AID}", "coaps://h", f"coap://h:1?x=1&aid={AID}", f"http://h?aid={AID}",
