@@ -35,7 +35,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the onboarding suite on the lab and print the summary."""
     from harness.runner import run_suite
 
-    return run_suite(lab_config=args.lab_config, workers=args.workers, extra=args.pytest_args,
+    extra = list(args.pytest_args)
+    if args.fail_on_purpose:
+        extra = ["--hil-fail-on-purpose", *(extra[1:] if extra[:1] == ["--"] else extra)]
+    return run_suite(lab_config=args.lab_config, workers=args.workers, extra=extra,
                      junit=args.junitxml)
 
 
@@ -111,6 +114,15 @@ def cmd_report_summary(args: argparse.Namespace) -> int:
     return report_summary(Path(args.file), markdown=args.markdown)
 
 
+def cmd_report_html(args: argparse.Namespace) -> int:
+    """Write one self-contained HTML report of JUnit files (one file per run)."""
+    from harness.report.html import write_html_report
+
+    out = write_html_report([Path(p) for p in args.inputs], Path(args.output))
+    print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `hil` with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -129,10 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    run = add("run", cmd_run, "run the onboarding suite on the lab, write reports/junit.xml")
+    run = add("run", cmd_run, "run the onboarding suite on the lab, write reports/junit.xml and "
+              "reports/report.html")
     run.add_argument("-n", "--workers", default=None,
                      help="pytest-xdist workers: a number, auto, or 0 (default: one per lab board)")
-    run.add_argument("--junitxml", default=None, help="JUnit file (default: <reports_dir>/junit.xml)")
+    run.add_argument("--junitxml", default=None, help="JUnit file (default: <reports_dir>/junit.xml; "
+                     "report.html is written next to it)")
+    run.add_argument("--fail-on-purpose", action="store_true",
+                     help="also run the scenario that fails deliberately, to see a failure report")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
 
     add("boards", cmd_boards, "show lab boards, pyOCD probes and serial ports, and what is missing")
@@ -175,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")
     dev.add_argument("--account", default="developer", help="account name (made if missing)")
 
-    report = add("report", lambda a: 0, "merge and summarize JUnit reports")
+    report = add("report", lambda a: 0, "merge, summarize and render JUnit reports")
     report_sub = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")
     merge = add("merge", cmd_report_merge, "merge JUnit files into one", report_sub)
     merge.add_argument("inputs", nargs="+", help="JUnit XML files")
@@ -183,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     summary = add("summary", cmd_report_summary, "tables per board and per scenario", report_sub)
     summary.add_argument("file", help="JUnit XML file")
     summary.add_argument("--markdown", action="store_true", help="print Markdown instead of tables")
+    html = add("html", cmd_report_html, "one self-contained HTML report (timelines, trends, flaky "
+               "scenarios) of one or more runs", report_sub)
+    html.add_argument("inputs", nargs="+", metavar="RUN.xml",
+                      help="JUnit XML files, one per run (e.g. one per night), oldest first")
+    html.add_argument("-o", "--output", default="report.html", help="HTML file (default: report.html)")
 
     config = add("config", lambda a: 0, "lab config tools")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")

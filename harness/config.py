@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from harness.errors import HilError
 
@@ -78,26 +86,73 @@ class ServiceConfig(_Strict):
         return value
 
 
-class BoardConfig(_Strict):
-    """One board of the lab: a real board behind a pyOCD probe, or a virtual board."""
+class BoardConfigBase(_Strict):
+    """What every lab board has; each kind below adds and validates its own fields."""
 
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Literal["pyocd", "sim"]
-    target: str = Field("dmhil_vboard", description="pyOCD target type")
-    probe_id: str | None = Field(None, description="pyOCD probe unique id")
-    serial_port: str | None = Field(None, description="e.g. /dev/ttyACM0")
-    usb_serial_number: str | None = Field(None, description="find the port by USB serial number")
+    kind: str
+    target: str = Field(description="the target type (pyOCD target of a probe board)")
     baudrate: int = Field(115200, gt=0)
     firmware: str = Field("factory", description="image name in firmware/manifest.yaml")
     tags: list[str] = []
 
+
+class PyocdBoardConfig(BoardConfigBase):
+    """A real board behind a pyOCD probe, with a USB serial console."""
+
+    kind: Literal["pyocd"]
+    target: str = Field(description="pyOCD target type (`pyocd list --targets`)")
+    probe_id: str = Field(description="pyOCD probe unique id (`pyocd list`)")
+    serial_port: str | None = Field(None, description="e.g. /dev/ttyACM0")
+    usb_serial_number: str | None = Field(None, description="find the port by USB serial number")
+
     @model_validator(mode="after")
-    def _real_board_port(self) -> BoardConfig:
-        if self.kind == "pyocd" and not (self.serial_port or self.usb_serial_number):
+    def _port(self) -> PyocdBoardConfig:
+        if not (self.serial_port or self.usb_serial_number):
             raise ValueError("a pyocd board needs serial_port or usb_serial_number")
-        if self.kind == "pyocd" and not self.probe_id:
-            raise ValueError("a pyocd board needs probe_id (see `pyocd list`)")
         return self
+
+
+class VirtualBoardConfig(BoardConfigBase):
+    """A virtual board: a simulated board process with a pty console and a pyOCD probe plugin."""
+
+    kind: Literal["sim"]
+    target: str = Field("dmhil_vboard", description="the virtual board's pyOCD target type")
+
+
+KIT_ENV = "HIL_PDMC_KIT"
+"""Environment variable naming the real client kit (overrides a native board's `kit:`)."""
+DEFAULT_KIT = Path("../shared/peers/pdmc-linux-tcp")
+"""The real client kit, relative to the repository (a sibling checkout of the peers)."""
+
+
+class NativeBoardConfig(BoardConfigBase):
+    """The real Device Management Client linked from a kit and run as a local process."""
+
+    kind: Literal["native"]
+    target: str = Field("pdmc-linux-tcp", description="the image target of the kit's client")
+    firmware: str = Field("native-developer", description="image name in firmware/manifest.yaml")
+    kit: Path | None = Field(None, description=f"the client kit (default ${KIT_ENV}, else "
+                                               f"{DEFAULT_KIT} relative to the repository)")
+    transport: Literal["tls-record", "tcp-length"] = Field(
+        "tls-record", description="the service transport its bootstrap URI names")
+
+    def kit_path(self) -> Path:
+        """The kit folder: $HIL_PDMC_KIT, else `kit:` (relative to the repository), else the default."""
+        env = os.environ.get(KIT_ENV)
+        path = Path(env) if env else (self.kit or DEFAULT_KIT)
+        return path if path.is_absolute() else REPO_ROOT / path
+
+
+BoardConfig = Annotated[PyocdBoardConfig | VirtualBoardConfig | NativeBoardConfig,
+                        Field(discriminator="kind")]
+"""One lab board; `kind` chooses the model (and the Board implementation, harness.boards.registry)."""
+BOARD_KINDS: tuple[str, ...] = ("pyocd", "sim", "native")
+
+
+def board_config(**fields: Any) -> BoardConfig:
+    """Validate one board entry (the model its `kind` names)."""
+    return TypeAdapter(BoardConfig).validate_python(fields)
 
 
 class LabConfig(_Strict):
@@ -106,6 +161,8 @@ class LabConfig(_Strict):
     service: ServiceConfig = ServiceConfig()
     boards: list[BoardConfig] = []
     reports_dir: Path = Path("reports")
+    every_board: bool = Field(False, description="`hil run` runs each scenario on every board "
+                                                 "(pytest-xdist --dist each), not once on any")
     firmware_manifest: Path | None = Field(
         None, description="firmware manifest (default: firmware/manifest.yaml of this checkout)")
     source: Path | None = Field(None, exclude=True)
@@ -222,9 +279,15 @@ def _describe(data: Any, error: dict[str, Any]) -> str:
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     # pydantic puts union/literal branches into loc; keep only real keys
     loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+    # a board entry's kind picks its model; pydantic names that tag in loc
+    loc = tuple(p for i, p in enumerate(loc)
+                if not (i > 0 and isinstance(loc[i - 1], int) and p in BOARD_KINDS))
+    msg = error["msg"].removeprefix("Value error, ")
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc = (*loc, "kind")
+        msg = f"must be one of {', '.join(BOARD_KINDS)} (the board kind); fix `kind:`"
     line = _line_of(data, loc)
     where = _key_path(data, loc)
-    msg = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         msg = "unknown key; remove it or check its spelling"
     elif error["type"] == "missing":

@@ -22,6 +22,8 @@ BOOTSTRAP_CERT_VALIDITY = dt.timedelta(days=30 * 365)
 CA_VALIDITY = dt.timedelta(days=40 * 365)
 SERVER_CERT_VALIDITY = dt.timedelta(days=5 * 365)
 ENROLLMENT_ID_PREFIX = "A-"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+"""notBefore of server chains that a factory-new device (clock 0) accepts (docs/tls.md)."""
 _ENROLLMENT_ID_RE = re.compile(r"^A-([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){31})$")
 
 
@@ -109,8 +111,10 @@ def _sign(
     validity: dt.timedelta,
     extensions: list[tuple[x509.ExtensionType, bool]],
     not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
 ) -> x509.Certificate:
     start = not_before or (_now() - dt.timedelta(minutes=5))
+    end = not_after or (start + validity)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -118,7 +122,7 @@ def _sign(
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
-        .not_valid_after(start + validity)
+        .not_valid_after(end)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
     if issuer is not None:
@@ -131,6 +135,17 @@ def _sign(
     return builder.sign(signing_key, hashes.SHA256())
 
 
+def _epoch_span(from_epoch: bool, validity: dt.timedelta
+                ) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(not_before, not_after) for _sign: from 1970 to now + validity, or the defaults."""
+    return (EPOCH, _now() + validity) if from_epoch else (None, None)
+
+
+def valid_at_epoch(cert: x509.Certificate) -> bool:
+    """True when `cert` is already valid at UNIX time 0 (a factory-new device's clock)."""
+    return cert.not_valid_before_utc <= EPOCH
+
+
 def make_ca(
     common_name: str,
     *,
@@ -138,8 +153,12 @@ def make_ca(
     key_type: str = "ec",
     organization: str = "dm-hil lab",
     validity: dt.timedelta = CA_VALIDITY,
+    valid_from_epoch: bool = False,
 ) -> Credential:
-    """Make a root CA, or an intermediate CA signed by `parent`."""
+    """Make a root CA, or an intermediate CA signed by `parent`.
+
+    `valid_from_epoch`: notBefore 1970-01-01, notAfter now + `validity` (valid at device time 0).
+    """
     key = new_private_key(key_type)
     cert = _sign(
         _name(common_name, O=organization),
@@ -154,6 +173,7 @@ def make_ca(
                            key_cert_sign=True, crl_sign=True, encipher_only=False,
                            decipher_only=False), True),
         ],
+        *_epoch_span(valid_from_epoch, validity),
     )
     chain = [parent.cert, *parent.chain] if parent else []
     return Credential(cert, key, chain)
@@ -172,8 +192,12 @@ def make_server_cert(
     dns_names: list[str] | None = None,
     ip_addresses: list[str] | None = None,
     validity: dt.timedelta = SERVER_CERT_VALIDITY,
+    valid_from_epoch: bool = False,
 ) -> Credential:
-    """Make a TLS server certificate with subjectAltNames (DNS and IP)."""
+    """Make a TLS server certificate with subjectAltNames (DNS and IP).
+
+    `valid_from_epoch`: notBefore 1970-01-01, notAfter now + `validity` (valid at device time 0).
+    """
     key = new_private_key()
     dns = dns_names if dns_names is not None else ["localhost"]
     ips = ip_addresses if ip_addresses is not None else ["127.0.0.1", "::1"]
@@ -190,6 +214,7 @@ def make_server_cert(
             (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
             (x509.SubjectAlternativeName(san), False),
         ],
+        *_epoch_span(valid_from_epoch, validity),
     )
     return Credential(cert, key, [ca.cert, *ca.chain])
 

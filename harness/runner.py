@@ -14,30 +14,32 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from harness.boards.manifest import load_manifest
 from harness.config import REPO_ROOT, check_firmware, load_lab_config
 from harness.errors import HilError
+from harness.terminal import output_console
 
 E2E_DIR = REPO_ROOT / "tests" / "e2e"
 
 
-class ProgressPlugin:
-    """A pytest plugin that advances a rich Progress bar as tests finish (works under xdist)."""
+class OutcomeTracker:
+    """A pytest plugin that counts tests as they finish (works under xdist); subclasses show progress."""
 
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task = progress.add_task("collecting", total=None)
+    def __init__(self) -> None:
         self.outcomes: dict[str, str] = {}
+        self.total: int | None = None
 
-    def _set_total(self, total: int) -> None:
-        if self.progress.tasks[self.task].total is None:
-            self.progress.update(self.task, total=total, description=self._description())
+    def set_total(self, total: int) -> None:
+        """Remember how many tests will run (the first count wins)."""
+        if self.total is None:
+            self.total = total
+            self.started(total)
 
     def pytest_collection_finish(self, session: Any) -> None:
         """Without xdist: the total is what the session collected."""
         if session.items:
-            self._set_total(len(session.items))
+            self.set_total(len(session.items))
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
         """With xdist: the total is what a worker collected (every worker collects all)."""
-        self._set_total(len(ids))
+        self.set_total(len(ids))
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         """Record a test's outcome: at a failed/skipped setup, its call, or a failed teardown."""
@@ -50,8 +52,7 @@ class ProgressPlugin:
         first = report.nodeid not in self.outcomes
         if first or outcome == "failed":
             self.outcomes[report.nodeid] = outcome
-        self.progress.update(self.task, advance=1 if first else 0,
-                             description=self._description(report.nodeid))
+        self.finished(report, outcome, first)
 
     def counts(self) -> dict[str, int]:
         """How many tests passed, failed and were skipped so far."""
@@ -59,6 +60,30 @@ class ProgressPlugin:
         for outcome in self.outcomes.values():
             counts[outcome] = counts.get(outcome, 0) + 1
         return counts
+
+    def started(self, total: int) -> None:
+        """Called once when the number of tests is known."""
+
+    def finished(self, report: Any, outcome: str, first: bool) -> None:
+        """Called for each outcome-deciding report (`first`: the test's first one)."""
+
+
+class ProgressPlugin(OutcomeTracker):
+    """Advances a rich Progress bar as tests finish (an interactive terminal)."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+        self.task = progress.add_task("collecting", total=None)
+
+    def started(self, total: int) -> None:
+        """Give the bar its total."""
+        self.progress.update(self.task, total=total, description=self._description())
+
+    def finished(self, report: Any, outcome: str, first: bool) -> None:
+        """Advance the bar and show the counts and the test's name."""
+        self.progress.update(self.task, advance=1 if first else 0,
+                             description=self._description(report.nodeid))
 
     def _description(self, nodeid: str = "") -> str:
         c = self.counts()
@@ -81,6 +106,11 @@ def pytest_arguments(lab_path: Path, workers: str | int | None, extra: Sequence[
     return args + rest
 
 
+def plain_progress(args: Sequence[str]) -> list[str]:
+    """The pytest arguments with -q turned into -v: one `nodeid PASSED [ 10%]` line per test."""
+    return ["-v" if arg == "-q" else arg for arg in args]
+
+
 def _dup_terminal() -> IO[str]:
     """A handle on the real terminal that pytest's output capture cannot take over."""
     try:
@@ -92,7 +122,9 @@ def _dup_terminal() -> IO[str]:
 def run_suite(lab_config: str | os.PathLike[str] | None = None, workers: str | int | None = None,
               extra: Sequence[str] = (), junit: str | os.PathLike[str] | None = None,
               *, tests: Sequence[str | os.PathLike[str]] = (E2E_DIR,)) -> int:
-    """Run tests/e2e on the lab in-process with a progress bar; write JUnit; print the summary.
+    """Run tests/e2e on the lab in-process; write JUnit and report.html; print the summary.
+
+    Progress is a bar on a terminal and one plain line per test when output goes to a log or pipe.
 
     `workers` None: one pytest-xdist worker per lab board (each worker leases one board).
     """
@@ -107,21 +139,29 @@ def run_suite(lab_config: str | os.PathLike[str] | None = None, workers: str | i
     junit_path = Path(junit) if junit else lab.resolve(lab.reports_dir) / "junit.xml"
     junit_path.parent.mkdir(parents=True, exist_ok=True)
     args = pytest_arguments(lab.source, workers, extra, junit_path, tests)
+    if lab.every_board and workers not in (None, "", "0", 0):
+        args[args.index("-n") + 2:args.index("-n") + 2] = ["--dist", "each"]
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))  # fixtures/ is loaded from the checkout, not installed
     terminal = _dup_terminal()
     cwd = Path.cwd()
     try:
-        console = Console(file=terminal)
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=console, redirect_stdout=True,
-                            redirect_stderr=True)
+        console = output_console(terminal)
         os.chdir(REPO_ROOT)
-        plugin = ProgressPlugin(progress)
-        with progress:
-            code = int(pytest.main(args, plugins=[plugin]))
+        plugin: OutcomeTracker
+        if console.is_terminal:
+            progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=console, redirect_stdout=True,
+                                redirect_stderr=True)
+            plugin = ProgressPlugin(progress)
+            with progress:
+                code = int(pytest.main(args, plugins=[plugin]))
+        else:  # a log or a pipe: pytest's plain line per test (-v), never a redrawn bar
+            plugin = OutcomeTracker()
+            code = int(pytest.main(plain_progress(args), plugins=[plugin]))
         os.chdir(cwd)
         print_summary(junit_path, console)
+        write_report(junit_path, console)
         if code == pytest.ExitCode.INTERRUPTED:
             console.print(f"INTERRUPTED after {sum(plugin.counts().values())} tests: the summary "
                           "above covers only those.")
@@ -132,6 +172,21 @@ def run_suite(lab_config: str | os.PathLike[str] | None = None, workers: str | i
     return code
 
 
+def write_report(junit_path: Path, console: Console) -> Path | None:
+    """Write report.html next to the JUnit file and print its path (None when there is no JUnit)."""
+    if not junit_path.exists():
+        return None
+    from harness.report.html import write_html_report
+
+    try:
+        out = write_html_report([junit_path], junit_path.with_name("report.html"))
+    except HilError as exc:
+        console.print(f"HTML report not written: {exc}", highlight=False, soft_wrap=True)
+        return None
+    console.print(f"HTML report: {out}", highlight=False, soft_wrap=True)
+    return out
+
+
 def print_summary(junit_path: Path, console: Console) -> None:
     """Print the per-board / per-scenario summary of the JUnit file (if it was written)."""
     if not junit_path.exists():
@@ -140,8 +195,8 @@ def print_summary(junit_path: Path, console: Console) -> None:
     try:
         from harness.report import report_summary
     except ImportError:
-        console.print(f"JUnit: {junit_path}")
+        console.print(f"JUnit: {junit_path}", highlight=False, soft_wrap=True)
         return
     console.file.flush()
     report_summary(junit_path)
-    console.print(f"JUnit: {junit_path}")
+    console.print(f"JUnit: {junit_path}", highlight=False, soft_wrap=True)

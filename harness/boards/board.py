@@ -1,32 +1,96 @@
-"""Board = config + serial console + probe operations, for real and virtual boards alike."""
+"""The Board interface: flash, reset, factory reset, power, console and what a board can do.
+
+One implementation per board kind lives in harness.boards.kinds, registered in
+harness.boards.registry. Callers ask `board.capabilities`, never the kind.
+"""
 
 from __future__ import annotations
 
-import os
-import select
-import signal
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-
-from pyocd.core.helpers import ConnectHelper
+from typing import Any, ClassVar
 
 from harness.boards.console import SerialConsole
-from harness.boards.flashing import FlashError, flash, probe_id_of
+from harness.boards.manifest import FirmwareManifest
 from harness.config import BoardConfig
 from harness.errors import HilError
-from harness.sim import registry
-from harness.sim.control import ControlClient
-from harness.sim.launcher import BoardStartError, VirtualBoardProcess
 
 
-class Board:
-    """One lab board. Virtual boards ("sim") get their process started on demand by start()."""
+class CapabilityMissing(HilError):
+    """The board cannot do what was asked (the message says why and where it can)."""
+
+
+class BoardUnavailable(HilError):
+    """The board cannot run on this machine (a kit or tool is missing); tests skip with this."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a board can do; a scenario that needs a missing one skips with `why_not(name)`."""
+
+    has_probe: bool = False
+    """A pyOCD probe: flashing, chip erase and reset go through pyOCD."""
+    can_halt: bool = False
+    """The core can be stopped (no more output, no more network traffic) until the next reset."""
+    can_power_cycle: bool = False
+    """A cold boot (power off, power on), not only a reset."""
+    app_calls: bool = False
+    """The application's own calls (de-register, ...) can be triggered from the harness."""
+    factory_provisioning: bool = False
+    """Its firmware listens for the factory provisioning protocol on the serial port."""
+    firmware_modes: frozenset[str] = frozenset()
+    """The firmware modes it can run (factory, developer)."""
+    client_transport: str | None = None
+    """The service transport its client uses regardless of the image (None: as the image says)."""
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    """Why a capability is missing, per name (shown when a scenario skips)."""
+
+    @property
+    def can_deregister(self) -> bool:
+        """The application's de-register call is reachable."""
+        return self.app_calls
+
+    def has(self, name: str) -> bool:
+        """True if the capability `name` (a field or property above) is there."""
+        if name not in CAPABILITY_NAMES:
+            raise ValueError(f"unknown board capability {name!r}; use one of "
+                             f"{', '.join(sorted(CAPABILITY_NAMES))}")
+        return bool(getattr(self, name))
+
+    def why_not(self, name: str) -> str:
+        """One sentence: why the capability is missing on this board."""
+        base = "app_calls" if name == "can_deregister" else name
+        return self.reasons.get(name) or self.reasons.get(base) or f"the board lacks {name}"
+
+
+@dataclass
+class Survey:
+    """One board as `hil boards` sees it: its console port, a status, and what is wrong."""
+
+    port: str | None
+    status: str
+    problems: list[str] = field(default_factory=list)
+    """Things the user must fix (the command fails); notes go into `status`."""
+
+
+CAPABILITY_NAMES = frozenset(
+    {f.name for f in fields(Capabilities) if f.type in ("bool", bool)} | {"can_deregister"})
+
+
+class Board(ABC):
+    """One lab board of some kind. Nothing is opened until start()/open_console()/flash()."""
+
+    kind: ClassVar[str]
+    """The lab config `kind:` this class implements."""
 
     def __init__(self, config: BoardConfig, *, emulate_baud: bool = True) -> None:
-        """Wrap `config`; nothing is opened yet. Virtual boards live under $HIL_SIM_DIR."""
+        """Wrap `config` (`emulate_baud`: virtual boards pace their serial output)."""
         self.config = config
         self.emulate_baud = emulate_baud
-        self.process: VirtualBoardProcess | None = None
         self.console: SerialConsole | None = None
+        self.last_image: Path | None = None
 
     @property
     def id(self) -> str:
@@ -34,71 +98,39 @@ class Board:
         return self.config.id
 
     @property
-    def is_virtual(self) -> bool:
-        """True for a virtual board."""
-        return self.config.kind == "sim"
-
-    @property
-    def board_dir(self) -> Path:
-        """The virtual board's state dir."""
-        return registry.board_dir(self.id)
+    @abstractmethod
+    def capabilities(self) -> Capabilities:
+        """What this board can do."""
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self, timeout: float = 15.0, *, fresh: bool = False) -> None:
-        """Virtual board: start its process unless one already runs (`fresh`: restart a process
-        someone else started, so it runs with this process's environment). Real board: nothing."""
-        if not self.is_virtual:
-            return
-        info = registry.read_board_info(self.board_dir)
-        if info is not None and fresh and self.process is None:
-            self._stop_foreign(info.pid, timeout)
-            info = None
-        if info is not None:
-            return
-        baud = self.config.baudrate if self.emulate_baud else None
-        self.process = VirtualBoardProcess(self.id, baud=baud, target=self.config.target)
-        self.process.start(timeout)
-
-    def _stop_foreign(self, pid: int, timeout: float) -> None:
-        """Shut down a board process another command started and wait until it is gone."""
-        try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            return
-        try:
-            os.kill(pid, signal.SIGTERM)
-            if not select.select([fd], [], [], timeout)[0]:
-                raise BoardStartError(f"virtual board {self.id} (pid {pid}) did not stop within "
-                                      f"{timeout:g} s; kill it and retry.")
-        except ProcessLookupError:
-            pass
-        finally:
-            os.close(fd)
+        """Make the board reachable (a virtual board's process, ...); real boards: nothing.
+        `fresh`: restart what another command started, so it runs with this process's settings."""
+        return None
 
     def stop(self) -> None:
-        """Close the console and stop a board process this object started."""
+        """Close the console and stop what start() started."""
         self.close_console()
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
 
-    def port(self) -> str | None:
-        """The serial port path (virtual: the stable tty symlink)."""
-        if self.is_virtual:
-            return str(self.board_dir / registry.TTY_LINK)
-        return self.config.serial_port
+    def check(self) -> None:
+        """Raise BoardUnavailable (one sentence with the fix) if the board cannot run here."""
+        return None
 
     # --- console -------------------------------------------------------------------------------
+    @abstractmethod
+    def port(self) -> str | None:
+        """The serial port path of its console (None if looked up by USB serial number)."""
+
     def open_console(self, log_path: str | Path | None = None) -> SerialConsole:
-        """Open (or reopen with a new log) the serial console."""
+        """Open (or reopen with a new log) the console."""
         self.close_console()
         self.start()
-        self.console = SerialConsole(
-            self.port() if (self.is_virtual or not self.config.usb_serial_number) else None,
-            usb_serial_number=None if self.is_virtual else self.config.usb_serial_number,
-            baudrate=self.config.baudrate, log_path=log_path, name=self.id,
-        )
+        self.console = self._new_console(log_path)
         return self.console
+
+    def _new_console(self, log_path: str | Path | None) -> SerialConsole:
+        return SerialConsole(self.port(), baudrate=self.config.baudrate, log_path=log_path,
+                             name=self.id)
 
     def close_console(self) -> None:
         """Close the console if open."""
@@ -106,44 +138,60 @@ class Board:
             self.console.close()
             self.console = None
 
-    # --- probe ---------------------------------------------------------------------------------
+    # --- firmware ------------------------------------------------------------------------------
+    def image_file(self, name: str, manifest: FirmwareManifest, dest_dir: Path, *,
+                   developer_credentials: Any = None, extra: dict[str, Any] | None = None) -> Path:
+        """The file to flash for image `name`: the manifest's file (built by kinds that build)."""
+        file = manifest.image_file(name)
+        if file is None:
+            raise HilError(f"image {name!r} has no `file:` in {manifest.source}; board {self.id} "
+                           "flashes files only: add the image's file.")
+        if not file.is_file():
+            raise HilError(f"firmware image file {file} (image {name!r}) is missing; build or copy it.")
+        return file
+
+    @abstractmethod
     def flash(self, image: str | Path, *, timeout: float = 120.0, progress: bool = False,
               chip_erase: bool = False) -> float:
-        """Program an image through pyOCD and reset; seconds taken (`chip_erase`: wipe all first)."""
-        self.start()
-        return flash(self.config, image, timeout=timeout, progress=progress, chip_erase=chip_erase)
+        """Program an image and reset; seconds taken (`chip_erase`: wipe everything first)."""
 
+    @abstractmethod
+    def erase(self) -> None:
+        """Make the board factory-new: no firmware, no stored credentials."""
+
+    # --- control -------------------------------------------------------------------------------
+    @abstractmethod
     def reset(self, *, halt: bool = False) -> None:
-        """Reset through the probe (pyOCD), optionally staying halted."""
-        self.start()
-        session = ConnectHelper.session_with_chosen_probe(
-            unique_id=probe_id_of(self.config), target_override=self.config.target, blocking=False,
-            options={"resume_on_disconnect": not halt})  # pyOCD resumes the core on close otherwise
-        if session is None:
-            raise FlashError(f"board {self.id}: probe {probe_id_of(self.config)} is not connected; "
-                             "check `pyocd list`.")
-        with session:
-            if halt:
-                session.target.reset_and_halt()
-            else:
-                session.target.reset()
+        """Reboot from flash keeping the storage (`halt`: stop the core until the next reset)."""
+
+    def factory_reset(self) -> None:
+        """Wipe the stored credentials, keep the firmware, reboot (here: erase + reflash the image
+        this object flashed last)."""
+        if self.last_image is None:
+            raise CapabilityMissing(f"board {self.id}: flash an image first; a factory reset "
+                                    "reflashes the last image after a chip erase.")
+        self.erase()
+        self.flash(self.last_image)
 
     def power_cycle(self) -> None:
-        """Virtual board: power off and on (cold boot). Real board: a probe hardware reset."""
-        if not self.is_virtual:
-            self.reset()
-            return
-        control = self.control()
-        with control:
-            control.request("power", on=False)
-            control.request("power", on=True)
+        """Power off and on (a cold boot)."""
+        self._missing("can_power_cycle")
 
-    def control(self) -> ControlClient:
-        """The virtual board's control socket client."""
-        info = registry.read_board_info(self.board_dir)
-        if info is None:
-            raise HilError(f"virtual board {self.id} is not running; start it (Board.start()).")
-        return ControlClient(info.control)
+    def deregister(self) -> None:
+        """Make the application call the client's de-register."""
+        self._missing("app_calls")
+
+    def _missing(self, capability: str) -> None:
+        raise CapabilityMissing(f"board {self.id}: {self.capabilities.why_not(capability)}.")
+
+    # --- discovery -----------------------------------------------------------------------------
+    def probe_id(self) -> str | None:
+        """The pyOCD unique id of its probe, or None without a probe."""
+        return None
+
+    @abstractmethod
+    def survey(self, ports: list[Any], probe_seen: bool) -> Survey:
+        """What `hil boards` shows: its port among `ports` (pyserial ListPortInfo), its state."""
 
     def __enter__(self) -> Board:
         self.start()

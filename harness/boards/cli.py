@@ -9,15 +9,15 @@ import termios
 import tty
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from harness.boards.board import Board
 from harness.boards.discovery import discover
-from harness.boards.images import image_path
 from harness.boards.manifest import load_manifest
+from harness.boards.registry import make_board
 from harness.config import LabConfig
 from harness.errors import HilError
+from harness.terminal import output_console
 
 FIRMWARE_CACHE = Path.home() / ".cache" / "dm-hil" / "firmware"
 
@@ -25,12 +25,12 @@ FIRMWARE_CACHE = Path.home() / ".cache" / "dm-hil" / "firmware"
 def boards_table(lab: LabConfig) -> int:
     """Print the lab's boards with their probe and port, then unclaimed probes/ports; 0 if all found."""
     found = discover(lab)
-    out = Console()
-    table = Table(title="lab boards")
+    out = output_console()  # piped to a file: full width, paths are never cut
+    table = Table(title="lab boards", title_justify="left")
     for col in ("board", "kind", "target", "probe", "serial port", "status"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # a narrow terminal wraps paths, never cuts them
     for st in found.boards:
-        status = "; ".join(st.problems) or ("running" if st.board.kind == "sim" else "ok")
+        status = "; ".join(st.problems) or st.status
         table.add_row(st.board.id, st.board.kind, st.board.target,
                       st.probe.unique_id if st.probe else "-", st.port or "-", status)
     out.print(table)
@@ -39,11 +39,12 @@ def boards_table(lab: LabConfig) -> int:
                   ", ".join(f"{p.unique_id} ({p.description})" for p in found.unclaimed_probes))
     if found.unclaimed_ports:
         out.print("serial ports not in the lab config: " + ", ".join(found.unclaimed_ports))
-    missing = [st for st in found.boards if st.board.kind != "sim" and st.problems]
+    missing = [st for st in found.boards if st.problems]
     return 1 if missing else 0
 
 
-def _resolve_image(lab: LabConfig, image: Path, dev_credentials: Path | None = None) -> Path:
+def _resolve_image(lab: LabConfig, board: Board, image: Path,
+                   dev_credentials: Path | None = None) -> Path:
     """A path as given, or an image name of the firmware manifest (built if virtual; a developer
     image compiles in the credentials of `dev_credentials`, a mbed_cloud_dev_credentials.c)."""
     if image.exists():
@@ -65,7 +66,7 @@ def _resolve_image(lab: LabConfig, image: Path, dev_credentials: Path | None = N
         elif manifest.image(str(image)).mode == "developer":
             raise HilError(f"image {image} is a developer image: pass --dev-credentials "
                            "mbed_cloud_dev_credentials.c (from `hil cloud dev-cert`).")
-        return image_path(str(image), FIRMWARE_CACHE, manifest=manifest, developer_credentials=creds)
+        return board.image_file(str(image), manifest, FIRMWARE_CACHE, developer_credentials=creds)
     raise HilError(f"firmware image {image} does not exist and is no image name of the manifest; "
                    "give a file or one of: " + ", ".join(sorted(manifest.images)) + ".")
 
@@ -73,8 +74,9 @@ def _resolve_image(lab: LabConfig, image: Path, dev_credentials: Path | None = N
 def flash_board(lab: LabConfig, board_id: str, image: Path, *, chip_erase: bool = False,
                 dev_credentials: Path | None = None) -> int:
     """Flash `image` (a file or a manifest image name) onto a board; virtual boards stay running."""
-    board = Board(lab.board(board_id))
-    path = _resolve_image(lab, Path(image), dev_credentials)
+    board = make_board(lab.board(board_id))
+    board.check()
+    path = _resolve_image(lab, board, Path(image), dev_credentials)
     seconds = board.flash(path, progress=True, chip_erase=chip_erase)
     print(f"{board_id}: flashed {image} in {seconds:.1f} s")
     return 0
@@ -82,7 +84,8 @@ def flash_board(lab: LabConfig, board_id: str, image: Path, *, chip_erase: bool 
 
 def console_session(lab: LabConfig, board_id: str) -> int:
     """Print the board's console until Ctrl-C; typed input goes to the board."""
-    board = Board(lab.board(board_id))
+    board = make_board(lab.board(board_id))
+    board.check()
     console = board.open_console()
     printed = 0
     stdin_tty = sys.stdin.isatty()
@@ -124,7 +127,10 @@ def provision_board(lab: LabConfig, board_id: str, mode: str = "bootstrap",
                                   account_name=account)
     config = lab.board(board_id)
     dialect = dialect_for_image(config.firmware, load_manifest(lab.manifest_path()))
-    board = Board(config)
+    board = make_board(config)
+    if not board.capabilities.factory_provisioning:
+        raise HilError(f"board {board_id}: {board.capabilities.why_not('factory_provisioning')}; "
+                       "provision a board that runs a factory image.")
     console = board.open_console()
     try:
         try:

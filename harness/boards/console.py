@@ -66,6 +66,7 @@ class SerialConsole:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("a", encoding="utf-8")
         self._lines: list[str] = []
+        self._times: list[float] = []  # time.time() each line was read (the reports' clock)
         self._cursor = 0
         self._cond = threading.Condition()
         self._redactor = ConsoleRedactor()
@@ -138,6 +139,7 @@ class SerialConsole:
             return
         with self._cond:
             self._lines.extend(lines)
+            self._times.extend([time.time()] * len(lines))
             if self._log:
                 stamp = time.strftime("%H:%M:%S")
                 self._log.writelines(f"{stamp} {line}\n" for line in lines)
@@ -150,6 +152,11 @@ class SerialConsole:
         """Every line read so far (redacted)."""
         with self._cond:
             return list(self._lines)
+
+    def timed_lines(self) -> list[tuple[float, str]]:
+        """Every line so far with the time.time() it was read (for the report's timeline)."""
+        with self._cond:
+            return list(zip(self._times, self._lines, strict=True))
 
     def last_lines(self, count: int = CONTEXT_LINES) -> list[str]:
         """The last `count` lines."""
@@ -176,6 +183,23 @@ class SerialConsole:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise self._timeout(regex.pattern, timeout)
+                self._cond.wait(remaining)
+
+    def peek(self, pattern: str | re.Pattern[str], timeout: float) -> re.Match[str] | None:
+        """Wait for a line after the cursor matching `pattern` without moving the cursor;
+        the match, or None after `timeout`."""
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            checked = self._cursor
+            while True:
+                for i in range(checked, len(self._lines)):
+                    if match := regex.search(self._lines[i]):
+                        return match
+                checked = len(self._lines)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
                 self._cond.wait(remaining)
 
     def expect(self, pattern: str | re.Pattern[str], timeout: float) -> re.Match[str]:

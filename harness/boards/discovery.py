@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 
 from serial.tools import list_ports
 
-from harness.boards.flashing import probe_id_of
+from harness.boards.registry import make_board
 from harness.config import BoardConfig, LabConfig
-from harness.sim import registry
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ class BoardStatus:
     board: BoardConfig
     probe: ProbeSeen | None = None
     port: str | None = None
-    running: bool = False
+    status: str = "ok"
     problems: list[str] = field(default_factory=list)
 
 
@@ -55,37 +54,20 @@ def connected_probes() -> list[ProbeSeen]:
 
 
 def discover(lab: LabConfig) -> Discovery:
-    """Match the lab's boards with probes (by id) and serial ports (path or USB serial number)."""
+    """Match the lab's boards with probes (by id) and serial ports (each kind finds its own)."""
     probes = connected_probes()
     ports = list(list_ports.comports())
     claimed_probes: set[str] = set()
-    claimed_ports: set[str] = set()
     statuses = []
-    for board in lab.boards:
-        status = BoardStatus(board)
-        pid = probe_id_of(board)
-        status.probe = next((p for p in probes if p.unique_id.lower() == pid.lower()), None)
-        if status.probe:
-            claimed_probes.add(status.probe.unique_id)
-        if board.kind == "sim":
-            info = registry.read_board_info(registry.board_dir(board.id))
-            status.running = info is not None
-            status.port = info.tty_link if info else None
-            if not info:
-                status.problems.append("virtual board not running (started on demand)")
-        else:
-            for port in ports:
-                by_sn = board.usb_serial_number and port.serial_number and \
-                    port.serial_number.lower() == board.usb_serial_number.lower()
-                if by_sn or (board.serial_port and port.device == board.serial_port):
-                    status.port = port.device
-                    claimed_ports.add(port.device)
-            if not status.probe:
-                status.problems.append(f"probe {pid} not connected")
-            if not status.port:
-                want = board.usb_serial_number or board.serial_port
-                status.problems.append(f"serial port {want} not found")
-        statuses.append(status)
+    for config in lab.boards:
+        board = make_board(config)
+        pid = board.probe_id()
+        probe = next((p for p in probes if pid and p.unique_id.lower() == pid.lower()), None)
+        if probe:
+            claimed_probes.add(probe.unique_id)
+        survey = board.survey(ports, probe is not None)
+        statuses.append(BoardStatus(config, probe, survey.port, survey.status, survey.problems))
+    claimed_ports = {s.port for s in statuses if s.port}
     return Discovery(
         boards=statuses,
         unclaimed_probes=[p for p in probes if p.unique_id not in claimed_probes],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyocd.core import exceptions as pyocd_errors
@@ -13,9 +14,7 @@ from pyocd.flash.eraser import FlashEraser
 from pyocd.flash.file_programmer import FileProgrammer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.config import BoardConfig
 from harness.errors import HilError
-from harness.sim.registry import probe_id_for
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +23,16 @@ class FlashError(HilError):
     """Flashing failed: probe missing/busy, wrong target, bad image."""
 
 
-def probe_id_of(board: BoardConfig) -> str:
-    """The pyOCD unique id of a board (virtual boards: `dmhil-<id>`)."""
-    return board.probe_id or probe_id_for(board.id)
+@dataclass(frozen=True)
+class ProbeRef:
+    """Which probe and target pyOCD talks to for one board."""
+
+    id: str
+    """The board id (for messages)."""
+    unique_id: str
+    """The pyOCD probe unique id."""
+    target: str
+    """The pyOCD target type."""
 
 
 def _check_image(image: Path) -> None:
@@ -42,8 +48,8 @@ def _progress_callback(progress: Progress | None, task: int | None) -> Callable[
     return lambda fraction: progress.update(task, completed=fraction * 100)
 
 
-def _open_session(board: BoardConfig):
-    unique_id = probe_id_of(board)
+def _open_session(board: ProbeRef):
+    unique_id = board.unique_id
     try:
         session = ConnectHelper.session_with_chosen_probe(
             unique_id=unique_id, target_override=board.target, blocking=False,
@@ -69,13 +75,13 @@ def _open_session(board: BoardConfig):
     return session
 
 
-def erase_chip(board: BoardConfig) -> None:
+def erase_chip(board: ProbeRef) -> None:
     """Chip erase through pyOCD: no firmware and no stored credentials (a factory-new board)."""
     with _open_session(board) as session:
         FlashEraser(session, FlashEraser.Mode.CHIP).erase()
 
 
-def _program_once(board: BoardConfig, image: Path, timeout: float,
+def _program_once(board: ProbeRef, image: Path, timeout: float,
                   progress: Progress | None, task: int | None, chip_erase: bool) -> None:
     with _open_session(board) as session:
         session.options.set("flash.timeout.program", timeout)
@@ -85,7 +91,7 @@ def _program_once(board: BoardConfig, image: Path, timeout: float,
         session.target.reset()
 
 
-def flash(board: BoardConfig, image_path: str | Path, *, timeout: float = 120.0,
+def flash(board: ProbeRef, image_path: str | Path, *, timeout: float = 120.0,
           progress: bool = True, retries: int = 1, chip_erase: bool = False) -> float:
     """Program `image_path` into `board` and reset it; one retry on transfer errors; seconds taken.
 

@@ -50,6 +50,15 @@ class FirmwareManifest(_Strict):
                 f"no firmware image {name!r} in {self.source} (images: {names}); use one of those."
             ) from None
 
+    def image_for(self, name: str, target: str) -> str | None:
+        """Image `name` if it is built for `target`, else that target's image of the same mode
+        (the first by name), else None."""
+        entry = self.image(name)
+        if entry.target == target:
+            return name
+        same = sorted(n for n, e in self.images.items() if e.target == target and e.mode == entry.mode)
+        return same[0] if same else None
+
     def dialect(self, name: str) -> dict[str, str]:
         """The regexes of dialect `name`."""
         try:

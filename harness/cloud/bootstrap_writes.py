@@ -1,13 +1,21 @@
 """The writes a bootstrap server sends: LwM2M security instance, server instance, new bootstrap URI.
 
-Layout written to the client (all CON PUT, TLV ct 11542 unless the client asked pct=110):
-- `/0/1`   LwM2M server security instance: 0 URI `<lwm2m uri>?aid=<aid>`, 1 false, 2 mode
+Layout written to the client (all CON PUT), as the Device Management Client needs it (protocol
+facts 3.1, points 4 and 5):
+- `/0/0`   LwM2M server security instance: 0 URI `<lwm2m uri>?aid=<aid>`, 1 false, 2 mode
            (2 certificate / 3 NoSec), 3 own LwM2M cert DER, 4 server CA DER, 5 private key as
-           PKCS#8 DER, 10 short server id 1. NoSec omits 3, 4, 5.
+           PKCS#8 DER, 10 short server id 1. NoSec omits 3, 4, 5. The client made /0/0 itself at
+           start (empty URI) and checks every security instance after each write.
 - `/1/0`   server: 0 short server id 1, 1 lifetime, 6 storing false, 7 binding ("T" over stream
            transports, "U" over udp).
-- `/0/0/0` First-to-Claim only: the bootstrap server URI with `?aid=<aid>` (single resource TLV),
-           so the client saves it and later bootstraps reach the claiming account.
+- `/0/1`   First-to-Claim only: the bootstrap server URI with `?aid=<aid>`, written into the
+           client's bootstrap-server instance (resource 1 true), so the client saves it and later
+           bootstraps reach the claiming account. It comes after /0/0, never before.
+
+TLV payloads are OBJECT-INSTANCE entries (type 00, the instance id, the resources inside): the
+client's TLV reader then updates the listed resources only. A bare resource list would make it
+REMOVE every resource not listed (its cert-chain resources 12-14 among them), and the device then
+fails registration for good. SenML (pct=110, LwM2M 1.1 clients) names each resource in full.
 """
 
 from __future__ import annotations
@@ -16,11 +24,12 @@ from dataclasses import dataclass
 
 from harness.lwm2m.ids import ContentFormat, Security, SecurityMode, Server
 from harness.lwm2m.senml import encode_instance_senml
-from harness.lwm2m.tlv import ResourceValues, TlvKind, encode_entry, encode_resources, encode_value
+from harness.lwm2m.tlv import ResourceValues, encode_instances
 from harness.pki import Credential
 
-LWM2M_SECURITY_INSTANCE = 1
-BOOTSTRAP_SECURITY_INSTANCE = 0
+LWM2M_SECURITY_INSTANCE = 0
+BOOTSTRAP_SECURITY_INSTANCE = 1
+SERVER_INSTANCE = 0
 SHORT_SERVER_ID = 1
 
 
@@ -46,11 +55,13 @@ def with_aid(uri: str, account_id: str) -> str:
     return f"{uri.split('?', 1)[0]}?aid={account_id}"
 
 
-def _encode(path: tuple[int, ...], resources: ResourceValues, senml: bool) -> Write:
+def instance_write(obj: int, instance: int, resources: ResourceValues, *, senml: bool = False) -> Write:
+    """A PUT of /obj/instance that updates only `resources` (object-instance TLV, or SenML)."""
+    path = (obj, instance)
     if senml:
-        base = "/" + "/".join(str(p) for p in path) + "/"
-        return Write(path, ContentFormat.SENML_JSON, encode_instance_senml(base, resources))
-    return Write(path, ContentFormat.TLV, encode_resources(resources))
+        return Write(path, ContentFormat.SENML_JSON,
+                     encode_instance_senml(f"/{obj}/{instance}/", resources))
+    return Write(path, ContentFormat.TLV, encode_instances({instance: resources}))
 
 
 def bootstrap_writes(
@@ -84,17 +95,11 @@ def bootstrap_writes(
         Server.BINDING: binding,
     }
     writes = [
-        _encode((0, LWM2M_SECURITY_INSTANCE), security, senml),
-        _encode((1, 0), server, senml),
+        instance_write(0, LWM2M_SECURITY_INSTANCE, security, senml=senml),
+        instance_write(1, SERVER_INSTANCE, server, senml=senml),
     ]
     if bootstrap_uri is not None:
-        uri = with_aid(bootstrap_uri, account_id)
-        path = (0, BOOTSTRAP_SECURITY_INSTANCE, int(Security.SERVER_URI))
-        if senml:
-            writes.append(Write(path, ContentFormat.SENML_JSON,
-                                encode_instance_senml("/0/0/", {0: uri})))
-        else:
-            writes.append(Write(path, ContentFormat.TLV,
-                                encode_entry(TlvKind.RESOURCE, int(Security.SERVER_URI),
-                                             encode_value(uri))))
+        writes.append(instance_write(0, BOOTSTRAP_SECURITY_INSTANCE,
+                                     {Security.SERVER_URI: with_aid(bootstrap_uri, account_id)},
+                                     senml=senml))
     return writes

@@ -2,12 +2,16 @@
 
 Made once per data_dir (in `<data_dir>/pki/`, key files mode 0600) and reloaded on restart, so
 devices bootstrapped before a restart still trust the service and keep their credentials.
+
+The server CA and both server certificates are valid from 1970-01-01: a factory-new device has
+clock 0 and must accept the chain without a renegotiation (docs/tls.md, "Secure time").
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +28,10 @@ from harness.pki import (
     make_device_cert,
     make_lwm2m_device_cert,
     make_server_cert,
+    valid_at_epoch,
 )
+
+log = logging.getLogger(__name__)
 
 PKI_DIR = "pki"
 DEVELOPER_CERT_VALIDITY = dt.timedelta(days=10 * 365)
@@ -92,11 +99,27 @@ class ServicePki:
                 _save(directory, name, cred)
             return cred
 
-        server_ca = get("server-ca", lambda: make_ca("dm-hil Device Management server CA"))
-        bootstrap = get("bootstrap-server", lambda: make_server_cert(
-            server_ca, "bootstrap.dm-hil.local", dns_names=dns, ip_addresses=ips))
-        lwm2m = get("lwm2m-server", lambda: make_server_cert(
-            server_ca, "lwm2m.dm-hil.local", dns_names=dns, ip_addresses=ips))
+        server_ca = get("server-ca", lambda: make_ca("dm-hil Device Management server CA",
+                                                     valid_from_epoch=True))
+
+        def server_cert(name: str, common_name: str) -> Credential:
+            cred = get(name, lambda: make_server_cert(server_ca, common_name, dns_names=dns,
+                                                      ip_addresses=ips, valid_from_epoch=True))
+            if not valid_at_epoch(cred.cert) and valid_at_epoch(server_ca.cert):
+                # a PKI made before secure time was handled: re-issue from the same CA, so
+                # provisioned devices keep trusting it
+                cred = make_server_cert(server_ca, common_name, dns_names=dns, ip_addresses=ips,
+                                        valid_from_epoch=True)
+                _save(directory, name, cred)
+            return cred
+
+        bootstrap = server_cert("bootstrap-server", "bootstrap.dm-hil.local")
+        lwm2m = server_cert("lwm2m-server", "lwm2m.dm-hil.local")
+        if not valid_at_epoch(server_ca.cert):
+            log.warning("The server CA in %s is not valid before %s: factory-new devices (clock 0) "
+                        "will ask to renegotiate, which this service refuses; delete %s to make a "
+                        "PKI valid from 1970 (provisioned devices must then be re-provisioned).",
+                        directory, server_ca.cert.not_valid_before_utc, directory)
         lwm2m_ca = get("lwm2m-device-ca", lambda: make_ca("dm-hil LwM2M device CA"))
         developer_ca = get("developer-ca", lambda: make_ca("dm-hil developer CA"))
         return cls(server_ca, bootstrap, lwm2m, lwm2m_ca, developer_ca)

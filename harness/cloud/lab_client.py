@@ -44,23 +44,23 @@ class Provisioned:
     content_formats: list[int] = field(default_factory=list)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def security(self, instance: int = 1) -> dict[int, Any]:
+    def security(self, instance: int = 0) -> dict[int, Any]:
         """Resources written to /0/<instance>."""
         return self.writes.get(f"/0/{instance}", {})
 
     @property
     def lwm2m_uri(self) -> str:
-        """The LwM2M server URI written to /0/1/0."""
+        """The LwM2M server URI written to /0/0/0."""
         return _text(self.security()[0])
 
     @property
     def security_mode(self) -> int:
-        """/0/1/2."""
+        """/0/0/2."""
         return _int(self.security()[2])
 
     @property
     def credential(self) -> Credential | None:
-        """The LwM2M device credential written to /0/1/3 and /0/1/5 (None for NoSec)."""
+        """The LwM2M device credential written to /0/0/3 and /0/0/5 (None for NoSec)."""
         sec = self.security()
         if not sec.get(3):
             return None
@@ -68,7 +68,7 @@ class Provisioned:
 
     @property
     def server_ca_der(self) -> bytes:
-        """/0/1/4."""
+        """/0/0/4."""
         return _bytes(self.security()[4])
 
     @property
@@ -79,8 +79,8 @@ class Provisioned:
 
     @property
     def new_bootstrap_uri(self) -> str | None:
-        """The bootstrap URI written to /0/0/0 (First-to-Claim), or None."""
-        value = self.writes.get("/0/0/0")
+        """The bootstrap URI written to the bootstrap instance /0/1 (First-to-Claim), or None."""
+        value = self.security(1).get(0)
         return _text(value) if value is not None else None
 
 

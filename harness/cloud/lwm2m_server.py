@@ -32,6 +32,7 @@ from harness.cloud.records import Account, Device, DeviceState, ExecutionMode, u
 from harness.cloud.store import Store
 from harness.config import Timing
 from harness.errors import HilError
+from harness.lwm2m.blockwise import answer_blocks_in_order
 from harness.lwm2m.ids import ContentFormat
 from harness.lwm2m.linkformat import Link, LinkFormatError, parse_links
 from harness.pki import issued_by, load_certificate, subject_fields
@@ -97,8 +98,19 @@ class Lwm2mServer:
         self.nosec_default_account = nosec_default_account
         self.rate = RateLimiter(timing.rate_limit)
         self.live: dict[str, LiveRegistration] = {}
-        self.context: aiocoap.Context | None = None
+        self._context: aiocoap.Context | None = None
         self._expiry_task: asyncio.Task[None] | None = None
+
+    @property
+    def context(self) -> aiocoap.Context | None:
+        """The server Context (set by the service before requests)."""
+        return self._context
+
+    @context.setter
+    def context(self, context: aiocoap.Context | None) -> None:
+        if context is not None:
+            answer_blocks_in_order(context)  # the client's pipelined Register blocks
+        self._context = context
 
     def mount(self, site: aiocoap.resource.Site) -> None:
         """Mount /rd (Register) and /rd/<aid>/<id> (Update, De-register) on `site`."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import ssl
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,10 +21,17 @@ from harness.cloud.developer import DeveloperCertificate, issue_developer_certif
 from harness.cloud.lwm2m_server import Lwm2mServer
 from harness.cloud.records import Account, Device, Enrollment, TrustedCertificate
 from harness.cloud.store import Store
+from harness.cloud.wiretap import ServiceTrace
 from harness.config import ServiceConfig
 from harness.errors import HilError
 from harness.pki import Credential, load_certificate
-from harness.transport import Endpoint, ServerContext, create_server_context, server_ssl_context
+from harness.transport import (
+    Endpoint,
+    ServerContext,
+    TlsContext,
+    create_server_context,
+    server_tls_context,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +41,13 @@ class ServiceError(HilError):
 
 
 class _TrustCache:
-    """SSLContexts rebuilt only when the set of trusted CAs changes."""
+    """TLS contexts rebuilt only when the set of trusted CAs changes."""
 
     def __init__(self) -> None:
         self._key: tuple[Any, ...] | None = None
-        self._context: ssl.SSLContext | None = None
+        self._context: TlsContext | None = None
 
-    def get(self, key: tuple[Any, ...], build: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+    def get(self, key: tuple[Any, ...], build: Callable[[], TlsContext]) -> TlsContext:
         """The cached context while `key` is unchanged, else a fresh one from `build`."""
         if self._context is None or key != self._key:
             self._context = build()
@@ -66,6 +72,8 @@ class DeviceManagementService:
         self.store: Store | None = None
         self.pki: ServicePki | None = None
         self.events = ev.EventBus(persist=self._persist_event)
+        self.trace = ServiceTrace()  # CoAP messages + events for the reports (harness.cloud.wiretap)
+        self.events.add_listener(self.trace.on_event)
         self.bootstrap_server: ServerContext | None = None
         self.lwm2m_server: ServerContext | None = None
         self.bootstrap: BootstrapServer | None = None
@@ -102,10 +110,12 @@ class DeviceManagementService:
                 bs_site, self._endpoints(self.config.bootstrap, self._bootstrap_ssl,
                                          self._bootstrap_handshake_failed))
             self.bootstrap.context = self.bootstrap_server.context
+            self.trace.attach(self.bootstrap_server.context, "bootstrap")
             self.lwm2m_server = await create_server_context(
                 rd_site, self._endpoints(self.config.lwm2m, self._lwm2m_ssl,
                                          self._lwm2m_handshake_failed))
             self.lwm2m.context = self.lwm2m_server.context
+            self.trace.attach(self.lwm2m_server.context, "lwm2m")
             self.lwm2m.start()
             # ---- REST API hook (harness.cloud.rest, another engineer's area) ----
             await self._start_rest()
@@ -187,22 +197,22 @@ class DeviceManagementService:
     # ------------------------------------------------------------------ TLS trust
 
     def _server_ssl(self, service: str, cache: _TrustCache, server: Credential,
-                    own_ca: Credential) -> ssl.SSLContext:
+                    own_ca: Credential) -> TlsContext:
         """The TLS context of one server: its credential, trusting the active CAs + `own_ca`."""
         assert self.store is not None
         trusted = self.store.list_trusted_certificates(service=service, active_only=True)
 
-        def build() -> ssl.SSLContext:
+        def build() -> TlsContext:
             cas = [load_certificate(t.certificate.encode()) for t in trusted]
-            return server_ssl_context(server, [*cas, own_ca.cert])
+            return server_tls_context(server, [*cas, own_ca.cert])
         return cache.get(tuple((t.id, t.updated_at) for t in trusted), build)
 
-    def _bootstrap_ssl(self) -> ssl.SSLContext:
+    def _bootstrap_ssl(self) -> TlsContext:
         assert self.pki is not None
         return self._server_ssl("bootstrap", self._bs_trust, self.pki.bootstrap_server,
                                 self.pki.developer_ca)
 
-    def _lwm2m_ssl(self) -> ssl.SSLContext:
+    def _lwm2m_ssl(self) -> TlsContext:
         assert self.pki is not None
         return self._server_ssl("lwm2m", self._lwm2m_trust, self.pki.lwm2m_server, self.pki.lwm2m_ca)
 

@@ -238,7 +238,8 @@ def decode(data: bytes) -> list[TlvEntry]:
     return entries
 
 
-def _resources_of(entries: list[TlvEntry]) -> DecodedResources:
+def resources_of(entries: list[TlvEntry]) -> DecodedResources:
+    """The resources of decoded resource entries: {id: value or {instance: value}}."""
     out: DecodedResources = {}
     for entry in entries:
         if entry.kind is TlvKind.RESOURCE:
@@ -262,8 +263,8 @@ def decode_resources(data: bytes) -> DecodedResources:
                 f"Expected one object instance but the payload holds {len(entries)}; "
                 "use decode_instances for object-level payloads."
             )
-        return _resources_of(entries[0].children)
-    return _resources_of(entries)
+        return resources_of(entries[0].children)
+    return resources_of(entries)
 
 
 def decode_instances(data: bytes) -> dict[int, DecodedResources]:
@@ -275,5 +276,5 @@ def decode_instances(data: bytes) -> dict[int, DecodedResources]:
                 f"Expected object instances but found a {entry.kind.name.lower()} entry "
                 f"(id {entry.id}); use decode_resources for instance-level payloads."
             )
-        out[entry.id] = _resources_of(entry.children)
+        out[entry.id] = resources_of(entry.children)
     return out

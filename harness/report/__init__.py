@@ -1,4 +1,8 @@
-"""Reports: JUnit enrichment for the pytest plugin, redaction, merging and summaries of JUnit files."""
+"""Reports: JUnit enrichment for the pytest plugin, redaction, merging and summaries of JUnit files.
+
+The per-test timeline is harness.report.timeline; the HTML report (`hil report html`) is
+harness.report.html, imported on demand (it loads Jinja2 and matplotlib).
+"""
 
 from harness.redact import REDACTED, redact
 from harness.report.commands import report_merge, report_summary

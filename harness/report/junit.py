@@ -19,6 +19,8 @@ from typing import Protocol
 from junitparser import Properties, TestCase, TestSuite
 
 from harness.redact import redact
+from harness.report.timeline import TIMELINE_PROPERTY
+from harness.report.timeline import redact_property as redact_timeline
 from harness.report.xmlfile import load_junit, write_junit
 
 BOARD = "board"
@@ -93,10 +95,14 @@ class PhaseTimer:
         self._props = props
         self._clock = clock
         self.durations: dict[str, float] = {}
+        self.spans: list[tuple[str, float, float]] = []
+        """(phase, start, end) in time.time() seconds, the clock of the test's timeline."""
 
     def record(self, phase: str, seconds: float) -> None:
-        """Record a phase duration measured elsewhere (a later value replaces an earlier one)."""
+        """Record a phase duration measured elsewhere, ending now (a later value replaces an earlier one)."""
         self.durations[phase] = seconds
+        end = time.time()
+        self.spans.append((phase, end - seconds, end))
         set_property(self._props, phase_property(phase), f"{seconds:.3f}")
 
     @contextmanager
@@ -183,7 +189,9 @@ def _redact_case(case: TestCase) -> None:
         case.system_err = xml_safe(redact(case.system_err))
     props = case.child(Properties)
     for prop in props if props is not None else ():
-        if prop.value:
+        if prop.value and prop.name == TIMELINE_PROPERTY:
+            prop.value = xml_safe(redact_timeline(prop.value))
+        elif prop.value:
             prop.value = xml_safe(redact(prop.value))
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -73,9 +72,8 @@ class BoardPlatform:
         self.reboot()
 
     def now(self) -> float:
-        """The board clock; wall time until provisioning sets it."""
-        clock = self.runtime.clock
-        return clock.now() if clock.is_set else time.time()
+        """The board clock: 0 until provisioning (mbed.CurrentTime) or a TLS server sets it."""
+        return self.runtime.clock.now()
 
     def set_time(self, unix_seconds: float) -> None:
         """Set the board clock."""

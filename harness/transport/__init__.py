@@ -19,10 +19,15 @@ Public API::
     peer_certificate(remote) -> bytes | None        # DER of the verified TLS peer
     close_connection(remote) -> bool                # e.g. close_notify after Bootstrap-Finish
     is_connected(remote) -> bool
-    server_ssl_context(cert: Credential, trusted_cas) -> ssl.SSLContext
-        (building one costs ~15 ms: let ssl_context_factory cache it and rebuild only when
-        the trusted CA set changes)
-    client_ssl_context(cred: Credential, server_ca) -> ssl.SSLContext
+    server_tls_context(cert: Credential, trusted_cas) -> MbedTlsServerContext
+        the service's TLS (Mbed TLS: CCM-8 first, time in ServerHello.random); building one is
+        costly: let ssl_context_factory cache it and rebuild only when the trusted CAs change
+    device_tls_context(cred, server_ca, clock=..., on_time=...) -> DeviceTlsContext
+        a virtual board's TLS (OpenSSL offering what the real client offers, see docs/tls.md)
+    server_ssl_context(cert, trusted_cas) / client_ssl_context(cred, server_ca)
+        -> ssl.SSLContext (Python's ssl, for tests and tools; any context above fits where
+        an ssl_context is asked for)
+    await bare_handshake(host, port, tls_context) -> float   # one mTLS handshake, seconds
     SecureConnectionError, ConnectionClosedError, ConnectFailedError, TransportError
         (all HilError; the first three are also aiocoap.error.NetworkError)
 
@@ -51,10 +56,21 @@ from harness.transport.errors import (
     SecureConnectionError,
     TransportError,
 )
+from harness.transport.handshake import bare_handshake
+from harness.transport.mbedtls_server import MbedTlsServerContext, server_tls_context
+from harness.transport.openssl_device import DeviceTlsContext, device_tls_context
 from harness.transport.sslctx import client_ssl_context, server_ssl_context
+from harness.transport.tls_engine import TlsContext, TlsEngine
 
 __all__ = [
     "ConnectFailedError",
+    "DeviceTlsContext",
+    "MbedTlsServerContext",
+    "TlsContext",
+    "TlsEngine",
+    "bare_handshake",
+    "device_tls_context",
+    "server_tls_context",
     "ConnectionClosedError",
     "Endpoint",
     "SecureConnectionError",

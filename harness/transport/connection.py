@@ -1,23 +1,22 @@
-"""One stream connection (tls-record or tcp-length) that is also the aiocoap remote of its peer."""
+"""Stream connections that are also the aiocoap remote of their peer: the base and tcp-length.
+
+tls-record is harness.transport.tls_record.TlsRecordConnection.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import ssl
 from typing import TYPE_CHECKING
 
 from aiocoap import interfaces
 from aiocoap.util import hostportjoin
 
-from harness.transport.errors import ConnectionClosedError, SecureConnectionError
+from harness.transport.errors import ConnectionClosedError
 from harness.transport.framing import (
-    MAX_MESSAGE,
     FrameError,
     length_prefixed,
     take_length_prefixed,
-    take_tls_record,
 )
 
 if TYPE_CHECKING:
@@ -221,171 +220,3 @@ class LengthPrefixConnection(StreamConnection):
     def _send_now(self, message: bytes) -> None:
         assert self._transport is not None
         self._transport.write(length_prefixed(message))
-
-
-class TlsRecordConnection(StreamConnection):
-    """tls-record: TLS over MemoryBIOs, one CoAP message per TLS record, mutual X.509."""
-
-    scheme = "coaps"
-    kind = "tls-record"
-
-    def __init__(
-        self,
-        interface: StreamMessageInterface,
-        *,
-        server_side: bool,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        handshake_timeout: float = HANDSHAKE_TIMEOUT,
-    ) -> None:
-        super().__init__(interface, server_side=server_side)
-        self._incoming = ssl.MemoryBIO()
-        self._outgoing = ssl.MemoryBIO()
-        self._ssl = ssl_context.wrap_bio(
-            self._incoming, self._outgoing, server_side=server_side,
-            server_hostname=None if server_side else server_hostname,
-        )
-        self._handshaken = False
-        self._handshake_timeout = handshake_timeout
-        self._timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Start the handshake (the client speaks first) and its timeout."""
-        super().connection_made(transport)
-        self._timer = self._interface.loop.call_later(
-            self._handshake_timeout, self._handshake_timed_out
-        )
-        if not self.server_side:
-            self._do_handshake()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        """Stop the handshake timer and fail pending work."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        super().connection_lost(exc)
-
-    def _handshake_timed_out(self) -> None:
-        self._timer = None
-        if not self._handshaken:
-            self._fail_handshake(f"no TLS handshake within {self._handshake_timeout:g} s")
-
-    def _flush(self) -> None:
-        data = self._outgoing.read()
-        if data and self._transport is not None and not self._transport.is_closing():
-            self._transport.write(data)
-
-    def _fail_handshake(self, reason: str) -> None:
-        error = SecureConnectionError(
-            f"TLS handshake with {self.hostinfo} failed ({reason}); check that each side "
-            "trusts the CA that issued the other's certificate."
-        )
-        self.failure = error
-        if not self.ready.done():
-            self.ready.set_exception(error)
-            self.ready.exception()
-        self._interface.report_error(self, error)
-        hook = self._interface.on_handshake_failure
-        if self.server_side and hook is not None:
-            hook(self.hostinfo, reason)
-        self._flush()  # let the alert reach the peer
-        self.abort(f"TLS handshake failed ({reason})")
-
-    def _do_handshake(self) -> None:
-        try:
-            self._ssl.do_handshake()
-        except ssl.SSLWantReadError:
-            self._flush()
-            return
-        except ssl.SSLError as exc:
-            self._fail_handshake(exc.reason or str(exc))
-            return
-        except OSError as exc:  # e.g. peer reset while handshaking
-            self._fail_handshake(str(exc))
-            return
-        self._flush()
-        self._handshaken = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self.peer_certificate = self._ssl.getpeercert(binary_form=True)
-        self._mark_ready()
-
-    def data_received(self, data: bytes) -> None:
-        """Feed ciphertext one TLS record at a time; each record's plaintext is one message."""
-        self._buffer += data
-        while not self._closed:
-            try:
-                record = take_tls_record(self._buffer)
-            except FrameError as exc:
-                if not self._handshaken:
-                    self._fail_handshake(str(exc))
-                else:
-                    self.abort(str(exc))
-                return
-            if record is None:
-                return
-            self._incoming.write(record)
-            if not self._handshaken:
-                self._do_handshake()
-                continue
-            self._read_record()
-
-    def _read_record(self) -> None:
-        chunks: list[bytes] = []
-        try:
-            while True:
-                chunk = self._ssl.read(MAX_MESSAGE)
-                if not chunk:  # SSLObject.read() returns b"" once close_notify arrived
-                    self._flush()
-                    self._peer_closed()
-                    return
-                chunks.append(chunk)
-        except ssl.SSLWantReadError:
-            pass
-        except ssl.SSLZeroReturnError:
-            self._flush()
-            self._peer_closed()
-            return
-        except ssl.SSLError as exc:
-            reason = exc.reason or str(exc)
-            error = SecureConnectionError(
-                f"TLS connection with {self.hostinfo} failed ({reason}); the peer may have "
-                "rejected this side's certificate."
-            )
-            self.failure = error
-            self._interface.report_error(self, error)
-            self.abort(f"TLS error ({reason})")
-            return
-        self._flush()
-        if chunks:
-            self._deliver(b"".join(chunks))
-
-    def _peer_closed(self) -> None:
-        log.info("tls-record %s: peer sent close_notify", self.hostinfo)
-        with contextlib.suppress(ssl.SSLError, OSError):
-            self._ssl.unwrap()
-        self._flush()
-        self._closed = True
-        self._interface.report_error(
-            self,
-            ConnectionClosedError(f"TLS connection with {self.hostinfo} was closed by the peer."),
-        )
-        if self._transport is not None:
-            self._transport.close()
-
-    def _send_now(self, message: bytes) -> None:
-        try:
-            self._ssl.write(message)
-        except ssl.SSLError as exc:
-            self.abort(f"TLS write failed ({exc.reason})")
-            return
-        self._flush()
-
-    def close(self) -> None:
-        """Send close_notify, then close the socket."""
-        if not self._closed and self._handshaken:
-            with contextlib.suppress(ssl.SSLError, OSError):
-                self._ssl.unwrap()
-            self._flush()
-        super().close()

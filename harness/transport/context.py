@@ -14,6 +14,7 @@ from harness.transport.connection import StreamConnection
 from harness.transport.endpoint import KINDS, SCHEMES, Endpoint
 from harness.transport.errors import TransportError
 from harness.transport.interface import StreamMessageInterface
+from harness.transport.tls_engine import TlsContext
 
 _DTLS_LATER = (
     "The dtls transport is not implemented yet; use tls-record, tcp-length or udp."
@@ -150,7 +151,7 @@ async def create_server_context(site, endpoints: list[Endpoint]) -> ServerContex
 
 
 async def create_client_context(
-    kind: str, *, ssl_context: ssl.SSLContext | None = None, site=None
+    kind: str, *, ssl_context: TlsContext | ssl.SSLContext | None = None, site=None
 ) -> aiocoap.Context:
     """A client Context for one kind; requests the server sends back are served by `site`.
 

@@ -1,4 +1,4 @@
-"""Where a server listens: transport kind, address and (for TLS) the SSLContext factory."""
+"""Where a server listens: transport kind, address and (for TLS) the TLS context factory."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+
+from harness.transport.tls_engine import TlsContext
 
 TransportKind = Literal["tls-record", "tcp-length", "udp", "dtls"]
 KINDS: tuple[str, ...] = ("tls-record", "tcp-length", "udp", "dtls")
@@ -24,6 +26,6 @@ class Endpoint:
     kind: TransportKind
     host: str = "127.0.0.1"
     port: int = 0
-    ssl_context_factory: Callable[[], ssl.SSLContext] | None = None
+    ssl_context_factory: Callable[[], ssl.SSLContext | TlsContext] | None = None
     handshake_timeout: float = 10.0
     on_handshake_failure: Callable[[str, str], None] | None = None

@@ -20,9 +20,10 @@ from harness.transport.connection import (
     HANDSHAKE_TIMEOUT,
     LengthPrefixConnection,
     StreamConnection,
-    TlsRecordConnection,
 )
 from harness.transport.errors import ConnectFailedError, SecureConnectionError, TransportError
+from harness.transport.tls_engine import TlsContext
+from harness.transport.tls_record import TlsRecordConnection
 
 log = logging.getLogger("harness.transport")
 
@@ -39,7 +40,7 @@ class StreamMessageInterface(GenericMessageInterface):
         loop: asyncio.AbstractEventLoop,
         *,
         kind: str,
-        ssl_context: ssl.SSLContext | None = None,
+        ssl_context: TlsContext | ssl.SSLContext | None = None,
         ssl_context_factory=None,
         handshake_timeout: float = HANDSHAKE_TIMEOUT,
         on_handshake_failure=None,
@@ -91,7 +92,7 @@ class StreamMessageInterface(GenericMessageInterface):
 
     @classmethod
     async def create_client(cls, mman, coap_log, loop, *, kind: str,
-                            ssl_context: ssl.SSLContext | None = None) -> StreamMessageInterface:
+                            ssl_context: TlsContext | ssl.SSLContext | None = None) -> StreamMessageInterface:
         """A dialing interface; tls-record needs the client SSLContext."""
         if kind == "tls-record" and ssl_context is None:
             raise TransportError(

@@ -41,6 +41,7 @@ def test_registration_update_carries_device_id_but_not_the_original_name(short_l
 
 
 @pytest.mark.firmware("factory", **SHORT_LIFETIME)
+@pytest.mark.needs("can_halt")
 @pytest.mark.scenario("registration: expiry clears resources")
 def test_registration_expiry_clears_the_resource_structure(short_lived, board):
     """"Whenever the client deregisters or its registration session expires, the server clears
@@ -58,12 +59,11 @@ def test_registration_expiry_clears_the_resource_structure(short_lived, board):
     assert entry.state == "deregistered"
 
 
+@pytest.mark.needs("can_deregister")
 @pytest.mark.scenario("registration: de-registration clears resources")
 def test_deregistration_clears_resources(factory, device, board):
     """"The device deregisters itself when it no longer needs connectivity ... The LwM2M server
     clears the device queues and resource structures from the server." """
-    if not board.is_virtual:
-        pytest.skip("the application's de-register call is reachable on virtual boards only")
     factory.bootstrap()
     registration = device.wait_registered()
     assert device.directory().resources, "a registered device has its resource structure"

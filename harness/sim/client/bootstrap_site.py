@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from aiocoap import Code, Message
 
 from harness.lwm2m import tlv
-from harness.lwm2m.ids import DEVICE, SECURITY, SERVER, ContentFormat, Device, Security
+from harness.lwm2m.ids import DEVICE, SECURITY, SERVER, ContentFormat, Device
 from harness.sim.client.error_map import Failure
 from harness.sim.client.router import Router, numeric_path, path_of
+from harness.sim.client.security_object import ObjectModel, Resources, WriteRefused
 from harness.sim.console_text import (
     DETAILS_BS_DELETE_FAILED,
+    DETAILS_BS_FINISH_FAILED,
     DETAILS_BS_PUT_FAILED,
     ClientError,
 )
@@ -20,42 +22,41 @@ from harness.sim.console_text import (
 TLV_FORMATS = (ContentFormat.TLV, ContentFormat.LEGACY_TLV)
 DEVICE_STORED = (Device.CURRENT_TIME, Device.UTC_OFFSET, Device.TIMEZONE)
 ACCESS_CONTROL = 2
-
-Resources = dict[int, "bytes | dict[int, bytes]"]
+INVALID_SECURITY_OBJECT = "Invalid security object"
 
 
 @dataclass
 class BootstrapData:
-    """What the bootstrap server wrote so far (raw TLV values per resource)."""
+    """What the client holds during bootstrap: its /0 and /1 objects and stored /3 values."""
 
-    # the client's own bootstrap-server instance /0/0 exists before any write (made from its
-    # factory credentials), so a PUT /0/0/0 (First-to-Claim: new bootstrap URI) updates it
-    security: dict[int, Resources] = field(
-        default_factory=lambda: {0: {Security.BOOTSTRAP_SERVER: b"\x01"}})
-    server: Resources = field(default_factory=dict)
+    objects: ObjectModel
     device: Resources = field(default_factory=dict)
 
-    def bootstrap_instance(self) -> int | None:
-        """The security instance of the bootstrap server (resource 1 true), if written."""
-        for iid, res in self.security.items():
-            if res.get(Security.BOOTSTRAP_SERVER) == b"\x01":
-                return iid
-        return None
+    @property
+    def security(self) -> dict[int, Resources]:
+        """The security instances by id."""
+        return self.objects.security
+
+    @property
+    def server(self) -> Resources:
+        """The resources of /1/0."""
+        return self.objects.server_values
 
     def lwm2m_instance(self) -> Resources | None:
-        """The security instance of the LwM2M server (resource 1 false or absent, with a URI)."""
-        for _iid, res in sorted(self.security.items()):
-            if res.get(Security.BOOTSTRAP_SERVER) != b"\x01" and res.get(Security.SERVER_URI):
-                return res
-        return None
+        """The LwM2M server's security instance (Bootstrap-Server false, with a URI)."""
+        return self.objects.lwm2m_instance()
+
+    def bootstrap_instance(self) -> Resources | None:
+        """The bootstrap server's security instance."""
+        return self.objects.bootstrap_instance()
 
 
 class BootstrapSite:
     """Serves the bootstrap server's writes and finish; `done` is set on finish or failure."""
 
-    def __init__(self) -> None:
-        """Start with nothing written."""
-        self.data = BootstrapData()
+    def __init__(self, bootstrap_uri: str = "coaps://bootstrap") -> None:
+        """Start with the instances the client creates itself (/0/0 empty, /0/1 bootstrap)."""
+        self.data = BootstrapData(ObjectModel.at_start(bootstrap_uri))
         self.finished = False
         self.failure: Failure | None = None
         self.done = asyncio.Event()
@@ -70,9 +71,7 @@ class BootstrapSite:
         """Answer one server request."""
         segments = path_of(request)
         if request.code == Code.POST and segments == ("bs",):
-            self.finished = True
-            self.done.set()
-            return Message(code=Code.CHANGED)
+            return self._finish()
         path = numeric_path(segments)
         text = "/".join(segments)
         if request.code == Code.PUT:
@@ -81,6 +80,15 @@ class BootstrapSite:
             return self._delete(path, text)
         return Message(code=Code.METHOD_NOT_ALLOWED)
 
+    def _finish(self) -> Message:
+        if not self.data.objects.valid():
+            self._fail(Failure(ClientError.ConnectBootstrapFailed,
+                               DETAILS_BS_FINISH_FAILED.format(reason=INVALID_SECURITY_OBJECT)))
+            return Message(code=Code.BAD_REQUEST)
+        self.finished = True
+        self.done.set()
+        return Message(code=Code.CHANGED)
+
     def _put(self, request: Message, path: tuple[int, ...] | None, text: str) -> Message:
         failure = Failure(ClientError.ConnectBootstrapFailed, DETAILS_BS_PUT_FAILED.format(path=text))
         if not path or len(path) > 3 or request.opt.content_format not in TLV_FORMATS:
@@ -88,18 +96,26 @@ class BootstrapSite:
             return Message(code=Code.BAD_REQUEST)
         try:
             self._apply(path, bytes(request.payload))
-        except (tlv.TlvError, KeyError, ValueError):
+        except (tlv.TlvError, WriteRefused, ValueError):
             self._fail(failure)
             return Message(code=Code.BAD_REQUEST)
         except LookupError:
             return Message(code=Code.NOT_FOUND)
+        if path[0] == SECURITY and not self.data.objects.valid():
+            # validate_security_object runs after every security write
+            self._fail(Failure(ClientError.ConnectBootstrapFailed,
+                               DETAILS_BS_FINISH_FAILED.format(reason=INVALID_SECURITY_OBJECT)))
+            return Message(code=Code.BAD_REQUEST)
         return Message(code=Code.CHANGED)
 
     def _apply(self, path: tuple[int, ...], payload: bytes) -> None:
         obj = path[0]
         if obj == ACCESS_CONTROL:
             return  # accepted and ignored, like a client without ACL enforcement
-        if obj not in (SECURITY, SERVER, DEVICE):
+        if obj in (SECURITY, SERVER):
+            self.data.objects.write(path, payload)
+            return
+        if obj != DEVICE:
             raise LookupError(obj)
         if len(path) == 1:
             instances = tlv.decode_instances(payload)
@@ -110,28 +126,20 @@ class BootstrapSite:
                     raise KeyError(path[2])
                 resources = {path[2]: resources[path[2]]}
             instances = {path[1]: resources}
-        for iid, resources in instances.items():
-            if obj == SECURITY:
-                self.data.security.setdefault(iid, {}).update(resources)
-            elif obj == SERVER:
-                self.data.server.update(resources)
-            else:
-                self.data.device.update({r: v for r, v in resources.items() if r in DEVICE_STORED})
+        for resources in instances.values():
+            self.data.device.update({r: v for r, v in resources.items() if r in DEVICE_STORED})
 
     def _delete(self, path: tuple[int, ...] | None, text: str) -> Message:
         if path is None or len(path) > 2:
             self._fail(Failure(ClientError.ConnectBootstrapFailed,
                                DETAILS_BS_DELETE_FAILED.format(path=text)))
             return Message(code=Code.BAD_REQUEST)
-        if not path:
-            self.data.security = {iid: res for iid, res in self.data.security.items()
-                                  if res.get(Security.BOOTSTRAP_SERVER) == b"\x01"}
-            self.data.server = {}
-        elif path[0] == SECURITY and len(path) == 1:
-            self.data.security = {iid: res for iid, res in self.data.security.items()
-                                  if res.get(Security.BOOTSTRAP_SERVER) == b"\x01"}
+        if not path or (path[0] == SECURITY and len(path) == 1):
+            self.data.objects.delete_servers()
+            if not path:
+                self.data.objects.clear_server()
         elif path[0] == SECURITY:
-            self.data.security.pop(path[1], None)
+            self.data.objects.delete_servers(path[1])
         elif path[0] == SERVER:
-            self.data.server = {}
+            self.data.objects.clear_server()
         return Message(code=Code.DELETED)

@@ -1,9 +1,14 @@
-"""The client's credentials in its item store: reading, checking and building TLS contexts."""
+"""The client's credentials in its item store: reading, checking and building TLS contexts.
+
+The board's TLS is harness.transport.DeviceTlsContext (OpenSSL set up like the real client),
+never the service's Mbed TLS: see docs/tls.md.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -12,7 +17,7 @@ from cryptography import x509
 from harness.errors import HilError
 from harness.pki import Credential, load_certificate_chain, load_private_key, subject_fields
 from harness.provisioning import items
-from harness.transport import client_ssl_context
+from harness.transport import DeviceTlsContext, client_ssl_context, device_tls_context
 
 LWM2M_ITEMS = (items.LWM2M_SERVER_URI, items.LWM2M_DEVICE_CERT, items.LWM2M_DEVICE_PRIVATE_KEY,
                items.LWM2M_SERVER_CA_CERT)
@@ -75,8 +80,13 @@ class ServerCredentials:
         return subject_fields(self.device.cert)
 
     def ssl_context(self) -> ssl.SSLContext:
-        """A client TLS context presenting the device chain and trusting the server CA."""
+        """A Python-ssl client context presenting the device chain (tools and tests only)."""
         return client_ssl_context(self.device, list(self.server_ca))
+
+    def tls_context(self, clock: Callable[[], float],
+                    on_time: Callable[[int], None]) -> DeviceTlsContext:
+        """The board's TLS: the real client's offer, verified at `clock()`, adopting server time."""
+        return device_tls_context(self.device, list(self.server_ca), clock=clock, on_time=on_time)
 
     def __repr__(self) -> str:  # never show the key
         return f"ServerCredentials(uri={self.uri!r}, subject={self.subject!r}, key=<redacted>)"
@@ -114,6 +124,22 @@ def delete_lwm2m_credentials(store) -> None:
 def is_expired(cert: x509.Certificate, now: dt.datetime) -> bool:
     """True when `cert` is past its notAfter at `now`."""
     return now >= cert.not_valid_after_utc
+
+
+SAVED_TIME = "pal.SavedTime"
+"""Runtime item holding the last time taken from a server (the client's saved secure time)."""
+
+
+def save_time(store, unix: int) -> None:
+    """Remember the time taken from a server, like the client's saved secure time."""
+    data = int(unix).to_bytes(8, "little")
+    if store.get(SAVED_TIME) != data:
+        store.put(SAVED_TIME, data, factory=False)
+
+
+def saved_time(store) -> int | None:
+    """The last saved server time, or None."""
+    return store.get_int(SAVED_TIME)
 
 
 def uri_query(uri: str) -> str:

@@ -19,6 +19,7 @@ from aiocoap import Code, Message
 from aiocoap import error as coap_error
 
 from harness.errors import HilError
+from harness.lwm2m.blockwise import send_blockwise
 from harness.lwm2m.ids import ContentFormat, Device, Security, SecurityMode, Server
 from harness.lwm2m.tlv import TlvError, as_int, as_str
 from harness.pki import subject_fields
@@ -37,10 +38,13 @@ from harness.sim.client.credentials import (
     load_chain,
     query_value,
     read_server_credentials,
+    save_time,
+    saved_time,
     uri_query,
 )
 from harness.sim.client.device_object import DeviceObject
 from harness.sim.client.error_map import Failure, bootstrap_failure, registration_failure
+from harness.sim.client.security_object import CHAIN_RESOURCES
 from harness.sim.client.settings import Backoff, ClientSettings, firmware_value
 from harness.transport import SecureConnectionError, create_client_context
 
@@ -48,6 +52,9 @@ log = logging.getLogger(__name__)
 
 EXECUTE_GRACE = 0.05
 """Seconds between answering an Execute and acting on it, so the 2.04 leaves first."""
+
+BLOCKS_IN_FLIGHT = 2
+"""The client sends its Register body as 512-byte Block1 blocks, two in flight (facts 3.1)."""
 
 
 class _Retry(Exception):
@@ -103,10 +110,14 @@ class DeviceClient:
         self._deregistered = asyncio.Event()
         self._context: aiocoap.Context | None = None
         self._tasks: set[asyncio.Task] = set()
+        # a bootstrap write that was a bare resource list removed the cert-chain resources 12-14 of
+        # the LwM2M security instance: registration cannot read its credentials until power-off
+        self._chain_resources_lost = False
 
     # --- public ---------------------------------------------------------------------------------
     async def run(self) -> None:
         """Bootstrap/register and stay registered until cancelled (power off) or de-registered."""
+        self._restore_time()
         self._say(text.NETWORK_READY)
         try:
             while True:
@@ -176,7 +187,7 @@ class DeviceClient:
                 query.append(f"iep={internal}")
             query.append(f"mccv={self.settings.client_version}")
         self._say(text.TRACE_BOOTSTRAP_START.format(uri=creds.uri.split("?")[0]))
-        site = BootstrapSite()
+        site = BootstrapSite(creds.uri)
         base = await self._open(creds, site.site)
         try:
             response = await self._request(Code.POST, base, ("bs",), query)
@@ -236,9 +247,9 @@ class DeviceClient:
                 self._put(items.ACCOUNT_ID, aid.encode())
             if self.store.get_int(items.FIRST_TO_CLAIM):
                 self._put(items.FIRST_TO_CLAIM, (0).to_bytes(4, "little"))
-            bs_iid = data.bootstrap_instance()
-            if bs_iid is not None and data.security[bs_iid].get(Security.SERVER_URI):
-                new_bs_uri = as_str(_raw(data.security[bs_iid], Security.SERVER_URI))
+            bs_instance = data.bootstrap_instance()
+            if bs_instance is not None and bs_instance.get(Security.SERVER_URI):
+                new_bs_uri = as_str(_raw(bs_instance, Security.SERVER_URI))
                 if new_bs_uri and new_bs_uri != bs_creds.uri:
                     self._put(items.BOOTSTRAP_SERVER_URI, new_bs_uri.encode())
             for rid, name in ((Device.UTC_OFFSET, items.UTC_OFFSET), (Device.TIMEZONE, items.TIMEZONE)):
@@ -254,6 +265,7 @@ class DeviceClient:
             except TlvError:
                 self._server_lifetime = None
         self.device_id = subject.get("L") or self.device_id
+        self._chain_resources_lost = not all(rid in lwm2m for rid in CHAIN_RESOURCES)
 
     def _put(self, name: str, value: bytes) -> None:
         if self.store.get(name) != value:
@@ -269,6 +281,9 @@ class DeviceClient:
             raise _Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
                                 str(exc), retry=False)) from None
         assert creds is not None
+        if self._chain_resources_lost:
+            raise _Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
+                                text.DETAILS_READ_FAILED, retry=False))
         if self._bootstrap_mode() and is_expired(creds.device.cert, self._now()):
             raise _Rebootstrap()
         subject = creds.subject
@@ -430,7 +445,8 @@ class DeviceClient:
         else:
             kind = "dtls" if scheme == "coaps" else "udp"
         try:
-            ssl_context = creds.ssl_context() if scheme == "coaps" else None
+            ssl_context = creds.tls_context(self._clock_seconds, self._adopt_server_time) \
+                if scheme == "coaps" else None
             self._context = await create_client_context(kind, ssl_context=ssl_context, site=site)
         except HilError as exc:
             log.warning("client context for %s failed: %s", kind, exc)
@@ -458,7 +474,8 @@ class DeviceClient:
             message.opt.content_format = content_format
         try:
             async with asyncio.timeout(self.settings.request_timeout):
-                return await self._context.request(message).response
+                return await send_blockwise(self._context, message, window=BLOCKS_IN_FLIGHT,
+                                            timeout=self.settings.request_timeout)
         except SecureConnectionError:
             raise _Retry(Failure(text.ClientError.ConnectSecureConnectionFailed,
                                  text.DETAILS_SECURE_RETRY)) from None
@@ -480,6 +497,19 @@ class DeviceClient:
 
     def _now(self) -> dt.datetime:
         return _now_utc(self.platform.now())
+
+    # --- secure time (docs/tls.md): clock 0 when new, then the time of each ServerHello --------
+    def _clock_seconds(self) -> float:
+        return float(self.platform.now())
+
+    def _adopt_server_time(self, unix: int) -> None:
+        self.platform.set_time(unix)
+        save_time(self.store, unix)
+
+    def _restore_time(self) -> None:
+        saved = saved_time(self.store)
+        if saved and self._clock_seconds() < saved:
+            self.platform.set_time(saved)
 
     def _say(self, line: str) -> None:
         self.console(line)

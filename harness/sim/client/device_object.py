@@ -10,6 +10,7 @@ from aiocoap import Code, Message
 from harness.lwm2m import tlv
 from harness.lwm2m.ids import DEVICE, ContentFormat, Device
 from harness.lwm2m.linkformat import Link, format_links
+from harness.sim.client.app_objects import APP_LINKS
 from harness.sim.client.router import Router, numeric_path, path_of
 
 WRITABLE = frozenset({Device.CURRENT_TIME, Device.UTC_OFFSET, Device.TIMEZONE})
@@ -53,7 +54,8 @@ class DeviceObject:
         return sorted(rid for rid in self.values if rid not in EXECUTABLE)
 
     def links(self, only: set[int] | None = None) -> str:
-        """The register (or update) body: one link per resource with Izuma attributes."""
+        """The register (or update) body: one link per resource with Izuma attributes; a full
+        body (`only` None) lists the application's other objects too."""
         links = []
         for rid in sorted(set(self.values) | EXECUTABLE):
             if only is not None and rid not in only:
@@ -66,6 +68,8 @@ class DeviceObject:
             if not isinstance(value, dict):
                 attrs["v"] = _text(value).decode("utf-8", errors="replace")
             links.append(Link(f"/3/0/{rid}", attrs))
+        if only is None:
+            links += APP_LINKS
         return format_links(links)
 
     async def handle(self, request: Message) -> Message:

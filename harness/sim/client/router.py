@@ -1,4 +1,8 @@
-"""A root aiocoap resource that hands every request (with its full path) to one handler."""
+"""A root aiocoap resource that hands every request (with its full path) to one handler.
+
+Block1 requests are reassembled by mbed-coap's rules (`harness.lwm2m.blockwise.Block1Receiver`),
+not by aiocoap's: at most 512-byte blocks, one token per body, a lone last block is the body.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from aiocoap import Message
 from aiocoap.resource import PathCapable, Resource
+
+from harness.lwm2m.blockwise import Block1Receiver, is_answer
 
 Handler = Callable[[Message], Awaitable[Message]]
 
@@ -17,10 +23,18 @@ class Router(Resource, PathCapable):
         """Route all requests to `handler(request) -> response`."""
         super().__init__()
         self._handler = handler
+        self.blocks = Block1Receiver()
+
+    async def needs_blockwise_assembly(self, request: Message) -> bool:
+        """False: Block1 is handled here, with the client's rules."""
+        return False
 
     async def render(self, request: Message) -> Message:
-        """Answer `request` through the handler."""
-        return await self._handler(request)
+        """Answer `request` through the handler (after Block1 reassembly)."""
+        whole = self.blocks.feed(request)
+        if is_answer(whole):
+            return whole
+        return await self._handler(whole)
 
 
 def path_of(request: Message) -> tuple[str, ...]:

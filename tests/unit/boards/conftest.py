@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.boards.board import Board
-from harness.config import BoardConfig, LabConfig
+from harness.boards.registry import make_board
+from harness.config import LabConfig, board_config
 from harness.sim import registry
 from harness.sim.firmware import build_image
 
@@ -26,9 +27,9 @@ def boards_sim_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def lab() -> LabConfig:
     """A lab with two virtual boards and one real board."""
     return LabConfig(boards=[
-        BoardConfig(id="vb-a", kind="sim", tags=["fast"]),
-        BoardConfig(id="vb-b", kind="sim", tags=["fast", "udp"]),
-        BoardConfig(id="real-1", kind="pyocd", target="k64f", probe_id="0240000032044e45",
+        board_config(id="vb-a", kind="sim", tags=["fast"]),
+        board_config(id="vb-b", kind="sim", tags=["fast", "udp"]),
+        board_config(id="real-1", kind="pyocd", target="k64f", probe_id="0240000032044e45",
                     usb_serial_number="0240000032044e45"),
     ])
 
@@ -44,7 +45,7 @@ def image_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def virtual_board(boards_sim_root: Path) -> Iterator[Board]:
     """A started virtual board (stopped at teardown)."""
-    board = Board(BoardConfig(id="vb-test", kind="sim"))
+    board = make_board(board_config(id="vb-test", kind="sim"))
     board.start()
     try:
         yield board

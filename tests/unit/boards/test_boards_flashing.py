@@ -9,10 +9,10 @@ import pytest
 from harness import pki
 from harness.boards.board import Board
 from harness.boards.dialect import dialect_for_image
-from harness.boards.flashing import FlashError, flash
-from harness.boards.images import ensure_images, image_path
-from harness.boards.manifest import ManifestError
-from harness.config import BoardConfig
+from harness.boards.flashing import FlashError, ProbeRef, flash
+from harness.boards.manifest import ManifestError, load_manifest
+from harness.boards.registry import make_board
+from harness.config import board_config
 from harness.provisioning import items as it
 from harness.provisioning.bundle import bootstrap_bundle
 from harness.provisioning.host import provision
@@ -57,36 +57,34 @@ def test_reset_halt_keeps_the_core_halted_after_the_probe_disconnects(virtual_bo
 
 def test_flash_errors_are_clear(virtual_board: Board, tmp_path: Path, image_file: Path) -> None:
     with pytest.raises(FlashError, match="does not exist"):
-        flash(virtual_board.config, tmp_path / "missing.bin", progress=False)
-    ghost = BoardConfig(id="ghost", kind="pyocd", probe_id="no-such-probe-123", serial_port="/dev/null")
+        flash(virtual_board.probe_ref(), tmp_path / "missing.bin", progress=False)
+    ghost = ProbeRef("ghost", "no-such-probe-123", "k64f")
     with pytest.raises(FlashError, match="no debug probe no-such-probe-123"):
         flash(ghost, image_file, progress=False)
-    wrong = virtual_board.config.model_copy(update={"target": "no_such_target_xyz"})
+    wrong = ProbeRef(virtual_board.id, virtual_board.probe_ref().unique_id, "no_such_target_xyz")
     with pytest.raises(FlashError, match="does not know target type"):
         flash(wrong, image_file, progress=False)
 
 
 def test_images_and_manifest(tmp_path: Path) -> None:
-    built = ensure_images(tmp_path / "fw")
-    assert {"factory", "factory-udp", "factory-4.7"} <= set(built)
-    assert parse_image(built["factory-4.7"].read_bytes()).client_version == "4.7.1"
+    board = make_board(board_config(id="vb-img", kind="sim"))
+    manifest = load_manifest()
+    built = board.image_file("factory-4.7", manifest, tmp_path / "fw")
+    assert parse_image(built.read_bytes()).client_version == "4.7.1"
+    assert built.stat().st_mode & 0o077 == 0
     with pytest.raises(ManifestError, match="developer image"):
-        image_path("developer", tmp_path / "fw")
+        board.image_file("developer", manifest, tmp_path / "fw")
     with pytest.raises(ManifestError, match="no firmware image 'nope'"):
-        image_path("nope", tmp_path / "fw")
+        board.image_file("nope", manifest, tmp_path / "fw")
 
 
 def test_fresh_start_replaces_a_board_process_another_command_left_running(boards_sim_root):
-    from harness.boards.board import Board
-    from harness.config import BoardConfig
-    from harness.sim import registry
-
-    config = BoardConfig(id="vb-fresh", kind="sim")
-    first = Board(config)
+    config = board_config(id="vb-fresh", kind="sim")
+    first = make_board(config)
     first.start()
     try:
         old = registry.read_board_info(first.board_dir).pid
-        second = Board(config)
+        second = make_board(config)
         second.start(fresh=True)  # e.g. the suite, after `hil flash` left the board running
         try:
             new = registry.read_board_info(second.board_dir).pid

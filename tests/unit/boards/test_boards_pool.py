@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from harness.boards.pool import BoardPool, PoolError
-from harness.config import LabConfig
+from harness.config import LabConfig, board_config
 
 HOLDER = textwrap.dedent("""
     import sys
-    from harness.config import BoardConfig, LabConfig
+    from harness.config import LabConfig, board_config
     from harness.boards.pool import BoardPool
-    lab = LabConfig(boards=[BoardConfig(id="vb-a", kind="sim")])
+    lab = LabConfig(boards=[board_config(id="vb-a", kind="sim")])
     with BoardPool(lab, sys.argv[1]).lease(timeout=5) as board:
         print("leased", board.id, flush=True)
         sys.stdin.readline()  # hold until killed or told
@@ -41,9 +41,8 @@ def test_two_leases_in_one_process_get_different_boards(lab: LabConfig, tmp_path
 
 
 def test_lease_held_by_other_process_until_it_dies(tmp_path: Path) -> None:
-    from harness.config import BoardConfig
 
-    lab = LabConfig(boards=[BoardConfig(id="vb-a", kind="sim")])
+    lab = LabConfig(boards=[board_config(id="vb-a", kind="sim")])
     locks = tmp_path / "locks"
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(locks)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)

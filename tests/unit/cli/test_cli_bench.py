@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.boards.board import Board
+from harness.boards.registry import make_board
 from harness.config import REPO_ROOT, load_lab_config
 from harness.sim import registry
 
@@ -107,7 +107,7 @@ def test_developer_board_from_dev_cert_c_file_registers(bench, tmp_path):
     assert flashed.returncode == 0, flashed.stderr
     os.environ[registry.SIM_DIR_ENV] = env[registry.SIM_DIR_ENV]
     try:
-        board = Board(load_lab_config().board("vboard-3"))
+        board = make_board(load_lab_config().board("vboard-3"))
         with board.open_console(tmp_path / "console.log") as console:
             board.reset()  # what it printed before the port was open is gone, as on hardware
             console.expect("Client registered", timeout=30)

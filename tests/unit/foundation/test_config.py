@@ -50,8 +50,14 @@ def test_duplicate_board_id():
 
 
 def test_real_board_needs_probe_and_port():
-    [msg] = problems("boards:\n  - {id: r1, kind: pyocd, probe_id: 066E}\n")
+    [msg] = problems("boards:\n  - {id: r1, kind: pyocd, target: k64f, probe_id: 066E}\n")
     assert "serial_port or usb_serial_number" in msg
+
+
+def test_real_board_needs_its_target_and_probe():
+    msgs = problems("boards:\n  - {id: r1, kind: pyocd, serial_port: /dev/ttyACM0}\n")
+    assert msgs == ["boards[0] (id r1).target (line 2): is required; add it",
+                    "boards[0] (id r1).probe_id (line 2): is required; add it"]
 
 
 def test_missing_firmware_image_wrong_target_and_missing_file(tmp_path):

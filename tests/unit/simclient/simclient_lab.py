@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import re
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -14,12 +13,14 @@ from aiocoap import Code, Message
 
 from harness import pki
 from harness.lwm2m import tlv
+from harness.lwm2m.blockwise import answer_blocks_in_order, send_blockwise
 from harness.lwm2m.ids import ContentFormat
 from harness.provisioning import items
+from harness.provisioning.clock import DeviceClock
 from harness.provisioning.store import ItemStore
 from harness.sim.client import DeviceClient
 from harness.sim.client.router import Router, path_of
-from harness.transport import Endpoint, create_server_context, server_ssl_context
+from harness.transport import Endpoint, create_server_context, server_tls_context
 
 AID = "0169aaaabbbbccccdddd000000000000"
 ENDPOINT = "dev-ep-0001"
@@ -67,12 +68,12 @@ class Console:
 
 
 class Platform:
-    """Records reboot / factory reset requests; now() is wall time plus an offset."""
+    """Records reboot / factory reset requests; the clock is 0 until a server sets it."""
 
     def __init__(self) -> None:
         self.rebooted = asyncio.Event()
         self.factory_reset_done = asyncio.Event()
-        self.offset = 0.0
+        self.clock = DeviceClock()
 
     def reboot(self) -> None:
         """Record a reboot."""
@@ -83,8 +84,12 @@ class Platform:
         self.factory_reset_done.set()
 
     def now(self) -> float:
-        """Seconds since the epoch as the board sees them."""
-        return time.time() + self.offset
+        """Seconds since the epoch as the board sees them (0 on a factory-new board)."""
+        return self.clock.now()
+
+    def set_time(self, unix_seconds: float) -> None:
+        """The client adopts a server's time."""
+        self.clock.set(unix_seconds)
 
 
 @dataclass
@@ -107,6 +112,8 @@ class MiniService:
     register_answer: Code = Code.CREATED
     update_answer: Code = Code.CHANGED
     put_content_format: int = ContentFormat.TLV
+    layout: str = "client"
+    """"client", or a mistake: "lwm2m-at-0-1", "bare" (resource lists), "aiocoap-blocks"."""
     server_lifetime: int | None = 3600
     bs_requests: list[Message] = field(default_factory=list)
     registers: list[Message] = field(default_factory=list)
@@ -123,10 +130,11 @@ class MiniService:
     async def start(self) -> None:
         """Listen on 127.0.0.1, port 0."""
         def factory():
-            return server_ssl_context(self.pki.server, [self.pki.ca.cert])
+            return server_tls_context(self.pki.server, [self.pki.ca.cert])
 
         self.context = await create_server_context(
             Router(self.handle), [Endpoint("tls-record", ssl_context_factory=factory)])
+        answer_blocks_in_order(self.context.context)  # the board's Register is pipelined
         self.port = self.context.bound["tls-record"][1]
 
     @property
@@ -167,23 +175,37 @@ class MiniService:
 
     async def _write(self, remote) -> None:
         cred = self.lwm2m_credential()
-        security = tlv.encode_resources({
+        # layout "client" is what the client needs: LwM2M server at /0/0, object-instance TLV,
+        # 512-byte blocks with one token (facts 3.1); the others are mistakes it refuses
+        lwm2m_iid = 1 if self.layout == "lwm2m-at-0-1" else 0
+
+        def encode(iid: int, resources: dict) -> bytes:
+            if self.layout == "bare":
+                return tlv.encode_resources(resources)
+            return tlv.encode_instances({iid: resources})
+
+        security = encode(lwm2m_iid, {
             0: f"{self.uri}?aid={AID}", 1: False, 2: 2, 3: cred.cert_der,
             4: self.pki.ca.cert_der, 5: cred.key_der, 10: 1})
-        bs_security = tlv.encode_resources({0: f"{self.uri}?aid={AID}", 1: True, 2: 2})
-        writes = [(("0",), b"", Code.DELETE), (("0", "1"), bs_security, Code.PUT),
-                  (("0", "0"), security, Code.PUT)]
+        writes = [(("0", str(lwm2m_iid)), security, Code.PUT)]
+        if self.layout == "client":  # a DELETE first, and First-to-Claim's URI change to /0/1
+            writes.insert(0, (("0",), b"", Code.DELETE))
+            writes.append((("0", "1"), encode(1, {0: f"{self.uri}?aid={AID}"}), Code.PUT))
         if self.server_lifetime is not None:
-            server = tlv.encode_resources({0: 1, 1: self.server_lifetime, 7: "U"})
-            writes.append((("1", "0"), server, Code.PUT))
+            writes.append((("1", "0"), encode(0, {0: 1, 1: self.server_lifetime, 7: "U"}),
+                           Code.PUT))
         ctx = self.context.context
         for path, payload, code in writes:
             message = Message(code=code, uri_path=path, payload=payload)
             message.remote = remote
             if code == Code.PUT:
                 message.opt.content_format = self.put_content_format
-            response = await ctx.request(message).response
+            if self.layout == "aiocoap-blocks":
+                response = await ctx.request(message).response  # 1024-byte blocks, new tokens
+            else:
+                response = await send_blockwise(ctx, message)
             self.write_answers.append(response.code)
+            self.event.set()
             if not response.code.is_successful():
                 return
         finish_request = Message(code=Code.POST, uri_path=("bs",))

@@ -1,0 +1,1 @@
+"""Board kinds: one module per lab config `kind:`, registered in harness.boards.registry."""

@@ -1,0 +1,262 @@
+"""The real Device Management Client as a lab board: a kit linked with developer credentials,
+run as a local process.
+
+Flashing links the kit's client with the credentials (build-client.sh); the process runs in the
+board's working dir, whose ./pal is its storage; reset restarts the process on that storage,
+factory reset wipes it; the console is its stdout, served on a pty like a UART.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import tty
+from pathlib import Path
+from typing import Any
+
+from harness.boards.board import Board, BoardUnavailable, Capabilities, Survey
+from harness.boards.manifest import FirmwareManifest, ManifestError
+from harness.boards.process_port import ProcessPort
+from harness.config import KIT_ENV, NativeBoardConfig
+from harness.devcreds import DeveloperCredentials, parse_c_file, write_c_file
+from harness.errors import HilError
+
+NATIVE_DIR_ENV = "HIL_NATIVE_DIR"
+"""Where native boards keep their linked client, working dir and console link."""
+BUILD_SCRIPT = "build-client.sh"
+CLIENT = "client.elf"
+RUN_DIR = "run"
+STORAGE = "pal"
+TTY_LINK = "tty"
+LINK_TIMEOUT = 120.0
+STOP_TIMEOUT = 5.0
+GET_A_CLIENT = ("get the Device Management Client kit (pdmc-linux-tcp, see the README's "
+                f"\"Real client\" section) and point `kit:` or ${KIT_ENV} at it")
+_PR_SET_PDEATHSIG = 1
+
+
+def native_root() -> Path:
+    """The folder of all native boards: $HIL_NATIVE_DIR, else a per-user temp folder."""
+    env = os.environ.get(NATIVE_DIR_ENV)
+    return Path(env) if env else Path(tempfile.gettempdir()) / f"dm-hil-native-{os.getuid()}"
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class NativeBoard(Board):
+    """The kit's client, linked per image, as a child process of the harness."""
+
+    kind = "native"
+    config: NativeBoardConfig
+
+    def __init__(self, config: NativeBoardConfig, *, emulate_baud: bool = True) -> None:
+        """Wrap `config`; its files live in $HIL_NATIVE_DIR/<id>."""
+        super().__init__(config, emulate_baud=emulate_baud)
+        self.dir = native_root() / self.id
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.serial: ProcessPort | None = None
+        self.halted = False
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """A process: restart, stop (halt), wipe; developer images only, no app calls."""
+        return Capabilities(
+            can_halt=True, can_power_cycle=True, firmware_modes=frozenset({"developer"}),
+            client_transport=self.config.transport,
+            reasons={
+                "has_probe": "a native board is a process, it has no debug probe",
+                "app_calls": "the real client's example application takes no de-register call "
+                             "from outside",
+                "factory_provisioning": "the real client kit links developer-mode clients only "
+                                        "(credentials compiled in, no factory provisioning)",
+                "firmware_modes": "the real client kit links developer-mode clients only",
+            })
+
+    @property
+    def client(self) -> Path:
+        """The linked client executable (its "flash")."""
+        return self.dir / CLIENT
+
+    @property
+    def storage(self) -> Path:
+        """The client's storage (./pal of its working dir)."""
+        return self.dir / RUN_DIR / STORAGE
+
+    def kit(self) -> Path:
+        """The kit folder, checked: it exists with its build script, and gcc/g++ are there."""
+        kit = self.config.kit_path()
+        if not (kit / BUILD_SCRIPT).is_file() or not (kit / "lib").is_dir():
+            raise BoardUnavailable(f"board {self.id}: no real client kit at {kit}; {GET_A_CLIENT}.")
+        missing = [cc for cc in ("gcc", "g++") if shutil.which(cc) is None]
+        if missing:
+            raise BoardUnavailable(f"board {self.id}: {' and '.join(missing)} not found; the real "
+                                   "client is linked at flash time: apt-get install build-essential.")
+        return kit
+
+    def check(self) -> None:
+        """Raise BoardUnavailable when the kit or a compiler is missing."""
+        self.kit()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def start(self, timeout: float = 15.0, *, fresh: bool = False) -> None:
+        """Open its console pty and run the linked client (if linked) unless it runs."""
+        if self.serial is None:
+            self.serial = ProcessPort(self.dir / TTY_LINK)
+        if self.proc is None and not self.halted and self.client.is_file():
+            self._run()
+
+    def _run(self) -> None:
+        assert self.serial is not None
+        (self.dir / RUN_DIR).mkdir(parents=True, exist_ok=True)
+        # a terminal, not a pipe: the client's stdio stays line-buffered, so each console line
+        # shows when printed (through a pipe it would wait in a 4 KB buffer)
+        master, terminal = os.openpty()
+        tty.setraw(terminal)
+        try:
+            self.proc = subprocess.Popen(
+                [str(self.client)], cwd=self.dir / RUN_DIR, stdin=terminal, stdout=terminal,
+                stderr=terminal, preexec_fn=_die_with_parent)  # noqa: PLW1509
+        except BaseException:
+            os.close(master)
+            raise
+        finally:
+            os.close(terminal)
+        self.serial.attach(master, master)
+
+    def _end(self) -> None:
+        """Stop the client process (SIGTERM flushes its output) and drain its console."""
+        proc, self.proc = self.proc, None
+        self.halted = False
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGCONT)
+                proc.terminate()
+            try:
+                proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(STOP_TIMEOUT)
+        if self.serial is not None:
+            self.serial.detach()
+
+    def stop(self) -> None:
+        """Close the console, stop the client, close its pty."""
+        super().stop()
+        self._end()
+        if self.serial is not None:
+            self.serial.close()
+            self.serial = None
+
+    def port(self) -> str | None:
+        """The stable link to its console pty."""
+        return str(self.dir / TTY_LINK)
+
+    # --- firmware ------------------------------------------------------------------------------
+    def image_file(self, name: str, manifest: FirmwareManifest, dest_dir: Path, *,
+                   developer_credentials: Any = None, extra: dict[str, Any] | None = None) -> Path:
+        """The image of a native board is its credentials file (linked in at flash time)."""
+        entry = manifest.image(name)
+        if entry.mode != "developer" or developer_credentials is None:
+            raise ManifestError(f"image {name!r}: a native board links developer credentials "
+                                "into the real client; use a developer image and pass them.")
+        if not isinstance(developer_credentials, DeveloperCredentials):
+            raise HilError(f"image {name!r}: developer credentials must be DeveloperCredentials.")
+        return write_c_file(developer_credentials, Path(dest_dir) / f"{name}-{self.id}.c")
+
+    def flash(self, image: str | Path, *, timeout: float = LINK_TIMEOUT, progress: bool = False,
+              chip_erase: bool = False) -> float:
+        """Link the client with a credentials file (or copy a linked client), then run it."""
+        started = time.monotonic()
+        source = Path(image)
+        if not source.is_file():
+            raise HilError(f"image {source} does not exist; give a mbed_cloud_dev_credentials.c "
+                           "(`hil cloud dev-cert`) or a linked client.")
+        self.start()
+        self._end()
+        if chip_erase:
+            self._wipe()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if source.suffix == ".c":
+            self._link(source, timeout)
+        else:
+            shutil.copyfile(source, self.client)
+            self.client.chmod(0o700)
+        self._run()
+        return time.monotonic() - started
+
+    def _link(self, creds: Path, timeout: float) -> None:
+        try:
+            parse_c_file(creds.read_text(), str(creds))
+        except UnicodeDecodeError:
+            raise HilError(f"{creds} is not a C source file; pass the mbed_cloud_dev_credentials.c "
+                           "that `hil cloud dev-cert` wrote.") from None
+        script = self.kit() / BUILD_SCRIPT
+        try:
+            done = subprocess.run([str(script), str(creds), str(self.client)], capture_output=True,
+                                  text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise HilError(f"board {self.id}: linking the client took over {timeout:g} s; "
+                           "check the machine's load and retry.") from None
+        if done.returncode != 0:
+            why = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise HilError(f"board {self.id}: {BUILD_SCRIPT} failed ({why[0]}); fix the kit or "
+                           "the credentials file.")
+
+    def _wipe(self) -> None:
+        shutil.rmtree(self.dir / RUN_DIR, ignore_errors=True)
+
+    def erase(self) -> None:
+        """No client, no storage: a factory-new board."""
+        self._end()
+        self._wipe()
+        with contextlib.suppress(FileNotFoundError):
+            self.client.unlink()
+
+    # --- control -------------------------------------------------------------------------------
+    def reset(self, *, halt: bool = False) -> None:
+        """Restart the client on its storage (`halt`: stop it, SIGSTOP, until the next reset)."""
+        self.start()
+        if halt:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGSTOP)
+                # wait until it is stopped (the signal is asynchronous); it stays waitable
+                os.waitid(os.P_PID, self.proc.pid, os.WSTOPPED | os.WNOWAIT)
+                self.halted = True
+            return
+        self._end()
+        if self.client.is_file():
+            self._run()
+
+    def factory_reset(self) -> None:
+        """Wipe the storage (./pal) and restart: the client runs its developer flow again."""
+        self.start()
+        self._end()
+        self._wipe()
+        if self.client.is_file():
+            self._run()
+
+    def power_cycle(self) -> None:
+        """A process's cold boot is a restart."""
+        self.reset()
+
+    # --- discovery -----------------------------------------------------------------------------
+    def survey(self, ports: list[Any], probe_seen: bool) -> Survey:
+        """Kit and compilers present; whether a client is linked and runs in this process."""
+        try:
+            self.kit()
+        except BoardUnavailable as exc:
+            return Survey(None, "unavailable", [str(exc)])
+        linked = "client linked" if self.client.is_file() else "no client linked yet"
+        running = "running" if self.proc is not None and self.proc.poll() is None else "not running"
+        return Survey(self.port() if self.serial else None, f"{running} ({linked})")

@@ -1,0 +1,109 @@
+"""Developer mode on any board that runs developer images: virtual boards and the real client.
+
+Behaviour: seeds "Device credentials" (developer certificate) and "Device onboarding and
+connection options"; the same scenarios run on a native board (the real Device Management
+Client, ../shared/peers/pdmc-linux-tcp) through board capabilities, never the kind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from harness.cloud import events as ev
+from harness.pki import make_bootstrap_device_cert, make_ca
+
+pytestmark = [pytest.mark.area("developer"), pytest.mark.firmware("developer")]
+
+
+@pytest.mark.scenario("developer: a restart keeps the device ID")
+def test_restart_of_a_developer_device_keeps_its_device_id(board, factory, device, cloud):
+    """A developer device stores its LwM2M credentials; after a reset it registers again with
+    the same device ID and does not bootstrap again."""
+    factory.developer()
+    first = device.wait_registered()
+    device.checkpoint()
+    board.reset()
+    again = device.wait_event(ev.REGISTRATION, where=lambda e: e.device_id == first.device_id)
+    assert again.device_id == first.device_id
+    assert not [e for e in cloud.events(device.since) if e.type == ev.BOOTSTRAP], \
+        "a restarted device with stored LwM2M credentials must not bootstrap again"
+    assert device.directory().state == "registered"
+
+
+@pytest.mark.scenario("developer: a factory reset of the board gives a new device ID")
+def test_wiping_a_developer_device_gives_a_new_device_id(board, factory, device, account):
+    """Factory reset from the board side (storage wiped, same firmware): the developer flow stores
+    the compiled-in credentials again, the device bootstraps and gets a NEW device ID."""
+    factory.developer()
+    first = device.wait_registered()
+    device.checkpoint()
+    board.factory_reset()
+    bootstrap = device.wait_event(ev.BOOTSTRAP, where=lambda e: e.account_id == account.id)
+    second = device.wait_registered()
+    assert second.device_id != first.device_id
+    assert bootstrap.device_id == second.device_id
+
+
+@pytest.mark.scenario("developer: Secure Connection Failed with a certificate from an untrusted CA")
+def test_developer_image_with_an_untrusted_ca_fails_the_secure_connection(board, device, cloud,
+                                                                           account):
+    """"Secure Connection Failed. The CA certificate has not been uploaded": a developer image
+    whose device certificate comes from a CA nobody uploaded fails the TLS handshake; the client
+    reports ConnectSecureConnectionFailed (12) and the service records the refused handshake."""
+    transport = board.capabilities.client_transport
+    if transport not in (None, "tls-record"):
+        pytest.skip(f"board {board.id}: its client connects over {transport}, without TLS; "
+                    "set `transport: tls-record` on the board to run this scenario")
+    own = make_bootstrap_device_cert(make_ca("unknown developer CA"), "dev-untrusted")
+    credentials = dataclasses.replace(board.developer_certificate.c_credentials(),
+                                      endpoint_name="dev-untrusted",
+                                      device_cert_der=own.cert_der, private_key_der=own.key_der)
+    before = len(cloud.denials())
+    device.checkpoint()
+    board.flash(board.firmware, developer_credentials=credentials)
+    error = device.wait_error()
+    assert (error.name, error.code) == ("ConnectSecureConnectionFailed", 12)
+    assert error.details.endswith("SecureConnectionFailed")
+    assert [d for d in cloud.denials()[before:] if d.reason.startswith("Secure connection failed")], \
+        "the service recorded no refused TLS handshake"
+    assert not [d for d in cloud.devices(account.id) if d.endpoint_name == "dev-untrusted"], \
+        "a refused handshake must not create a device"
+
+
+@pytest.mark.scenario("developer: directory states cloud_enrolling -> bootstrapped -> registered")
+def test_developer_device_goes_through_the_directory_states(factory, device, cloud):
+    """A new device is created (cloud enrolling), bootstrapped, then registered."""
+    factory.developer()
+    registration = device.wait_registered()
+    states = [e.type for e in cloud.events(device.since) if e.device_id == registration.device_id]
+    assert states.index(ev.DEVICE_CREATED) < states.index(ev.BOOTSTRAP) < states.index(ev.REGISTRATION)
+    entry = device.wait_state("registered")
+    assert entry.bootstrapped_timestamp is not None and entry.registered_at is not None
+
+
+@pytest.mark.scenario("developer: server-initiated read and execute")
+def test_server_reads_and_executes_on_a_developer_device(factory, device, cloud):
+    """The service reads a Device object resource and executes Reboot (/3/0/4): the device
+    answers 2.05 with its manufacturer, 2.04 to the execute, and registers again."""
+    factory.developer()
+    first = device.wait_registered()
+    code, _, payload = cloud.call(cloud.service.read(first.device_id, "/3/0/0"))
+    assert code == "2.05" and payload, f"read /3/0/0 answered {code} {payload!r}"
+    device.reboot()
+    again = device.wait_event(ev.REGISTRATION, where=lambda e: e.device_id == first.device_id)
+    assert again.device_id == first.device_id
+
+
+@pytest.mark.scenario("developer: registration event carries ep, original-ep and resources")
+def test_developer_registration_event_names_the_device_and_its_resources(factory, device):
+    """The registration event gives the device ID (ep), the original endpoint name and the
+    device's resources."""
+    developer = factory.developer()
+    registration = device.wait_registered()
+    data = registration.event.data
+    assert data["ep"] == registration.device_id
+    assert data["original-ep"] == developer.endpoint_name
+    paths = {r["path"] for r in data["resources"]}
+    assert {"/3/0/0", "/3/0/4", "/3/0/5"} <= paths

@@ -1,0 +1,88 @@
+"""The board seam holds mechanically: no `if` on the board kind outside the registry, and
+harness.boards imports harness.sim only in the virtual-board kind."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from harness.config import BOARD_KINDS, REPO_ROOT
+
+BOARDS = REPO_ROOT / "harness" / "boards"
+VIRTUAL_KIND = BOARDS / "kinds" / "virtual.py"
+REGISTRY = BOARDS / "registry.py"
+SCANNED = ("harness", "fixtures", "tests/e2e", "bench")
+
+
+def python_files(*roots: str) -> list[Path]:
+    return sorted(p for root in roots for p in (REPO_ROOT / root).rglob("*.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _is_kind(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "kind") or \
+        (isinstance(node, ast.Name) and node.id == "kind")
+
+
+def _names_a_board_kind(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return node.value in BOARD_KINDS
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return any(_names_a_board_kind(e) for e in node.elts)
+    return False
+
+
+def kind_checks(path: Path) -> list[str]:
+    """`x.kind == "sim"`, `kind in ("pyocd", ...)`, `is_virtual`: a decision on the board kind."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(_is_kind(s) for s in sides) and any(_names_a_board_kind(s) for s in sides):
+                found.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
+        elif isinstance(node, ast.Attribute) and node.attr == "is_virtual":
+            found.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno} (is_virtual)")
+    return found
+
+
+def test_no_decision_on_the_board_kind_outside_the_registry():
+    offenders = [hit for path in python_files(*SCANNED) if path != REGISTRY
+                 for hit in kind_checks(path)]
+    assert offenders == [], ("ask board.capabilities instead of the kind: " + ", ".join(offenders))
+
+
+def test_the_kind_check_finds_what_it_looks_for(tmp_path):
+    probe = REPO_ROOT / "harness" / "boards" / f"_probe_{tmp_path.name}.py"
+    try:
+        probe.write_text("def f(board):\n    if board.config.kind == 'sim':\n        return 1\n"
+                         "    return board.is_virtual or board.kind in ('pyocd', 'x')\n")
+        assert len(kind_checks(probe)) == 3
+    finally:
+        probe.unlink()
+
+
+def test_boards_import_sim_only_in_the_virtual_kind():
+    offenders = [str(path.relative_to(REPO_ROOT)) for path in python_files("harness/boards")
+                 if path != VIRTUAL_KIND
+                 and any(m == "harness.sim" or m.startswith("harness.sim.")
+                         for m in imported_modules(path))]
+    assert offenders == [], f"only harness/boards/kinds/virtual.py may import harness.sim: {offenders}"
+    assert any(m.startswith("harness.sim") for m in imported_modules(VIRTUAL_KIND))
+
+
+def test_every_kind_is_registered_and_has_a_config_model():
+    from harness.boards.registry import KINDS
+
+    assert set(KINDS) == set(BOARD_KINDS)
+    kinds_dir = {p.stem for p in (BOARDS / "kinds").glob("*.py") if p.stem != "__init__"}
+    assert kinds_dir == {"pyocd", "virtual", "native"}
