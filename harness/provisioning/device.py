@@ -132,9 +132,13 @@ class FactoryDevice:
         try:
             pairs = p.decode_top_pairs(data)
             p.check_scheme(pairs)
-            for group, name in ((it.GROUP_ENTROPY, it.RBP_ENTROPY), (it.GROUP_ROT, it.RBP_ROT)):
+            for group, name, status, item in (
+                    (it.GROUP_ENTROPY, it.RBP_ENTROPY, FccStatus.ENTROPY_ERROR, it.RBP_ENTROPY_NAME),
+                    (it.GROUP_ROT, it.RBP_ROT, FccStatus.ROT_ERROR, it.RBP_ROT_NAME)):
                 value = p.rbp_buffer(pairs, group)
                 if value is not None:
+                    if store.get(name) is not None:  # written once per storage (PAL_ERR_ITEM_EXIST)
+                        raise BundleError(status, item)
                     store.put(name, value, factory=True)
             if self.factory_disabled:
                 return Response(FccStatus.FACTORY_DISABLED_ERROR,

@@ -312,6 +312,12 @@ CASES: dict[str, CaseBuilder] = {
                                                           prkn=False)],
     "chain_duplicate_extension": lambda m: [bundle(m, chain=[duplicate_extension_cert(m),
                                                              m.ca_der])],
+    "rot_twice_in_session": lambda m: [
+        _keep({"SchemeVersion": "0.0.1", "Verify": 0, "ROT": bytes(16)}),
+        {**bundle(m), "ROT": bytes(range(16))}],
+    "entropy_twice_in_session": lambda m: [
+        _keep({"SchemeVersion": "0.0.1", "Verify": 0, "Entropy": bytes(48)}),
+        {**bundle(m), "Entropy": bytes(range(48))}],
     "good_bootstrap_keep_alive_last": lambda m: [_keep(bundle(m)),
                                                  {"SchemeVersion": "0.0.1", "Verify": 1}],
 }
