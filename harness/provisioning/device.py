@@ -137,7 +137,9 @@ class FactoryDevice:
                     (it.GROUP_ROT, it.RBP_ROT, FccStatus.ROT_ERROR, it.RBP_ROT_NAME)):
                 value = p.rbp_buffer(pairs, group)
                 if value is not None:
-                    if store.get(name) is not None:  # written once per storage (PAL_ERR_ITEM_EXIST)
+                    if store.get(name) is not None or (group == it.GROUP_ROT and _has_items(store)):
+                        # written once per storage (PAL_ERR_ITEM_EXIST); the first KCM item
+                        # stored without a RoT makes the storage derive its own
                         raise BundleError(status, item)
                     store.put(name, value, factory=True)
             if self.factory_disabled:
@@ -272,3 +274,8 @@ class FactoryDevice:
                 write(out)
             if until_session_end and self.sessions_finished > finished_before:
                 return
+
+
+def _has_items(store: ItemStore) -> bool:
+    """True once a KCM item (not a root-of-trust buffer) is stored."""
+    return any(not name.startswith(it.RBP_PREFIX) for name in store.names())

@@ -10,16 +10,28 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import HilError
 from harness.provisioning.frame import FrameReader, ResponseFrame, encode_request
 
 ENV_BINARY = "HIL_FCC_CLIENT"
-DEFAULT_BINARY = Path(__file__).resolve().parents[2].parent / "shared/peers/fcc-linux/factory-client.elf"
+PEER_PATH = Path("shared/peers/fcc-linux/factory-client.elf")
 _PORT_RE = re.compile(rb"Client IP Address and Port :\s*127\.0\.0\.1:(\d+)")
 _LISTENING = b"Client is waiting for incoming connection"
 START_TIMEOUT = 10.0
+TRACE_LIMIT = 1 << 20  # bytes of its output kept (the newest)
+
+
+def die_with_parent() -> None:
+    """In a child between fork and exec: get SIGTERM when the harness process dies (Linux)."""
+    import contextlib
+    import ctypes
+    import signal
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class RealClientError(HilError):
@@ -27,10 +39,12 @@ class RealClientError(HilError):
 
 
 def find_binary() -> Path | None:
-    """Path of factory-client.elf ($HIL_FCC_CLIENT, else ../shared/peers/fcc-linux), or None."""
+    """factory-client.elf: $HIL_FCC_CLIENT, else shared/peers/fcc-linux/ beside the repository
+    or beside one of its parent folders (a worktree), else None."""
     env = os.environ.get(ENV_BINARY)
-    for candidate in ([Path(env)] if env else []) + [DEFAULT_BINARY,
-                                                   Path("/work/shared/peers/fcc-linux/factory-client.elf")]:
+    repo = Path(__file__).resolve().parents[2]
+    candidates = [Path(env)] if env else [parent / PEER_PATH for parent in repo.parents]
+    for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -45,8 +59,10 @@ class RealFactoryClient:
     """
 
     def __init__(self, workdir: str | os.PathLike[str] | None = None,
-                 binary: str | os.PathLike[str] | None = None) -> None:
-        """Prepare a client in `workdir` (a fresh temp dir when None)."""
+                 binary: str | os.PathLike[str] | None = None,
+                 on_output: Callable[[bytes], None] | None = None) -> None:
+        """Prepare a client in `workdir` (a fresh temp dir when None); `on_output` gets each
+        line it prints (from a reader thread)."""
         found = Path(binary) if binary else find_binary()
         if found is None:
             raise RealClientError(
@@ -62,6 +78,7 @@ class RealFactoryClient:
         self._port_seen = threading.Event()
         self._pending_port: int | None = None
         self._reader_thread: threading.Thread | None = None
+        self.on_output = on_output
 
     # --- process ---------------------------------------------------------------------------------
     def start(self, timeout: float = START_TIMEOUT, attempts: int = 2) -> int:
@@ -84,7 +101,7 @@ class RealFactoryClient:
         self.port = None
         self.proc = subprocess.Popen([str(self.binary)], cwd=self.workdir, env=env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, preexec_fn=die_with_parent)  # noqa: PLW1509
         self._reader_thread = threading.Thread(target=self._pump, args=(self.proc,), daemon=True)
         self._reader_thread.start()
         if not self._port_seen.wait(timeout) or self.port is None:
@@ -97,8 +114,12 @@ class RealFactoryClient:
     def _pump(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
         for line in iter(proc.stdout.readline, b""):
+            if self.on_output is not None:
+                self.on_output(line)
             with self._trace_lock:
                 self._trace += line
+                if len(self._trace) > TRACE_LIMIT:
+                    del self._trace[: len(self._trace) - TRACE_LIMIT]
                 match = _PORT_RE.search(line)
                 if match:
                     self._pending_port = int(match.group(1))

@@ -315,6 +315,10 @@ CASES: dict[str, CaseBuilder] = {
     "rot_twice_in_session": lambda m: [
         _keep({"SchemeVersion": "0.0.1", "Verify": 0, "ROT": bytes(16)}),
         {**bundle(m), "ROT": bytes(range(16))}],
+    "rot_after_an_item": lambda m: [
+        _keep({"SchemeVersion": "0.0.1", "Verify": 0,
+               "ConfigParams": [{"Name": it.CLASS_ID, "Data": b"c" * 16}]}),
+        {**bundle(m), "ROT": bytes(range(16))}],
     "entropy_twice_in_session": lambda m: [
         _keep({"SchemeVersion": "0.0.1", "Verify": 0, "Entropy": bytes(48)}),
         {**bundle(m), "Entropy": bytes(range(48))}],
