@@ -102,6 +102,8 @@ def store_chain(store: ItemStore, name: str, certs: list[bytes]) -> None:
     """
     if store.get(name) is not None:
         raise BundleError(FccStatus.KCM_ERROR, name, info=it.ERR_DATA_EXISTS + name)
+    if not all(certs):  # an empty element: KCM refuses the chain as a whole
+        raise BundleError(FccStatus.KCM_ERROR, name)
     parsed = []
     for der in certs:
         cert = load_certificate(der)
