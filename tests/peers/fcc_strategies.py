@@ -104,10 +104,10 @@ _special = {
 
 
 @st.composite
-def config_params(draw: Any, mode: str) -> dict[str, Any]:
-    """The good params of `mode` with a few dropped, replaced or added."""
+def config_params(draw: Any, mode: str, changes: int) -> dict[str, Any]:
+    """The good params of `mode` with `changes` items dropped, replaced or added."""
     out = params(mode)
-    for _ in range(draw(st.integers(0, 3))):
+    for _ in range(changes):
         name = draw(_param_names)
         action = draw(st.sampled_from(["drop", "odd", "special", "special"]))
         if action == "drop":
@@ -119,21 +119,27 @@ def config_params(draw: Any, mode: str) -> dict[str, Any]:
     return out
 
 
+FAULTS = ("cert", "cert", "key", "chain", "no_prkn", "config", "config", "groups")
+
+
 @st.composite
 def one_bundle(draw: Any, v: Variants) -> dict[str, Any]:
-    """One bundle dict: a builder bundle with drawn mutations."""
+    """A builder bundle with 0-3 faults (mostly one), so checks deep in verification are reached."""
     mode = draw(st.sampled_from(["bootstrap", "bootstrap", "lwm2m", "ftc"]))
+    count = draw(st.sampled_from([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3]))
+    faults = draw(st.lists(st.sampled_from(FAULTS), min_size=count, max_size=count))
     certs = v.lwm2m_certs if mode == "lwm2m" else v.certs
-    cert = certs[draw(st.sampled_from(sorted(certs)))]
-    key = v.keys[draw(st.sampled_from(["good"] * 4 + sorted(v.keys)))]
+    cert = certs[draw(st.sampled_from(sorted(certs)))] if "cert" in faults else certs["good"]
+    key = v.keys[draw(st.sampled_from(sorted(v.keys)))] if "key" in faults else v.keys["good"]
     chain = None
-    if draw(st.integers(0, 3)) == 0:
+    if "chain" in faults:
         chain = draw(st.sampled_from([[cert], [cert, v.material.ca_der], [cert, v.other_ca],
                                       [cert, v.material.ca_der, v.material.ca_der],
                                       [v.material.ca_der, cert]]))
-    doc = bundle(v.material, mode, cert=cert, key=key, prkn=draw(st.booleans()), chain=chain,
-                 config=draw(config_params(mode)))
-    return draw(group_mutations(doc))
+    changes = draw(st.integers(1, 3)) if "config" in faults else 0
+    doc = bundle(v.material, mode, cert=cert, key=key, prkn="no_prkn" not in faults,
+                 chain=chain, config=draw(config_params(mode, changes)))
+    return draw(group_mutations(doc)) if "groups" in faults else doc
 
 
 @st.composite
@@ -188,17 +194,45 @@ class Session(list):
         return f"Session({shown!r})"
 
 
+ITEM_GROUPS = ("Keys", "Certificates", "CertificateChains", "ConfigParams")
+
+
+def _split(doc: dict[str, Any], parts: int, cut_points: list[int]) -> list[dict[str, Any]]:
+    """The bundle's entries spread over `parts` bundles in order (the FCU's keep-alive session)."""
+    entries = [(group, entry) for group in ITEM_GROUPS if isinstance(doc.get(group), list)
+               for entry in doc[group]]
+    cuts = sorted({c % (len(entries) + 1) for c in cut_points})[: parts - 1]
+    bounds = [0, *cuts, len(entries)]
+    out = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        part: dict[str, Any] = {"SchemeVersion": "0.0.1"}
+        for group, entry in entries[a:b]:
+            part.setdefault(group, []).append(entry)
+        out.append(part)
+    rest = {k: val for k, val in doc.items() if k not in ITEM_GROUPS or not isinstance(val, list)}
+    out[-1] = {**rest, **{k: val for k, val in out[-1].items() if k != "SchemeVersion"}}
+    return out
+
+
 @st.composite
 def sessions(draw: Any, v: Variants) -> Session:
-    """1-4 bundles sent on one connection; all but the last usually carry KpAlvSess=1."""
-    count = draw(st.integers(1, 4))
+    """A bundle sent whole or split over 2-3 keep-alive bundles, sometimes followed by another
+    bundle (a retry, a duplicate); KpAlvSess is drawn too (mostly 1 before the last)."""
+    doc = draw(one_bundle(v))
+    parts = draw(st.sampled_from([1, 1, 1, 2, 3]))
+    docs = _split(doc, parts, draw(st.lists(st.integers(0, 40), min_size=2, max_size=2)))
+    for part in docs[:-1]:
+        part.setdefault("Verify", draw(st.sampled_from([0] * 9 + [1])))
+    if draw(st.integers(0, 6)) == 0:
+        docs.append(draw(one_bundle(v)))
     steps = []
-    for index in range(count):
-        doc = draw(one_bundle(v))
-        last = index == count - 1
-        keep = draw(st.sampled_from([None, 0, 1, 2])) if last else draw(
-            st.sampled_from([1, 1, 1, 0, None]))
+    for index, part in enumerate(docs):
+        last = index == len(docs) - 1
+        keep = draw(st.sampled_from([None] * 7 + [0, 1, 2])) if last else draw(
+            st.sampled_from([1] * 8 + [0, None]))
         if keep is not None:
-            doc["KpAlvSess"] = keep
-        steps.append(cbor2.dumps(doc))
+            part["KpAlvSess"] = keep
+        elif "KpAlvSess" in part and not last:
+            part["KpAlvSess"] = 1
+        steps.append(cbor2.dumps(part))
     return Session(steps)

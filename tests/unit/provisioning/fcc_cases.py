@@ -320,6 +320,8 @@ CASES: dict[str, CaseBuilder] = {
                "ConfigParams": [{"Name": it.CLASS_ID, "Data": b"c" * 16}]}),
         {**bundle(m), "ROT": bytes(range(16))}],
     "chain_with_an_empty_element": lambda m: [bundle(m, chain=[m.device_cert(), b""])],
+    "metadata_missing_serial_and_memory": lambda m: [bundle(m, config=params(
+        SerialNumber=None, MemoryTotalKB=None))],
     "entropy_twice_in_session": lambda m: [
         _keep({"SchemeVersion": "0.0.1", "Verify": 0, "Entropy": bytes(48)}),
         {**bundle(m), "Entropy": bytes(range(48))}],

@@ -32,8 +32,10 @@ def run_virtual(steps: list[bytes], store: ItemStore | None = None) -> Answers:
 
 
 def run_real(steps: list[bytes], workdir: Path | None = None,
-             client: RealFactoryClient | None = None) -> tuple[Answers, int | None]:
-    """The real client's answers and its exit code (a fresh process unless `client` is given)."""
+             client: RealFactoryClient | None = None,
+             exit_wait: float = 2.0) -> tuple[Answers, int | None]:
+    """The real client's answers and its exit code (a fresh process unless `client` is given;
+    a client still in its session does not exit: `exit_wait` 0 skips waiting for it)."""
     own = client is None
     client = client or RealFactoryClient(workdir)
     answers: Answers = []
@@ -56,7 +58,7 @@ def run_real(steps: list[bytes], workdir: Path | None = None,
             if frame is None:
                 break
         client.close()
-        code = client.wait_exit(2)
+        code = client.wait_exit(exit_wait) if exit_wait else None
         return answers + [None] * (len(steps) - len(answers)), code
     finally:
         if own:
