@@ -37,6 +37,7 @@ FACTORY_DONE = "Factory flow done"
 FACTORY_FAILED = "Factory flow failed, waiting for a new session"
 STARTING_DEVELOPER_FLOW = "Starting developer flow"
 DEVELOPER_CREDENTIALS_EXIST = "Developer credentials already exist, continuing.."
+MAX_CLOCK = 253402300799.0  # 9999-12-31T23:59:59Z
 CREDENTIAL_ITEMS = (it.BOOTSTRAP_DEVICE_CERT, it.LWM2M_DEVICE_CERT)
 
 
@@ -72,8 +73,9 @@ class BoardPlatform:
         self.reboot()
 
     def now(self) -> float:
-        """The board clock: 0 until provisioning (mbed.CurrentTime) or a TLS server sets it."""
-        return self.runtime.clock.now()
+        """The board clock: 0 until provisioning (mbed.CurrentTime) or a TLS server sets it;
+        capped at the year 9999 (a provisioned time may be absurd, dates must still work)."""
+        return min(self.runtime.clock.now(), MAX_CLOCK)
 
     def set_time(self, unix_seconds: float) -> None:
         """Set the board clock."""
