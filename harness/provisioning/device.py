@@ -56,12 +56,15 @@ class FactoryDevice:
         clock: DeviceClock | None = None,
         *,
         production: bool = True,
+        secure_time: bool = True,
         trace: Callable[[str], None] | None = None,
     ) -> None:
-        """Make a device handler over `store`."""
+        """Make a device handler over `store` (`secure_time`: a build with
+        PAL_USE_SECURE_TIME, whose last bundle of a session stores the bootstrap CA's id)."""
         self.store = store
         self.clock = clock or DeviceClock()
         self.production = production
+        self.secure_time = secure_time
         self._trace = trace or (lambda line: None)
         self._reader = FrameReader("request", max_text=DEVICE_TEXT_LIMIT)
         self.staged: ItemStore | None = None  # the session's storage, None between sessions
@@ -149,7 +152,7 @@ class FactoryDevice:
             self.session_finished = not bundle.keep_alive
             p.check_flags(bundle)
             csrs = self._make_csrs(csr_value, store) if bundle.csr_requests else []
-            if self.session_finished:
+            if self.session_finished and self.secure_time:
                 self._set_trusted_ca_id(store, warnings)
             if bundle.effective_verify:
                 verify_device(store, self.clock.now(), production=self.production,

@@ -204,9 +204,16 @@ class BoardRuntime:
         self.state = "running"
         image = self.image
         console = self.serial.write_line
-        console(BANNER)
-        console(VERSION_LINE.format(version=image.client_version))
         try:
+            from harness.sim.tb_client import is_thingsboard_image
+
+            if is_thingsboard_image(image):  # a ThingsBoard device application, not the DM client
+                from harness.sim.tb_client.app import run_thingsboard_app
+
+                await run_thingsboard_app(self, image, console)
+                return
+            console(BANNER)
+            console(VERSION_LINE.format(version=image.client_version))
             if image.mode == "factory":
                 problem = provisioning_problem(self.store, self.clock.now())
                 while problem is not None:
@@ -229,8 +236,12 @@ class BoardRuntime:
     async def _factory_flow(self, console: Callable[[str], None]) -> bool:
         """Serve provisioning frames on the UART until one session ends; True if it committed."""
         from harness.provisioning.device import FactoryDevice
+        from harness.sim.tb_client import is_thingsboard_image
 
-        device = FactoryDevice(self.store, self.clock, trace=console)
+        # the DM client's build has PAL_USE_SECURE_TIME (its session end stores the bootstrap
+        # CA's id and so needs mbed.UseBootstrap); the ThingsBoard application's build does not
+        secure_time = self.image is None or not is_thingsboard_image(self.image)
+        device = FactoryDevice(self.store, self.clock, secure_time=secure_time, trace=console)
         done = asyncio.Event()
 
         def receive(data: bytes) -> None:
