@@ -101,6 +101,23 @@ class ItemStore:
                 self._factory[name] = bytes(data)
             self._save()
 
+    def put_many(self, items: dict[str, bytes], *, factory: bool) -> None:
+        """Store several items in one atomic write (all of them or none survive a crash)."""
+        for name, data in items.items():
+            if not isinstance(data, bytes | bytearray):
+                raise TypeError(f"item {name!r} must be bytes, not {type(data).__name__}")
+        with self._lock:
+            old = (dict(self._items), dict(self._factory))
+            for name, data in items.items():
+                self._items[name] = bytes(data)
+                if factory:
+                    self._factory[name] = bytes(data)
+            try:
+                self._save()
+            except BaseException:
+                self._items, self._factory = old
+                raise
+
     def delete(self, name: str) -> None:
         """Remove `name` (its factory backup too, like kcm_item_delete)."""
         with self._lock:

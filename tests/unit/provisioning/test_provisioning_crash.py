@@ -120,3 +120,21 @@ def test_a_bundle_refused_half_way_keeps_nothing_in_the_committed_store(tmp_path
     resp = run(FactoryDevice(store), good_bundle)
     assert resp.status == 33
     assert ItemStore(tmp_path / "kv.json").names() == [] and not store.committed
+
+
+def test_the_clients_credential_write_is_all_or_nothing(tmp_path, monkeypatch):
+    """The client stores what Bootstrap-Finish committed with put_many: one write."""
+    path = tmp_path / "client.json"
+    ItemStore(path).put(it.ENDPOINT_NAME, b"ep", factory=True)
+    update = {it.LWM2M_SERVER_URI: b"coaps://h?aid=1", it.LWM2M_DEVICE_CERT: b"c" * 300,
+              it.LWM2M_DEVICE_PRIVATE_KEY: b"k" * 100, it.INTERNAL_ENDPOINT: b"dev-1"}
+    for point in (1, 2, 3, 4):
+        store = ItemStore(path)
+        _crash_at(monkeypatch, point)
+        with pytest.raises(SimulatedCrash):
+            store.put_many(update, factory=False)
+        monkeypatch.setattr(ItemStore, "fault_hook", None)
+        names = set(ItemStore(path).names()) - {it.ENDPOINT_NAME}
+        assert names in (set(), set(update)), f"crash at step {point}: {sorted(names)}"
+        for name in names:
+            ItemStore(path).delete(name)
