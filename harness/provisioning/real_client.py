@@ -21,6 +21,7 @@ PEER_PATH = Path("shared/peers/fcc-linux/factory-client.elf")
 _PORT_RE = re.compile(rb"Client IP Address and Port :\s*127\.0\.0\.1:(\d+)")
 _LISTENING = b"Client is waiting for incoming connection"
 START_TIMEOUT = 10.0
+POOL_START_ATTEMPTS = 5
 TRACE_LIMIT = 1 << 20  # bytes of its output kept (the newest)
 
 
@@ -251,14 +252,18 @@ class RealClientPool:
         while not self._stop.is_set():
             if not self._slots.acquire(timeout=0.2):
                 continue
-            client = RealFactoryClient(binary=self.binary)
-            try:
-                client.start()
-            except RealClientError as exc:
-                client.remove()
-                self._ready.put(exc)
-                continue
-            self._ready.put(client)
+            item: RealFactoryClient | RealClientError
+            for _ in range(POOL_START_ATTEMPTS):  # a start can fail (e.g. its random port is taken)
+                client = RealFactoryClient(binary=self.binary)
+                try:
+                    client.start()
+                except RealClientError as exc:
+                    client.remove()
+                    item = exc
+                    continue
+                item = client
+                break
+            self._ready.put(item)
 
     def _reap(self) -> None:
         while True:
