@@ -105,7 +105,11 @@ class RealFactoryClient:
                                      stderr=subprocess.STDOUT, preexec_fn=die_with_parent)  # noqa: PLW1509
         self._reader_thread = threading.Thread(target=self._pump, args=(self.proc,), daemon=True)
         self._reader_thread.start()
-        if not self._port_seen.wait(timeout) or self.port is None:
+        deadline = time.monotonic() + timeout
+        while not self._port_seen.wait(0.05) and time.monotonic() < deadline:
+            if self.proc.poll() is not None:  # it gave up (e.g. could not bind): no need to wait
+                break
+        if not self._port_seen.is_set() or self.port is None:
             tail = self.trace[-300:].strip().replace("\n", " | ")
             self.stop()
             raise RealClientError(f"The real factory client printed no port within {timeout:g} s "
