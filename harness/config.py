@@ -168,10 +168,37 @@ class NativeBoardConfig(BoardConfigBase):
         return path if path.is_absolute() else REPO_ROOT / path
 
 
-BoardConfig = Annotated[PyocdBoardConfig | VirtualBoardConfig | NativeBoardConfig,
-                        Field(discriminator="kind")]
+FCC_CLIENT_ENV = "HIL_FCC_CLIENT"
+"""Environment variable naming the real factory client binary (overrides an fcc board's `binary:`)."""
+DEFAULT_FCC_CLIENT = Path("../shared/peers/fcc-linux/factory-client.elf")
+"""The real factory configurator client, relative to the repository (a sibling checkout)."""
+
+
+class FactoryClientBoardConfig(BoardConfigBase):
+    """The real factory configurator client (Linux, TCP) as a board: its socket bridged to a pty."""
+
+    kind: Literal["fcc"]
+    target: str = Field("fcc-linux", description="the image target of the real factory client")
+    firmware: str = Field("fcc-factory", description="image name in firmware/manifest.yaml")
+    binary: Path | None = Field(None, description=f"factory-client.elf (default ${FCC_CLIENT_ENV}, "
+                                                  f"else {DEFAULT_FCC_CLIENT} beside the repository "
+                                                  "or a parent folder)")
+
+    def binary_path(self) -> Path:
+        """The client binary: $HIL_FCC_CLIENT, else `binary:` (repository-relative), else found."""
+        env = os.environ.get(FCC_CLIENT_ENV)
+        if env or self.binary:
+            path = Path(env) if env else Path(self.binary or "")
+            return path if path.is_absolute() else REPO_ROOT / path
+        from harness.provisioning.real_client import find_binary
+
+        return find_binary() or REPO_ROOT / DEFAULT_FCC_CLIENT
+
+
+BoardConfig = Annotated[PyocdBoardConfig | VirtualBoardConfig | NativeBoardConfig
+                        | FactoryClientBoardConfig, Field(discriminator="kind")]
 """One lab board; `kind` chooses the model (and the Board implementation, harness.boards.registry)."""
-BOARD_KINDS: tuple[str, ...] = ("pyocd", "sim", "native")
+BOARD_KINDS: tuple[str, ...] = ("pyocd", "sim", "native", "fcc")
 
 
 def board_config(**fields: Any) -> BoardConfig:

@@ -150,10 +150,13 @@ def provision_board(lab: LabConfig, board_id: str, mode: str = "bootstrap",
         if not result.ok:
             return 1
         if follow > 0:
-            outcome = f"{dialect['registered'].pattern}|{dialect['error_details'].pattern}"
+            # a client registers; the real factory client alone ends its factory flow
+            done = "registered" if "registered" in dialect.patterns else "factory_done"
+            failed = "error_details" if "error_details" in dialect.patterns else "error"
+            outcome = f"{dialect[done].pattern}|{dialect[failed].pattern}"
             for line in console.readlines_until(outcome, follow):
                 print(f"  | {line}")
-            return 0 if any(dialect.match("registered", line) for line in console.lines) else 1
+            return 0 if any(dialect.match(done, line) for line in console.lines) else 1
         return 0
     finally:
         board.close_console()

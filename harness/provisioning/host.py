@@ -118,10 +118,13 @@ class Session:
 
     def close(self) -> None:
         """Close the port if this session opened it (else restore its read timeout)."""
-        if self._owned and self._serial.is_open:
-            self._serial.close()
-        elif not self._owned:
-            self._serial.timeout = self._saved_timeout
+        try:
+            if self._owned and self._serial.is_open:
+                self._serial.close()
+            elif not self._owned:
+                self._serial.timeout = self._saved_timeout
+        except (serial.SerialException, OSError):
+            pass  # the board went away (reset, power loss): nothing left to restore
 
     def send(self, bundle: Bundle, *, timeout: float | None = None) -> ProvisionResult:
         """Send one bundle as it is and wait for the device's response frame."""
