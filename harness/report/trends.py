@@ -7,6 +7,7 @@ pass to fail when the firmware changed, is not flaky (it is broken, or a regress
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 
 from harness.report.runs import Run
@@ -46,6 +47,12 @@ class ScenarioTrend:
         passed = sum(c.passed for c in self.per_run)
         ran = sum(c.passed + c.failed + c.errors for c in self.per_run)
         return passed / ran if ran else None
+
+    @property
+    def median_duration(self) -> float | None:
+        """Median of the per-run durations."""
+        known = [d for d in self.durations if d is not None]
+        return statistics.median(known) if known else None
 
 
 def scenario_trends(runs: list[Run]) -> list[ScenarioTrend]:
