@@ -12,7 +12,8 @@ from harness.client.errors import ClientError, error_lines
 from harness.errors import HilError
 
 VIRTUAL_IMAGES = [name for name, image in load_manifest().images.items()
-                  if image.target == "dmhil_vboard"]
+                  if image.target == "dmhil_vboard" and image.dialect != "thingsboard_device"]
+"""The virtual images of the Device Management Client (the ThingsBoard device has its own words)."""
 
 
 @pytest.mark.parametrize("image", VIRTUAL_IMAGES)
