@@ -7,7 +7,6 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol, TypeVar
 
 from cryptography import x509
@@ -408,14 +407,3 @@ def first_issuer(cert: x509.Certificate, records: Iterable[R]) -> R | None:
         if issued_by(cert, load_certificate(record.certificate.encode())):
             return record
     return None
-
-
-def write_encrypted_key(path: Path, key: PrivateKey, password: bytes) -> None:
-    """Write a private key as password-encrypted PKCS#8 PEM (mode 0600)."""
-    data = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(password),
-    )
-    path.touch(mode=0o600, exist_ok=True)
-    path.write_bytes(data)

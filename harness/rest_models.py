@@ -33,16 +33,6 @@ class ListResponse(_Response, Generic[T]):
     data: list[T]
 
 
-class ErrorResponse(_Response):
-    """The v3 error body."""
-
-    object: str = "error"
-    code: int
-    type: str
-    message: str
-    request_id: str = ""
-
-
 # ---------------------------------------------------------------- enrollments
 
 class EnrollmentRequest(_Request):

@@ -264,11 +264,6 @@ class DeviceManagementService:
         """The CA that issues developer certificates."""
         return self._pki().developer_ca
 
-    @property
-    def bootstrap_ca(self) -> Credential:
-        """The CA of the bootstrap server's TLS certificate (the server CA)."""
-        return self._pki().server_ca
-
     def _store(self) -> Store:
         if self.store is None:
             raise ServiceError("The Device Management service is not running; call start() first.")
