@@ -88,11 +88,17 @@ def mutants_of(root: Path, module: str) -> tuple[list[Mutant], int]:
         if SKIPPED_LINE.search(original):
             skipped += 1
             continue
-        mutated_source = _mutated_source(source, module, mid)
-        new_lines = mutated_source.splitlines()
-        mutated = new_lines[mid.line_number] if mid.line_number < len(new_lines) else ""
-        found.append(Mutant(module, mid.line_number + 1, mid.index, original.strip(), mutated.strip()))
+        found.append(Mutant(module, mid.line_number + 1, mid.index, original.strip(), ""))
     return found, skipped
+
+
+def describe(root: Path, mutant: Mutant) -> None:
+    """Fill in the mutated line of a mutant (parsing is slow: only for the mutants chosen)."""
+    source = (root / mutant.module).read_text()
+    mid = RelativeMutationID(line=source.splitlines()[mutant.line_number - 1], index=mutant.index,
+                             line_number=mutant.line_number - 1, filename=mutant.module)
+    new_lines = _mutated_source(source, mutant.module, mid).splitlines()
+    mutant.mutated = new_lines[mid.line_number].strip() if mid.line_number < len(new_lines) else ""
 
 
 def _mutated_source(source: str, module: str, mid: RelativeMutationID) -> str:
@@ -216,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         score = ModuleScore(module, len(mutants), skipped)
         chosen = mutants if args.max is None or args.max >= len(mutants) else \
             sorted(rng.sample(mutants, args.max), key=lambda m: (m.line_number, m.index))
+        for mutant in chosen:
+            describe(root, mutant)
         score.mutants = chosen
         scores.append(score)
     if args.list:

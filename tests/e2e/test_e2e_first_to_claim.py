@@ -131,3 +131,43 @@ def test_a_device_not_made_for_claiming_cannot_be_transferred(factory, device, c
     assert again.device_id == first.device_id
     assert cloud.device(again.device_id).account_id == account.id
     assert cloud.devices(other_account.id) == []
+
+
+@pytest.mark.area("first-to-claim")
+@pytest.mark.scenario("first-to-claim: upload the CA only once")
+@pytest.mark.seed("first-to-claim", "Upload the CA certificate as one of the trusted CAs, and mark "
+                  "it for enrollment. Note that you only need to do this once for each CA.")
+def test_the_oem_ca_is_uploaded_once_and_keeps_serving_its_devices(rest, factory, device, account):
+    """A second upload of the same CA is refused (409), and the first upload keeps working: a
+    device of that CA is claimed through it."""
+    ca = _oem_ca_for(rest, factory)
+    rest.request("POST", "/v3/trusted-certificates", expect=409,
+                 json_body={"name": "oem-again", "certificate": ca.cert_pem.decode(),
+                            "service": "bootstrap", "enrollment_mode": True})
+    uploaded = [c for c in rest.list_trusted_certificates().data if c.subject and "oem" in c.subject]
+    assert len(uploaded) == 1, f"the CA is trusted once: {[c.name for c in uploaded]}"
+    made = factory.bootstrap(ca=ca, first_to_claim=True, trust=False)
+    rest.create_enrollment(made.enrollment_id)
+    device.wait_registered()
+    assert device.directory().account_id == account.id
+
+
+@pytest.mark.area("first-to-claim")
+@pytest.mark.scenario("first-to-claim: enrolling after a refusal and restarting onboards the device")
+@pytest.mark.seed("first-to-claim", "If the server cannot find the device on the enrollment list, it "
+                  "rejects the device (which then fails to complete onboarding). Add the device's "
+                  "enrollment identity to the enrollment list and restart to device to initiate "
+                  "another bootstrap attempt.")
+def test_refused_device_onboards_after_enrollment_and_restart(rest, factory, device, account, board):
+    """Refused with "Enrollment ID not registered" first; once the identity is enrolled, a
+    restart bootstraps the device into the account."""
+    ca = _oem_ca_for(rest, factory)
+    made = factory.bootstrap(ca=ca, first_to_claim=True, trust=False)
+    error = device.wait_error()
+    assert error.details.endswith("Enrollment ID not registered"), error.details
+    rest.create_enrollment(made.enrollment_id)
+    device.checkpoint()
+    board.reset()
+    registration = device.wait_registered()
+    assert registration.endpoint_name == made.endpoint_name
+    assert device.directory().account_id == account.id
