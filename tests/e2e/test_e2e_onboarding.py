@@ -141,7 +141,7 @@ def test_registration_event_has_device_id_original_name_and_resources(factory, d
                   "LwM2M server credentials available. If the credentials exist, the device "
                   "registers directly with the LwM2M server.")
 @pytest.mark.seed("onboarding", "Currently, Device Management implements bootstrapping at two "
-                  "stages: Automatically, on the first power on.")
+                  "stages: ... Automatically, on the first power on.")
 def test_rebooted_device_registers_without_bootstrapping_again(factory, device, cloud, board):
     """After a reset the bootstrap-mode device registers straight away with the LwM2M credentials
     it stored: no Bootstrap-Request reaches the service and the console shows no bootstrap."""

@@ -8,9 +8,9 @@ diagnostic payload of the Bootstrap-Request's error response: `<reason>:<message
 
 from __future__ import annotations
 
-import pytest
-
 import re
+
+import pytest
 
 from harness.cloud import events as ev
 from harness.pki import make_device_cert
@@ -59,7 +59,8 @@ def _denied(cloud, since_count: int, reason: str, **fields: str):
 
 
 @pytest.mark.scenario("troubleshooting: Secure Connection Failed (CA not uploaded)")
-@pytest.mark.seed("first-to-claim", "Secure Connection Failed. The CA certificate has not been uploaded.")
+@pytest.mark.seed("first-to-claim", "Secure Connection Failed. The CA certificate has not "
+                  "been uploaded.")
 def test_device_from_a_ca_nobody_uploaded_fails_the_secure_connection(factory, device, cloud, account):
     """"Secure Connection Failed. The CA certificate has not been uploaded. Upload the OEM
     provided certificate to your account." The TLS handshake fails: the client reports
@@ -77,7 +78,8 @@ def test_device_from_a_ca_nobody_uploaded_fails_the_secure_connection(factory, d
 
 
 @pytest.mark.scenario("troubleshooting: Corresponding trusted certificate not in account")
-@pytest.mark.seed("first-to-claim", "Corresponding trusted certificate not in account. The CA certificate is not a trusted CA on your account.")
+@pytest.mark.seed("first-to-claim", "Corresponding trusted certificate not in account. The "
+                  "CA certificate is not a trusted CA on your account.")
 def test_ca_trusted_by_another_account_only_is_refused(factory, device, cloud, account, other_account):
     """"Corresponding trusted certificate not in account. The CA certificate is not a trusted CA
     on your account. Upload the OEM provided CA certificate to your account as a trusted CA." """
@@ -93,7 +95,8 @@ def test_ca_trusted_by_another_account_only_is_refused(factory, device, cloud, a
 
 
 @pytest.mark.scenario("troubleshooting: Enrollment ID not registered")
-@pytest.mark.seed("first-to-claim", "Enrollment ID not registered. The enrollment identity is not found in the database.")
+@pytest.mark.seed("first-to-claim", "Enrollment ID not registered. The enrollment identity "
+                  "is not found in the database.")
 def test_first_to_claim_device_that_nobody_enrolled_is_refused(factory, device, cloud, account):
     """"Enrollment ID not registered. The enrollment identity is not found in the database. Add
     the device to your enrollment list." """
@@ -110,7 +113,8 @@ def test_first_to_claim_device_that_nobody_enrolled_is_refused(factory, device, 
 
 @pytest.mark.account(device_quota=1)
 @pytest.mark.scenario("troubleshooting: Account device quota reached")
-@pytest.mark.seed("first-to-claim", "Account device quota reached. An account-specific device limit has been reached and no more devices can be added to the account.")
+@pytest.mark.seed("first-to-claim", "Account device quota reached. An account-specific "
+                  "device limit has been reached and no more devices can be added to the account.")
 def test_device_beyond_the_account_quota_is_refused(factory, device, cloud, account, faults):
     """"Account device quota reached. An account-specific device limit has been reached and no
     more devices can be added to the account." """
@@ -126,7 +130,8 @@ def test_device_beyond_the_account_quota_is_refused(factory, device, cloud, acco
 
 
 @pytest.mark.scenario("troubleshooting: Duplicated device endpoint name")
-@pytest.mark.seed("first-to-claim", "Duplicated device endpoint name. A device with the same endpoint name exists in system.")
+@pytest.mark.seed("first-to-claim", "Duplicated device endpoint name. A device with the same "
+                  "endpoint name exists in system.")
 def test_endpoint_name_used_by_a_device_with_another_certificate_is_refused(factory, device, cloud,
                                                                              account, faults):
     """"Duplicated device endpoint name. A device with the same endpoint name exists in system ...
@@ -147,8 +152,8 @@ def test_endpoint_name_used_by_a_device_with_another_certificate_is_refused(fact
 
 @pytest.mark.parametrize(("stage", "number"), [("directory", 1), ("credentials", 2)])
 @pytest.mark.scenario("troubleshooting: Internal error #1 to #10")
-@pytest.mark.seed("first-to-claim", "Internal error #1 to #10 If issues persist, contact Izuma "
-                  "support and provide the Device Management Client logs and CoAP error code")
+@pytest.mark.seed("first-to-claim", "Internal error #1 to #10 If issues persist, contact "
+                  "Izuma support and provide the Device Management Client logs and CoAP error code")
 def test_internal_error_reaches_the_device_with_its_number(factory, device, cloud, faults, stage,
                                                            number):
     """The service's store fails (a fault the service is put into through its admin API, not a
