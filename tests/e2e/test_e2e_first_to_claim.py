@@ -26,6 +26,10 @@ def _oem_ca_for(rest, factory):
 
 @pytest.mark.area("first-to-claim")
 @pytest.mark.scenario("first-to-claim: enrollment ID from the device certificate; claimed; aid")
+@pytest.mark.seed("first-to-claim", "The fingerprint is calculated as SHA256 hash of the DER format "
+                  "of the device bootstrap certificate ... Add the version prefix A-")
+@pytest.mark.seed("first-to-claim", "the bootstrap server checks the device against the existing "
+                  "enrollments. If it finds a match, it assigns the device to the account.")
 def test_enrolled_device_is_claimed_by_the_account_that_enrolled_it(rest, factory, device, account):
     """"The fingerprint is calculated as SHA256 hash of the DER format of the device bootstrap
     certificate ... Add the version prefix A-" ... "the bootstrap server checks the device against
@@ -47,6 +51,8 @@ def test_enrolled_device_is_claimed_by_the_account_that_enrolled_it(rest, factor
 
 @pytest.mark.area("first-to-claim")
 @pytest.mark.scenario("first-to-claim: later bootstraps reach the claiming account")
+@pytest.mark.seed("first-to-claim", "The process also writes the account ID (as aid) to the device, "
+                  "so that following bootstraps will automatically reach the correct account.")
 def test_claimed_device_bootstraps_into_its_account_without_the_enrollment(make_cloud, factory, device):
     """"The process also writes the account ID (as aid) to the device, so that following
     bootstraps will automatically reach the correct account." The enrollment is cancelled after
@@ -71,6 +77,8 @@ def test_claimed_device_bootstraps_into_its_account_without_the_enrollment(make_
 
 @pytest.mark.area("first-to-claim")
 @pytest.mark.scenario("first-to-claim: bulk enrollment by CSV")
+@pytest.mark.seed("first-to-claim", "Both the portal and the REST API provide bulk handling of the "
+                  "enrollments using a .csv file. See /v3/device-enrollments-bulk-uploads")
 def test_bulk_enrollment_csv_lets_the_device_claim(rest, factory, device, account):
     """"Both the portal and the REST API provide bulk handling of the enrollments using a .csv
     file. See /v3/device-enrollments-bulk-uploads"."""
@@ -87,6 +95,10 @@ def test_bulk_enrollment_csv_lets_the_device_claim(rest, factory, device, accoun
 
 @pytest.mark.area("ownership")
 @pytest.mark.scenario("ownership transfer: cancel, factory reset, new owner enrolls")
+@pytest.mark.seed("first-to-claim", "Remove the enrollment ID of the device from your account's "
+                  "enrollment ... your device application needs to call factory reset ... The new owner can "
+                  "then claim device ownership by adding its enrollment identity to their Device Management "
+                  "account's enrollment list.")
 def test_ownership_of_a_first_to_claim_device_moves_to_the_new_owner(rest, factory, device, cloud,
                                                                        account, other_account):
     """"Remove the enrollment ID of the device from your account's enrollment ... your device
@@ -113,6 +125,8 @@ def test_ownership_of_a_first_to_claim_device_moves_to_the_new_owner(rest, facto
 
 @pytest.mark.area("ownership")
 @pytest.mark.scenario("ownership transfer: only devices made for claiming")
+@pytest.mark.seed("first-to-claim", "Remember that ownership transfer only works on devices that "
+                  "were originally manufactured for ownership claiming.")
 def test_a_device_not_made_for_claiming_cannot_be_transferred(factory, device, cloud, account,
                                                               other_account):
     """"Remember that ownership transfer only works on devices that were originally manufactured

@@ -14,6 +14,9 @@ pytestmark = pytest.mark.area("onboarding")
 
 @pytest.mark.firmware("developer")
 @pytest.mark.scenario("onboarding: developer certificate")
+@pytest.mark.seed("onboarding", "During development, you can use the Developer certificate option. "
+                  "It uses the bootstrap onboarding and a certificate obtained from Device Management "
+                  "Portal (and compiled into the binary), without requiring the factory tools.")
 def test_developer_certificate_device_bootstraps_and_registers(board, factory, device, cloud, account):
     """"During development, you can use the Developer certificate option. It uses the bootstrap
     onboarding and a certificate obtained from Device Management Portal (and compiled into the
@@ -29,6 +32,8 @@ def test_developer_certificate_device_bootstraps_and_registers(board, factory, d
 
 
 @pytest.mark.scenario("onboarding: production, own CA, bootstrap")
+@pytest.mark.seed("credentials", "Device Management offers a CA (as part of FCU) but also supports "
+                  "using an existing (third party) CA.")
 def test_production_device_with_own_ca_bootstraps_into_the_account(factory, device, account):
     """"Device Management offers a CA (as part of FCU) but also supports using an existing (third
     party) CA." Production credentials from the customer's own CA onboard through bootstrap."""
@@ -43,6 +48,7 @@ def test_production_device_with_own_ca_bootstraps_into_the_account(factory, devi
 
 
 @pytest.mark.scenario("onboarding: production, factory CA, bootstrap")
+@pytest.mark.seed("credentials", "FCU as certificate authority")
 def test_production_device_with_factory_ca_bootstraps_into_the_account(factory, device, account):
     """"FCU as certificate authority": bootstrap, production, with the factory tool's CA."""
     made = factory.bootstrap()
@@ -55,6 +61,8 @@ def test_production_device_with_factory_ca_bootstraps_into_the_account(factory, 
 
 @pytest.mark.account(commercial=True)
 @pytest.mark.scenario("onboarding: direct LwM2M, commercial account")
+@pytest.mark.seed("credentials", "Using direct Device Management LwM2M server credentials (only "
+                  "available for commercial accounts)")
 def test_direct_lwm2m_registers_without_bootstrap_on_a_commercial_account(factory, device, account,
                                                                            cloud):
     """"Using direct Device Management LwM2M server credentials (only available for commercial
@@ -124,6 +132,9 @@ def test_device_appears_in_the_directory_bootstrapped_then_registered(factory, d
 
 
 @pytest.mark.scenario("onboarding: registration event carries ep, original-ep and resources")
+@pytest.mark.seed("onboarding", "The LwM2M server provides both the original device name (oep) and "
+                  "the new device ID (ep) to the application server ... The notification includes the "
+                  "device's Resource structure.")
 def test_registration_event_has_device_id_original_name_and_resources(factory, device):
     """"The LwM2M server provides both the original device name (oep) and the new device ID (ep)
     to the application server ... The notification includes the device's Resource structure." """
