@@ -25,7 +25,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mutmut import Context, RelativeMutationID, list_mutations, mutate
+try:
+    from mutmut import Context, RelativeMutationID, list_mutations, mutate
+except ImportError:  # mutmut 3 has no such API; without mutmut there is nothing to mutate with
+    sys.exit("tools/mutation.py needs mutmut 2.x (its operators as a library): "
+             "pip install -e '.[mutation]'")
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODULES = (

@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytest.importorskip("mutmut", reason="tools/mutation.py needs mutmut 2.x: pip install -e '.[mutation]'")
+
 ROOT = Path(__file__).resolve().parents[3]
 TOOL = ROOT / "tools" / "mutation.py"
 
