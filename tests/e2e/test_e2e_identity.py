@@ -139,3 +139,41 @@ def test_expired_lwm2m_certificate_is_renewed_through_bootstrap_with_the_same_de
     assert second.device_id == first.device_id
     assert len(service.devices(owner.id)) == 1
 
+
+
+@pytest.mark.area("identity")
+@pytest.mark.scenario("identity: a device cannot take over another device's ID at bootstrap")
+@pytest.mark.seed("onboarding", "Bootstrap uses the device's endpoint name as the identifier if the "
+                  "device does not yet have a device ID.")
+@pytest.mark.seed("onboarding", "If the device has onboarded in the past, a new device ID is not "
+                  "assigned.")
+def test_bootstrap_with_another_devices_id_gets_its_own_id(cloud, account, factory):
+    """Light clients: device A onboards; device B (another certificate, another name) presents A's
+    device ID in its Bootstrap-Request (iep) and gets a new device ID of its own, while A's entry
+    keeps its name; A presenting its own ID keeps it."""
+    from light_lwm2m import LabDevice, run
+
+    from harness.pki import make_device_cert
+
+    factory.trust(factory.factory_ca)
+    uri = cloud.bootstrap_uri(account.id)
+
+    def light(name: str) -> LabDevice:
+        return LabDevice("tls-record", name, credential=make_device_cert(factory.factory_ca, name),
+                         server_ca_der=cloud.server_ca_der)
+
+    async def scenario() -> tuple[str, str, str]:
+        a, b = light(factory.endpoint_name()), light(factory.endpoint_name())
+        try:
+            first = (await a.bootstrap(uri)).device_id
+            other = (await b.bootstrap(uri, iep=first)).device_id
+            again = (await a.bootstrap(uri, iep=first)).device_id
+            return str(first), str(other), str(again)
+        finally:
+            await a.close()
+            await b.close()
+
+    first, other, again = run(scenario())
+    assert other != first, "a device took over another device's ID by naming it at bootstrap"
+    assert again == first, "a device that onboarded before keeps its device ID"
+    assert len(cloud.devices(account.id)) == 2
