@@ -13,6 +13,7 @@ writes the same. Slow: one test run per mutant. Sample with `--max`, run in the 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import random
@@ -216,6 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     missing = [m for m in modules if not (root / m).is_file()]
     if missing:
         print(f"no such module: {', '.join(missing)}; give paths relative to {root}", file=sys.stderr)
+        return 2
+    lock = (root / ".mutation.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"another tools/mutation.py is running in {root} (it holds .mutation.lock); wait for "
+              "it or use another checkout", file=sys.stderr)
         return 2
     restore_backups(root, modules)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout` ends us: restore first

@@ -179,3 +179,35 @@ def test_registration_update_applies_a_delta_to_the_resource_structure(cloud, ac
     assert stored["/3/0/0"]["rt"] == "maker", "a changed link replaces the registered one"
     assert stored["/3303/0/5700"]["rt"] == "temperature" and stored["/3303/0/5700"]["obs"] is True
     assert stored["/3/0/5"]["rt"] == "" and stored["/1/0"]["path"] == "/1/0"
+
+
+@pytest.mark.scenario("registration: the resource structure is RFC 6690 link-format")
+@pytest.mark.seed("onboarding", "Device Management Connect implements the CoAP Resource directory to "
+                  "store the device's Resource structure (see RFC 6690).")
+def test_register_with_a_structure_that_is_not_link_format_is_refused(cloud, account):
+    """A Register whose payload is declared as another content-format than link-format (40) is
+    refused with 4.15 and registers nothing; the same structure as link-format registers."""
+    from harness.lwm2m.ids import ContentFormat
+
+    async def scenario() -> tuple[Code, Code]:
+        dc, dev = _developer_board(cloud, account)
+        provisioned = await dev.bootstrap(dc.bootstrap_uri)
+        await dev.switch_to_lwm2m(provisioned)
+        try:
+            base, _, query = provisioned.lwm2m_uri.partition("?")
+            uri = f"{base}/rd?ep={dev.endpoint_name}&b=U&lwm2m=1.0&lt=300&{query}"
+            links = b'</1/0>,</3/0>,</3/0/0>'
+            wrong = await dev.request(Code.POST, uri, payload=links,
+                                      content_format=ContentFormat.TEXT)
+            right = await dev.request(Code.POST, uri, payload=links,
+                                      content_format=ContentFormat.LINK_FORMAT)
+            return wrong.code, right.code
+        finally:
+            await dev.close()
+
+    since = cloud.mark()
+    wrong, right = run(scenario())
+    assert wrong == Code.UNSUPPORTED_CONTENT_FORMAT, f"a text/plain structure was answered {wrong}"
+    assert right == Code.CREATED
+    assert len([e for e in cloud.events(since) if e.type == ev.REGISTRATION
+                and e.account_id == account.id]) == 1
