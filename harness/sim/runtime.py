@@ -180,9 +180,16 @@ class BoardRuntime:
         self.state = "running"
         image = self.image
         console = self.serial.write_line
-        console(BANNER)
-        console(VERSION_LINE.format(version=image.client_version))
         try:
+            from harness.sim.tb_client import is_thingsboard_image
+
+            if is_thingsboard_image(image):  # a ThingsBoard device application, not the DM client
+                from harness.sim.tb_client.app import run_thingsboard_app
+
+                await run_thingsboard_app(self, image, console)
+                return
+            console(BANNER)
+            console(VERSION_LINE.format(version=image.client_version))
             if image.mode == "factory":
                 if not has_credentials(self.store):
                     await self._factory_flow(console)
