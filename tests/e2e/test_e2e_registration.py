@@ -110,3 +110,23 @@ def test_more_registrations_than_the_limit_in_the_window_are_held(factory, devic
     again = watched.wait_event(ev.REGISTRATION, timeout=10,
                                where=lambda e: e.device_id == registration.device_id)
     assert (again.created_at - held.created_at).total_seconds() >= 2.0 - 0.2
+
+
+@pytest.mark.firmware("factory", queue_mode=True)
+@pytest.mark.scenario("registration: a queue-mode client registers with binding UQ")
+def test_queue_mode_firmware_registers_in_queue_mode(factory, device):
+    """A client built for queue mode registers with binding `UQ`; the registration notification
+    says so (`q`), and the directory keeps the binding."""
+    factory.bootstrap()
+    registration = device.wait_registered()
+    assert registration.event.data["q"] is True
+    assert device.directory().binding == "UQ"
+
+
+@pytest.mark.scenario("registration: a client not in queue mode registers with binding U")
+def test_default_firmware_registers_without_queue_mode(factory, device):
+    """The default image registers with binding `U`: the notification's `q` is false."""
+    factory.bootstrap()
+    registration = device.wait_registered()
+    assert registration.event.data["q"] is False
+    assert device.directory().binding == "U"
