@@ -177,6 +177,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--module", action="append", default=None, metavar="PATH",
                         help="a source file to mutate, relative to --root (repeatable; default: "
                              "the bootstrap policy, the LwM2M server and the virtual client)")
+    parser.add_argument("--mutant", action="append", default=None, metavar="MODULE:LINE#INDEX",
+                        help="run only this mutant, as --list names it (repeatable), e.g. to "
+                             "re-check a survivor after adding a test")
     parser.add_argument("--max", type=int, default=None, metavar="N",
                         help="run at most N mutants per module, a random sample (see --seed)")
     parser.add_argument("--seed", type=int, default=13, help="seed of the sample (default 13)")
@@ -213,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the mutants and print the score; exit 0 (a score is a measurement), 2 on a bad setup."""
     args = parse_args(argv)
     root = args.root.resolve()
-    modules = args.module or list(DEFAULT_MODULES)
+    wanted = set(args.mutant or [])
+    modules = args.module or sorted({w.split(":", 1)[0] for w in wanted}) or list(DEFAULT_MODULES)
     missing = [m for m in modules if not (root / m).is_file()]
     if missing:
         print(f"no such module: {', '.join(missing)}; give paths relative to {root}", file=sys.stderr)
@@ -232,8 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     for module in modules:
         mutants, skipped = mutants_of(root, module)
         score = ModuleScore(module, len(mutants), skipped)
-        chosen = mutants if args.max is None or args.max >= len(mutants) else \
-            sorted(rng.sample(mutants, args.max), key=lambda m: (m.line_number, m.index))
+        if wanted:
+            chosen = [m for m in mutants if f"{m.module}:{m.line_number}#{m.index}" in wanted]
+        elif args.max is None or args.max >= len(mutants):
+            chosen = mutants
+        else:
+            chosen = sorted(rng.sample(mutants, args.max), key=lambda m: (m.line_number, m.index))
         for mutant in chosen:
             describe(root, mutant)
         score.mutants = chosen

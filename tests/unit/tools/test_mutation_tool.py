@@ -50,3 +50,12 @@ def test_mutation_tool_names_a_missing_module(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
     assert "no such module: nope.py" in result.stderr
+
+
+def test_mutation_tool_lists_one_named_mutant(tmp_path: Path) -> None:
+    (tmp_path / "tiny.py").write_text(MODULE)
+    result = subprocess.run([sys.executable, str(TOOL), "--root", str(tmp_path), "--list",
+                             "--mutant", "tiny.py:3#0"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "tiny.py:3#0: return count <= limit  ->  return count < limit"
