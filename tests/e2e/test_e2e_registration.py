@@ -130,3 +130,18 @@ def test_default_firmware_registers_without_queue_mode(factory, device):
     registration = device.wait_registered()
     assert registration.event.data["q"] is False
     assert device.directory().binding == "U"
+
+
+@pytest.mark.firmware("factory", min_lifetime=1)
+@pytest.mark.scenario("registration: the lifetime written at bootstrap is the one negotiated")
+@pytest.mark.seed("onboarding", "The registration transaction includes a negotiation of the "
+                  "registration session lifetime. It is initially configured in the client.")
+def test_registration_uses_the_lifetime_the_bootstrap_server_wrote(short_lived):
+    """The image keeps its default lifetime (a day); the bootstrap server writes 2 s into the
+    Server object, and the client registers with that lifetime and updates within it."""
+    factory, device = short_lived
+    factory.bootstrap()
+    registration = device.wait_registered()
+    assert registration.event.data["lt"] == 2, f"registered with lt={registration.event.data['lt']}"
+    update = device.wait_event(ev.REG_UPDATE, timeout=10)
+    assert update.device_id == registration.device_id
