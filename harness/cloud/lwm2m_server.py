@@ -264,13 +264,13 @@ class Lwm2mServer:
         now = utcnow()
         ept = query.get("et", "default")
         binding = query.get("b", "U")
-        self.store.update_device(device.id, state=DeviceState.REGISTERED, lifetime=lifetime,
+        entry = self.store.update_device(device.id, state=DeviceState.REGISTERED, lifetime=lifetime,
                                  registration_location="/".join(location), endpoint_type=ept,
                                  binding=binding, resources=resources, registered_at=now, last_seen=now,
                                  endpoint_name=query["ep"])
         self.events.publish(ev.Event(ev.REGISTRATION, device.id, account.id, {
             "ep": device.id, "original-ep": query["ep"], "ept": ept, "q": "Q" in binding,
-            "lt": lifetime, "resources": resources, "mode": mode}))
+            "lt": lifetime, "resources": resources, "mode": mode, "state": str(entry.state)}))
         response = Message(code=Code.CREATED, location_path=location)
         response.opt.max_age = lifetime
         return response

@@ -312,6 +312,13 @@ class DeviceManagementService:
             raise ServiceError("The Device Management service is not running; call start() first.")
         self.bootstrap.inject_error(code, text, count, endpoint)
 
+    def fail_store(self, stage: str, count: int = 1, endpoint: str | None = None) -> None:
+        """Make the store fail at `stage` ("directory" or "credentials") for the next `count`
+        Bootstrap-Requests (of `endpoint`, or any) (fault injection)."""
+        if self.bootstrap is None:
+            raise ServiceError("The Device Management service is not running; call start() first.")
+        self.bootstrap.fail_store(stage, count, endpoint)
+
     def _persist_event(self, event: ev.Event) -> None:
         if self.store is not None:
             self.store.record_event(event.type, device_id=event.device_id, account_id=event.account_id,
