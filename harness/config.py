@@ -65,6 +65,17 @@ class ServerPorts(_Strict):
     udp: Port | None = 0
 
 
+class StreamConfig(_Strict):
+    """Bounds on tls-record and tcp-length connections (harness.transport.limits)."""
+
+    idle_timeout: Seconds = Field(1350.0, description="close a connection silent this long "
+                                  "(the real client pings every 540 s)")
+    first_message_timeout: Seconds = Field(30.0, description="close a connection that sent no "
+                                           "CoAP message this long after it opened")
+    max_connections: int | None = Field(None, ge=1, description="open connections over all "
+                                        "stream listeners; default: half the open-file limit")
+
+
 class ServiceConfig(_Strict):
     """The local Device Management service."""
 
@@ -73,6 +84,7 @@ class ServiceConfig(_Strict):
     bootstrap: ServerPorts = ServerPorts()
     lwm2m: ServerPorts = ServerPorts()
     rest_port: Port = 0
+    stream: StreamConfig = StreamConfig()
     data_dir: Path | None = Field(None, description="SQLite + CA keys; default: a per-run temp dir")
     timing: Timing = Timing()
 

@@ -26,12 +26,15 @@ from harness.config import ServiceConfig
 from harness.errors import HilError
 from harness.pki import Credential, load_certificate
 from harness.transport import (
+    ConnectionBudget,
     Endpoint,
     ServerContext,
+    StreamLimits,
     TlsContext,
     create_server_context,
     server_tls_context,
 )
+from harness.transport.limits import install_accept_error_filter
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,10 @@ class DeviceManagementService:
         self.bootstrap: BootstrapServer | None = None
         self.lwm2m: Lwm2mServer | None = None
         self.rest: Any = None
+        stream = self.config.stream
+        self.connection_budget = ConnectionBudget(StreamLimits(
+            idle_timeout=stream.idle_timeout, first_message_timeout=stream.first_message_timeout,
+            max_connections=stream.max_connections))
         self._bs_trust = _TrustCache()
         self._lwm2m_trust = _TrustCache()
 
@@ -92,6 +99,7 @@ class DeviceManagementService:
             raise ServiceError(f"Cannot create the service data_dir {self.data_dir} ({exc.strerror}); "
                                "choose a writable directory.") from None
         self.events.bind_loop(asyncio.get_running_loop())
+        install_accept_error_filter(asyncio.get_running_loop())
         self.store = Store.open(self.data_dir)
         try:
             self.pki = ServicePki.load_or_create(self.data_dir, self.config.host)
@@ -188,7 +196,8 @@ class DeviceManagementService:
                 continue
             tls = kind == "tls-record"
             out.append(Endpoint(kind, self.config.host, port, ssl_factory if tls else None,
-                                on_handshake_failure=on_handshake_failure if tls else None))
+                                on_handshake_failure=on_handshake_failure if tls else None,
+                                budget=self.connection_budget))
         if not out:
             raise ServiceError("No transport has a port for a server; set a port for one of "
                                f"{self.config.transports} in the service config.")

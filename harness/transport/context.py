@@ -116,6 +116,7 @@ async def _add_stream_server(ctx: aiocoap.Context, endpoint: Endpoint) -> Stream
             ssl_context_factory=endpoint.ssl_context_factory,
             handshake_timeout=endpoint.handshake_timeout,
             on_handshake_failure=endpoint.on_handshake_failure,
+            budget=endpoint.budget,
         )
         holder.append(iface)
         return iface
