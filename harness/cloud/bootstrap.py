@@ -23,6 +23,7 @@ from harness.cloud.coap_util import (
     code_text,
     describe_remote,
     error_reply,
+    is_decimal,
     parse_query,
     peer_cert_der,
     request_remote,
@@ -115,7 +116,7 @@ class BootstrapServer:
             return self._refuse("4.00", "Bootstrap-Request needs ep=<endpoint name> in the query",
                                 None, remote)
         pct = query.get("pct")
-        if pct is not None and not pct.isdigit():
+        if pct is not None and not is_decimal(pct):
             return self._refuse("4.00", f"pct={pct!r} is not a content-format number; "
                                 "use pct=11542 (TLV) or pct=110 (SenML-JSON)", endpoint, remote)
         kind = transport_kind(remote)

@@ -22,6 +22,7 @@ from harness.cloud.coap_util import (
     code_text,
     describe_remote,
     error_reply,
+    is_decimal,
     parse_query,
     peer_cert_der,
     request_remote,
@@ -134,7 +135,7 @@ class Lwm2mServer:
         if text is None:
             value = self.timing.lifetime_default
         else:
-            if not text.isdigit() or int(text) <= 0:
+            if not is_decimal(text) or int(text) <= 0:
                 raise _Refused("4.00", f"lt={text!r} is not a positive integer; send the lifetime "
                                        "in seconds, e.g. lt=86400")
             value = int(text)

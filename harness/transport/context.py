@@ -7,7 +7,6 @@ import ssl
 from dataclasses import dataclass, field
 
 import aiocoap
-from aiocoap.transports.udp6 import MessageInterfaceUDP6
 from aiocoap.util import hostportjoin
 
 from harness.transport.connection import StreamConnection
@@ -15,6 +14,7 @@ from harness.transport.endpoint import KINDS, SCHEMES, Endpoint
 from harness.transport.errors import TransportError
 from harness.transport.interface import StreamMessageInterface
 from harness.transport.tls_engine import TlsContext
+from harness.transport.udp import SafeMessageInterfaceUDP6 as MessageInterfaceUDP6
 
 _DTLS_LATER = (
     "The dtls transport is not implemented yet; use tls-record, tcp-length or udp."

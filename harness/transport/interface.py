@@ -159,7 +159,7 @@ class StreamMessageInterface(GenericMessageInterface):
             return
         try:
             message = Message.decode(data, remote=conn)
-        except error.UnparsableMessage:
+        except (error.UnparsableMessage, UnicodeError):  # UnicodeError: a non-UTF-8 text option
             conn.abort(f"unparsable CoAP message ({len(data)} bytes); the peer must send "
                        "RFC 7252 messages")
             return
