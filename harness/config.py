@@ -76,6 +76,21 @@ class StreamConfig(_Strict):
                                         "stream listeners; default: half the open-file limit")
 
 
+class Retention(_Strict):
+    """What peers can make the service write, and how long it keeps it (harness.cloud.retention)."""
+
+    refusals_per_minute: int = Field(600, ge=1, description="refusals recorded as a denial + "
+                                     "an event; more are counted in one summary denial")
+    refusal_burst: int = Field(100, ge=1, description="refusals recorded at once before the rate "
+                               "applies")
+    log_lines_per_minute: int = Field(60, ge=1, description="lines per message template a minute "
+                                      "from the loggers peers can trigger")
+    max_denials: int = Field(10000, ge=1, description="denial rows kept (oldest deleted first)")
+    max_events: int = Field(100000, ge=1, description="event rows kept (oldest deleted first)")
+    max_age_days: float = Field(30.0, gt=0, description="denials and events older are deleted")
+    prune_interval: Seconds = 60.0
+
+
 class ServiceConfig(_Strict):
     """The local Device Management service."""
 
@@ -85,6 +100,7 @@ class ServiceConfig(_Strict):
     lwm2m: ServerPorts = ServerPorts()
     rest_port: Port = 0
     stream: StreamConfig = StreamConfig()
+    retention: Retention = Retention()
     data_dir: Path | None = Field(None, description="SQLite + CA keys; default: a per-run temp dir")
     timing: Timing = Timing()
 

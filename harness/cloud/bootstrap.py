@@ -30,6 +30,7 @@ from harness.cloud.coap_util import (
     transport_kind,
 )
 from harness.cloud.records import DeviceState, utcnow
+from harness.cloud.retention import RefusalGate
 from harness.cloud.store import Store
 from harness.config import Timing
 from harness.lwm2m.ids import ContentFormat
@@ -50,6 +51,9 @@ class InjectedError:
 
 class BootstrapServer:
     """Serves Bootstrap-Requests; needs `context` (the aiocoap server Context) before requests."""
+
+    refusals: RefusalGate | None = None
+    """Set by the service: may a refusal be recorded (harness.cloud.retention)?"""
 
     def __init__(self, store: Store, pki: ServicePki, events: ev.EventBus, timing: Timing,
                  rules: BootstrapRules, *, lwm2m_uri: Callable[[str], str],
@@ -86,6 +90,8 @@ class BootstrapServer:
     def _refuse(self, code: str, text: str, endpoint: str | None, remote: object,
                 **context: str | None) -> Message:
         log.info("bootstrap refused %s %s (ep=%s, %s)", code, text, endpoint, describe_remote(remote))
+        if self.refusals is not None and not self.refusals.admit():
+            return error_reply(code, text)  # over the refusal budget: answered, not recorded
         try:
             self.store.record_denial(text, endpoint_name=endpoint,
                                      account_id=context.get("account_id"),

@@ -30,6 +30,7 @@ from harness.cloud.coap_util import (
 )
 from harness.cloud.ratelimit import RateLimiter
 from harness.cloud.records import Account, Device, DeviceState, ExecutionMode, utcnow
+from harness.cloud.retention import RefusalGate
 from harness.cloud.store import Store
 from harness.config import Timing
 from harness.errors import HilError
@@ -89,6 +90,9 @@ def merge_resources(current: list[dict[str, Any]], links: list[Link]) -> list[di
 
 class Lwm2mServer:
     """Registration interface over aiocoap; `context` is set by the service before requests."""
+
+    refusals: RefusalGate | None = None
+    """Set by the service: may a refusal be recorded (harness.cloud.retention)?"""
 
     def __init__(self, store: Store, pki: ServicePki, events: ev.EventBus, timing: Timing, *,
                  nosec_default_account: str | None = None) -> None:
@@ -218,6 +222,8 @@ class Lwm2mServer:
 
     def _record_refusal(self, request: Message, refused: _Refused) -> None:
         """A refused Register: a denial in the store and a registration-error event."""
+        if self.refusals is not None and not self.refusals.admit():
+            return  # over the refusal budget (harness.cloud.retention)
         query = {}
         with contextlib.suppress(QueryError):
             query = parse_query(request)

@@ -20,6 +20,13 @@ from harness.cloud.ca import ServicePki
 from harness.cloud.developer import DeveloperCertificate, issue_developer_certificate
 from harness.cloud.lwm2m_server import Lwm2mServer
 from harness.cloud.records import Account, Device, Enrollment, TrustedCertificate
+from harness.cloud.retention import (
+    RefusalBudget,
+    RefusalGate,
+    install_log_limit,
+    prune,
+    remove_log_limit,
+)
 from harness.cloud.store import Store
 from harness.cloud.wiretap import ServiceTrace
 from harness.config import ServiceConfig
@@ -86,6 +93,10 @@ class DeviceManagementService:
         self.connection_budget = ConnectionBudget(StreamLimits(
             idle_timeout=stream.idle_timeout, first_message_timeout=stream.first_message_timeout,
             max_connections=stream.max_connections))
+        self.refusal_budget = RefusalBudget(self.config.retention)
+        self._log_limit = None
+        self._refusals = RefusalGate(self.refusal_budget, lambda _text: None)
+        self._prune_task: asyncio.Task[None] | None = None
         self._bs_trust = _TrustCache()
         self._lwm2m_trust = _TrustCache()
 
@@ -101,6 +112,7 @@ class DeviceManagementService:
         self.events.bind_loop(asyncio.get_running_loop())
         install_accept_error_filter(asyncio.get_running_loop())
         self.store = Store.open(self.data_dir)
+        self._log_limit = install_log_limit(self.config.retention.log_lines_per_minute)
         try:
             self.pki = ServicePki.load_or_create(self.data_dir, self.config.host)
             timing = self.config.timing
@@ -110,6 +122,8 @@ class DeviceManagementService:
                                              lwm2m_uri=self._lwm2m_uri_for, bootstrap_uri=self.bootstrap_uri)
             self.lwm2m = Lwm2mServer(self.store, self.pki, self.events, timing,
                                      nosec_default_account=self.nosec_default_account)
+            gate = RefusalGate(self.refusal_budget, self.store.record_denial)
+            self.bootstrap.refusals = self.lwm2m.refusals = self._refusals = gate
             bs_site = aiocoap.resource.Site()
             bs_site.add_resource(("bs",), self.bootstrap.resource())
             rd_site = aiocoap.resource.Site()
@@ -125,6 +139,7 @@ class DeviceManagementService:
             self.lwm2m.context = self.lwm2m_server.context
             self.trace.attach(self.lwm2m_server.context, "lwm2m")
             self.lwm2m.start()
+            self._prune_task = asyncio.get_running_loop().create_task(self._prune_loop())
             # ---- REST API hook (harness.cloud.rest, another engineer's area) ----
             await self._start_rest()
         except BaseException:
@@ -145,8 +160,27 @@ class DeviceManagementService:
         if start is not None:
             self.rest = await start(self)
 
+    async def _prune_loop(self) -> None:
+        """Apply the retention policy now and every prune_interval seconds."""
+        retention = self.config.retention
+        while self.store is not None:
+            try:
+                denials, events = prune(self.store, retention)
+                if denials or events:
+                    log.info("retention: deleted %d denials and %d events", denials, events)
+            except Exception:  # noqa: BLE001 - keep serving; try again next time
+                log.exception("applying the retention policy failed")
+            await asyncio.sleep(retention.prune_interval)
+
     async def stop(self) -> None:
         """Stop servers, background tasks and the REST API; close the store (idempotent)."""
+        if self._prune_task is not None:
+            self._prune_task.cancel()
+            await asyncio.gather(self._prune_task, return_exceptions=True)
+            self._prune_task = None
+        if self._log_limit is not None:
+            remove_log_limit(self._log_limit)
+            self._log_limit = None
         if self.rest is not None and hasattr(self.rest, "stop"):
             try:
                 await self.rest.stop()
@@ -175,6 +209,8 @@ class DeviceManagementService:
         """A TLS handshake was refused (e.g. the client CA is not trusted): a denial + an event."""
         text = f"Secure connection failed ({server}, {reason})"
         log.info("%s server: TLS handshake from %s failed: %s", server, peer, reason)
+        if self.store is None or not self._refusals.admit():
+            return
         if self.store is not None:
             self.store.record_denial(text)
         self.events.publish(ev.Event(ev.BOOTSTRAP_ERROR if server == "bootstrap" else
