@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import resource
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +25,6 @@ from pathlib import Path
 
 from aiocoap import Message
 from aiocoap.numbers.codes import Code
-from cryptography.hazmat.primitives.serialization import Encoding
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -35,56 +32,12 @@ sys.path.insert(0, str(REPO))
 from harness import pki  # noqa: E402
 from harness.cloud.lab_client import LabDevice  # noqa: E402
 from harness.transport import create_client_context  # noqa: E402
+from tools.probe_child import service_child  # noqa: E402
 
 
 def _host_port(uri: str) -> tuple[str, int]:
     host, port = uri.split("//", 1)[1].rsplit(":", 1)
     return host.strip("[]"), int(port)
-
-
-# ---------------------------------------------------------------- the child: the service
-
-async def _serve(args: argparse.Namespace) -> None:
-    from harness.cloud.service import DeviceManagementService  # noqa: PLC0415
-    from harness.config import ServiceConfig, StreamConfig  # noqa: PLC0415
-
-    ports = {"tls_record": 0, "tcp_length": 0, "udp": 0}
-    config = ServiceConfig(transports=["tls-record", "tcp-length", "udp"], bootstrap=ports,
-                           lwm2m=ports, stream=StreamConfig(
-                               max_connections=args.max_connections,
-                               first_message_timeout=args.first_message_timeout))
-    svc = DeviceManagementService(config, Path(args.data_dir))
-    await svc.start()
-    try:
-        acc = svc.create_account("probe")
-        svc.add_trusted_certificate(acc.id, "probe CA", Path(args.ca).read_bytes())
-        info = {"aid": acc.id, "rest": svc.rest.url, "server_ca": svc.server_ca_pem.decode(),
-                "cap": svc.connection_budget.cap,
-                "bootstrap": {k: svc.bootstrap_uri(k) for k in svc.bootstrap_server.bound},
-                "lwm2m": {k: svc.lwm2m_uri(k) for k in svc.lwm2m_server.bound}}
-        print(json.dumps(info), flush=True)
-        loop = asyncio.get_running_loop()
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                break
-            budget = svc.connection_budget
-            print(json.dumps({"open": len(budget.live), "refused": budget.refused,
-                              "evicted": budget.evicted, "idle_closed": budget.idle_closed}),
-                  flush=True)
-    finally:
-        await svc.stop()
-
-
-def serve_child(args: argparse.Namespace) -> None:
-    """Lower the open-file limit, then run the service until stdin closes."""
-    import logging  # noqa: PLC0415
-
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (args.nofile, hard))
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(_serve(args))
 
 
 # ---------------------------------------------------------------- the parent: the probe
@@ -158,39 +111,25 @@ def probe(args: argparse.Namespace) -> dict:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     ca = pki.make_ca("probe factory CA")
-    with tempfile.TemporaryDirectory(prefix="probe-limits-") as tmp:
-        ca_file = Path(tmp) / "ca.pem"
-        ca_file.write_bytes(ca.cert_pem)
-        log_file = Path(tmp) / "service.log"
-        cmd = [sys.executable, __file__, "--serve", "--nofile", str(args.nofile), "--ca",
-               str(ca_file), "--data-dir", str(Path(tmp) / "data"),
-               "--first-message-timeout", str(args.first_message_timeout)]
-        if args.max_connections:
-            cmd += ["--max-connections", str(args.max_connections)]
-        with log_file.open("w") as log, subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True) as child:
-            try:
-                info = json.loads(child.stdout.readline())
-                info["server_ca_der"] = pki.load_certificate(info["server_ca"].encode()).public_bytes(
-                    Encoding.DER)
-                targets = [_host_port(info[s][k]) for s in ("bootstrap", "lwm2m")
-                           for k in ("tcp-length", "tls-record")]
-                start = time.perf_counter()
-                socks, failed = open_idle(targets, args.idle)
-                opened_in = time.perf_counter() - start
-                rounds = [asyncio.run(serve_round(info, ca, n)) for n in range(args.rounds)]
-                child.stdin.write("stats\n")
-                child.stdin.flush()
-                stats = json.loads(child.stdout.readline())
-                for sock in socks:
-                    sock.close()
-            finally:
-                with contextlib.suppress(BrokenPipeError):
-                    child.stdin.close()
-                child.wait(timeout=30)
-        lines = log_file.read_text().splitlines()
+    extra = ["--nofile", str(args.nofile), "--first-message-timeout",
+             str(args.first_message_timeout)]
+    if args.max_connections:
+        extra += ["--max-connections", str(args.max_connections)]
+    with tempfile.TemporaryDirectory(prefix="probe-limits-") as tmp, \
+            service_child(Path(tmp), ca, *extra) as child:
+        info = {**child.info, "server_ca_der": child.server_ca_der}
+        targets = [_host_port(info[s][k]) for s in ("bootstrap", "lwm2m")
+                   for k in ("tcp-length", "tls-record")]
+        start = time.perf_counter()
+        socks, failed = open_idle(targets, args.idle)
+        opened_in = time.perf_counter() - start
+        rounds = [asyncio.run(serve_round(info, ca, n)) for n in range(args.rounds)]
+        stats = child.figures()
+        for sock in socks:
+            sock.close()
+        lines = child.log_lines()
         if args.log:
-            Path(args.log).write_text(log_file.read_text())
+            Path(args.log).write_text("\n".join(lines) + "\n")
     served = {k: [r[k] for r in rounds] for k in rounds[0]}
     return {
         "nofile": args.nofile, "cap": info["cap"], "idle_opened": len(socks),
@@ -218,13 +157,7 @@ def main() -> int:
     parser.add_argument("--first-message-timeout", type=float, default=30.0)
     parser.add_argument("--max-log-lines", type=int, default=50)
     parser.add_argument("--log", help="keep the service log in this file")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--ca", help=argparse.SUPPRESS)
-    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve_child(args)
-        return 0
     figures = probe(args)
     print(json.dumps(figures, indent=2))
     return 0 if figures["ok"] else 1
