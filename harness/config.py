@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness import yamlfile
 from harness.errors import HilError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -349,7 +350,9 @@ def _duplicate_board_ids(data: dict[str, Any]) -> list[str]:
 def parse_lab_config(text: str, source: Path | None = None) -> LabConfig:
     """Parse and validate lab config YAML text; raise ConfigError listing every problem."""
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yamlfile.load(text, _LineLoader)
+    except yamlfile.YamlFileError as exc:
+        raise ConfigError([f"the file {exc}"], source) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -399,7 +402,9 @@ def load_lab_config(path: str | os.PathLike[str] | None = None) -> LabConfig:
     """Load the lab config (explicit path, $HIL_LAB_CONFIG or lab_config.yaml) and validate it."""
     file = lab_config_path(path)
     try:
-        text = file.read_text()
+        text = yamlfile.read_text(file)
+    except yamlfile.YamlFileError as exc:
+        raise ConfigError([f"the lab config {exc}"], file) from None
     except FileNotFoundError:
         raise ConfigError(
             [f"lab config file not found; create it or point {LAB_CONFIG_ENV} at one"], file

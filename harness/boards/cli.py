@@ -48,6 +48,7 @@ def _resolve_image(lab: LabConfig, board: Board, image: Path,
     """A path as given, or an image name of the firmware manifest (built if virtual; a developer
     image compiles in the credentials of `dev_credentials`, a mbed_cloud_dev_credentials.c)."""
     if image.exists():
+        board.check_image(image)
         return image
     manifest = load_manifest(lab.manifest_path())
     if str(image) in manifest.images:
@@ -75,8 +76,8 @@ def flash_board(lab: LabConfig, board_id: str, image: Path, *, chip_erase: bool 
                 dev_credentials: Path | None = None) -> int:
     """Flash `image` (a file or a manifest image name) onto a board; virtual boards stay running."""
     board = make_board(lab.board(board_id))
+    path = _resolve_image(lab, board, Path(image), dev_credentials)  # before anything starts
     board.check()
-    path = _resolve_image(lab, board, Path(image), dev_credentials)
     seconds = board.flash(path, progress=True, chip_erase=chip_erase)
     print(f"{board_id}: flashed {image} in {seconds:.1f} s")
     return 0
