@@ -353,10 +353,14 @@ def parse_lab_config(text: str, source: Path | None = None) -> LabConfig:
         data = yamlfile.load(text, _LineLoader)
     except yamlfile.YamlFileError as exc:
         raise ConfigError([f"the file {exc}"], source) from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, a position
+        line = text[:exc.position].count("\n") + 1
+        raise ConfigError([f"line {line}: character {exc.character!r} is not allowed in YAML; "
+                           "remove it"], source) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError([f"{at}YAML syntax error: {problem}; fix the YAML"], source) from None
     if data is None:
         data = {}

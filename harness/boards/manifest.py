@@ -91,6 +91,9 @@ def load_manifest(path: str | Path | None = None) -> FirmwareManifest:
                             "permissions or the path.") from None
     except yamlfile.YamlFileError as exc:
         raise ManifestError(f"firmware manifest {file} {exc}.") from None
+    except yaml.reader.ReaderError as exc:
+        raise ManifestError(f"firmware manifest {file} holds character {exc.character!r}, which "
+                            "YAML does not allow; remove it.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
