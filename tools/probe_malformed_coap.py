@@ -24,9 +24,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "unit" / "cloud"))
+
+from lab_client import LabDevice  # noqa: E402 - tests/unit/cloud/lab_client.py
 
 from harness import pki  # noqa: E402
-from harness.cloud.lab_client import LabDevice  # noqa: E402
 from tools.probe_child import service_child  # noqa: E402
 
 

@@ -82,9 +82,10 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "manifest deeply nested": (_manifest(b"[" * 50_000), "nest"),
     "flash /etc/passwd": (_flash(lambda tmp: Path("/etc/passwd")), "image"),
     "flash a 2 MiB image": (_flash(_big_image), "image"),
-    "cloud devices on a corrupt database": (_corrupt_db("devices"), "database"),
-    "cloud devices on a foreign database": (_wrong_db("devices"), "database"),
+    # `hil cloud devices` asks the running service (admin API); it never opens the file itself
+    "cloud devices on a corrupt database": (_corrupt_db("devices"), "service"),
     "cloud serve on a corrupt database": (_corrupt_db("serve"), "database"),
+    "cloud serve on a foreign database": (_wrong_db("serve"), "database"),
 }
 
 

@@ -6,8 +6,8 @@ import socket
 
 from aiocoap.numbers.codes import Code
 from cloud_testkit import WAIT, device, factory_ca, onboard, run, running, trusted_account
+from lab_client import BootstrapFailed, LabDevice
 
-from harness.cloud.lab_client import BootstrapFailed, LabDevice
 from harness.transport.framing import length_prefixed
 
 # CON POST, MID 1, no token, Uri-Path "rd" then a Uri-Query of bytes that are not UTF-8
