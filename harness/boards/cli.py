@@ -124,13 +124,13 @@ def provision_board(lab: LabConfig, board_id: str, mode: str = "bootstrap",
     from harness.factory import bench_bundle
     from harness.provisioning.host import ProvisioningError, provision
 
-    bundle, device = bench_bundle(Path(data_dir), board_id, mode, account_name=account)
-    config = lab.board(board_id)
+    config = lab.board(board_id)  # every check before the service is asked to create anything
     dialect = dialect_for_image(config.firmware, load_manifest(lab.manifest_path()))
     board = make_board(config)
     if not board.capabilities.factory_provisioning:
         raise HilError(f"board {board_id}: {board.capabilities.why_not('factory_provisioning')}; "
                        "provision a board that runs a factory image.")
+    bundle, device = bench_bundle(Path(data_dir), board_id, mode, account_name=account)
     console = board.open_console()
     try:
         try:

@@ -68,7 +68,17 @@ def _wrong_db(command: str) -> Callable[[Path], list[str]]:
     return make
 
 
+def _provision(board: str) -> Callable[[Path], list[str]]:
+    def make(tmp: Path) -> list[str]:
+        (tmp / "lab.yaml").write_text(GOOD_LAB)
+        # no service runs on data/: the board must be refused before the service is asked
+        return ["--lab-config", str(tmp / "lab.yaml"), "provision", board, "--mode",
+                "first-to-claim", "--data-dir", str(tmp / "data")]
+    return make
+
+
 CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
+    "provision an unknown board": (_provision("no-such-board"), "no board 'no-such-board'"),
     "lab config not UTF-8": (_write("lab.yaml", b"service:\n  host: \xff\xfe\x80\n"), "UTF-8"),
     "lab config UTF-16": (_write("lab.yaml", GOOD_LAB.encode("utf-16")), "UTF-16"),
     "lab config deeply nested": (_write("lab.yaml", b"[" * 50_000 + b"]" * 50_000), "nest"),
