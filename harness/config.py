@@ -82,7 +82,7 @@ class Retention(_Strict):
 
     refusals_per_minute: int = Field(600, ge=1, description="refusals recorded as a denial + "
                                      "an event; more are counted in one summary denial")
-    refusal_burst: int = Field(100, ge=1, description="refusals recorded at once before the rate "
+    refusal_burst: int = Field(30, ge=1, description="refusals recorded at once before the rate "
                                "applies")
     log_lines_per_minute: int = Field(60, ge=1, description="lines per message template a minute "
                                       "from the loggers peers can trigger")

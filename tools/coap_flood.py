@@ -69,6 +69,8 @@ def flood_stream(host: str, port: int, connections: int, per_connection: int) ->
 def main() -> None:
     """Run one flood from the command line."""
     kind, host, port, count, per = sys.argv[1:6]
+    print("ready", flush=True)  # the probe starts every flood at once, after their start-up
+    sys.stdin.readline()
     if kind == "udp":
         flood_udp(host, int(port), int(count), float(per))
     else:

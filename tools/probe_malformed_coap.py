@@ -38,10 +38,10 @@ def _host_port(uri: str) -> tuple[str, int]:
 
 
 async def _registrar(kind: str, uri: str, aid: str, stop: asyncio.Event, interval: float,
-                     registered: asyncio.Event) -> list[float | None]:
+                     registered: asyncio.Event) -> list[tuple[float, float | None]]:
     """Register once (before the flood), then every `interval` s until `stop`; seconds each
     Register under the flood took (None = failed)."""
-    times: list[float | None] = []
+    times: list[tuple[float, float | None]] = []  # (started at, seconds or None)
     dev = LabDevice(kind, f"legit-{kind}")
     try:
         await dev.register(f"{uri}?aid={aid}", lifetime=3600, timeout=10.0)
@@ -53,7 +53,7 @@ async def _registrar(kind: str, uri: str, aid: str, stop: asyncio.Event, interva
                 ok = str(response.code).startswith("2.01")
             except Exception:  # noqa: BLE001 - a failed Register is a figure
                 ok = False
-            times.append(time.perf_counter() - start if ok else None)
+            times.append((start, time.perf_counter() - start if ok else None))
             await asyncio.sleep(interval)
     finally:
         await dev.close()
@@ -66,8 +66,14 @@ async def _measure(info: dict, flood_commands: list[list[str]], interval: float)
     tasks = [asyncio.create_task(_registrar(k, info["lwm2m"][k], info["aid"], stop, interval,
                                             ready[k])) for k in ready]
     await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready.values())), 20)
-    floods = [subprocess.Popen(cmd) for cmd in flood_commands]
+    floods = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+              for cmd in flood_commands]
     loop = asyncio.get_running_loop()
+    for proc in floods:  # Python start-up of the floods is not the service's time
+        await loop.run_in_executor(None, proc.stdout.readline)
+    for proc in floods:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     start = time.perf_counter()
     try:
         await asyncio.gather(*(loop.run_in_executor(None, p.wait) for p in floods))
@@ -77,7 +83,8 @@ async def _measure(info: dict, flood_commands: list[list[str]], interval: float)
                 proc.kill()
     flood_seconds = time.perf_counter() - start
     stop.set()
-    results = dict(zip(ready, await asyncio.gather(*tasks), strict=True))
+    results = {kind: [seconds for started, seconds in times if started >= start]
+               for kind, times in zip(ready, await asyncio.gather(*tasks), strict=True)}
     return {"flood_seconds": round(flood_seconds, 1), "registers": results}
 
 
