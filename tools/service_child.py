@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from harness.cloud.service import DeviceManagementService  # noqa: E402
-from harness.config import RateLimit, ServiceConfig, StreamConfig, Timing  # noqa: E402
+from harness.config import RateLimit, Retention, ServiceConfig, StreamConfig, Timing  # noqa: E402
 
 
 def _rss_kib() -> int:
@@ -48,7 +48,8 @@ async def _serve(args: argparse.Namespace) -> None:
         transports=["tls-record", "tcp-length", "udp"], bootstrap=ports, lwm2m=ports,
         stream=StreamConfig(max_connections=args.max_connections,
                             first_message_timeout=args.first_message_timeout),
-        timing=Timing(rate_limit=RateLimit(count=1_000_000)))  # the probes register often
+        timing=Timing(rate_limit=RateLimit(count=1_000_000)),  # the probes register often
+        retention=Retention(log_lines_per_minute=args.log_lines_per_minute))
     svc = DeviceManagementService(config, Path(args.data_dir))
     await svc.start()
     try:
@@ -74,11 +75,14 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--max-connections", type=int, default=None)
     parser.add_argument("--first-message-timeout", type=float, default=30.0)
+    parser.add_argument("--log-lines-per-minute", type=int, default=60)
+    parser.add_argument("--debug", action="store_true", help="DEBUG log with timestamps")
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(args.nofile, hard), hard))
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, stream=sys.stderr,
+                        format=("%(relativeCreated)d " if args.debug else "")
+                        + "%(levelname)s %(name)s: %(message)s")
     asyncio.run(_serve(args))
 
 
