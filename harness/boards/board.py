@@ -150,6 +150,12 @@ class Board(ABC):
             raise HilError(f"firmware image file {file} (image {name!r}) is missing; build or copy it.")
         return file
 
+    def check_image(self, image: Path) -> None:
+        """Raise HilError (one sentence) if `image` cannot be this board's image; called before
+        anything starts or is written."""
+        if not image.is_file():
+            raise HilError(f"firmware image {image} does not exist; build it or fix the path.")
+
     @abstractmethod
     def flash(self, image: str | Path, *, timeout: float = 120.0, progress: bool = False,
               chip_erase: bool = False) -> float:

@@ -48,6 +48,7 @@ def _resolve_image(lab: LabConfig, board: Board, image: Path,
     """A path as given, or an image name of the firmware manifest (built if virtual; a developer
     image compiles in the credentials of `dev_credentials`, a mbed_cloud_dev_credentials.c)."""
     if image.exists():
+        board.check_image(image)
         return image
     manifest = load_manifest(lab.manifest_path())
     if str(image) in manifest.images:
@@ -75,8 +76,8 @@ def flash_board(lab: LabConfig, board_id: str, image: Path, *, chip_erase: bool 
                 dev_credentials: Path | None = None) -> int:
     """Flash `image` (a file or a manifest image name) onto a board; virtual boards stay running."""
     board = make_board(lab.board(board_id))
+    path = _resolve_image(lab, board, Path(image), dev_credentials)  # before anything starts
     board.check()
-    path = _resolve_image(lab, board, Path(image), dev_credentials)
     seconds = board.flash(path, progress=True, chip_erase=chip_erase)
     print(f"{board_id}: flashed {image} in {seconds:.1f} s")
     return 0
@@ -123,13 +124,13 @@ def provision_board(lab: LabConfig, board_id: str, mode: str = "bootstrap",
     from harness.factory import bench_bundle
     from harness.provisioning.host import ProvisioningError, provision
 
-    bundle, device = bench_bundle(Path(data_dir), board_id, mode, account_name=account)
-    config = lab.board(board_id)
+    config = lab.board(board_id)  # every check before the service is asked to create anything
     dialect = dialect_for_image(config.firmware, load_manifest(lab.manifest_path()))
     board = make_board(config)
     if not board.capabilities.factory_provisioning:
         raise HilError(f"board {board_id}: {board.capabilities.why_not('factory_provisioning')}; "
                        "provision a board that runs a factory image.")
+    bundle, device = bench_bundle(Path(data_dir), board_id, mode, account_name=account)
     console = board.open_console()
     try:
         try:

@@ -23,12 +23,14 @@ from harness.cloud.coap_util import (
     code_text,
     describe_remote,
     error_reply,
+    is_decimal,
     parse_query,
     peer_cert_der,
     request_remote,
     transport_kind,
 )
 from harness.cloud.records import DeviceState, utcnow
+from harness.cloud.retention import RefusalGate
 from harness.cloud.store import Store
 from harness.config import Timing
 from harness.lwm2m.ids import ContentFormat
@@ -60,6 +62,9 @@ class StoreUnavailable(Exception):
 
 class BootstrapServer:
     """Serves Bootstrap-Requests; needs `context` (the aiocoap server Context) before requests."""
+
+    refusals: RefusalGate | None = None
+    """Set by the service: may a refusal be recorded (harness.cloud.retention)?"""
 
     def __init__(self, store: Store, pki: ServicePki, events: ev.EventBus, timing: Timing,
                  rules: BootstrapRules, *, lwm2m_uri: Callable[[str], str],
@@ -123,6 +128,8 @@ class BootstrapServer:
     def _refuse(self, code: str, text: str, endpoint: str | None, remote: object,
                 **context: str | None) -> Message:
         log.info("bootstrap refused %s %s (ep=%s, %s)", code, text, endpoint, describe_remote(remote))
+        if self.refusals is not None and not self.refusals.admit():
+            return error_reply(code, text)  # over the refusal budget: answered, not recorded
         try:
             self.store.record_denial(text, endpoint_name=endpoint,
                                      account_id=context.get("account_id"),
@@ -153,7 +160,7 @@ class BootstrapServer:
             return self._refuse("4.00", "Bootstrap-Request needs ep=<endpoint name> in the query",
                                 None, remote)
         pct = query.get("pct")
-        if pct is not None and not pct.isdigit():
+        if pct is not None and not is_decimal(pct):
             return self._refuse("4.00", f"pct={pct!r} is not a content-format number; "
                                 "use pct=11542 (TLV) or pct=110 (SenML-JSON)", endpoint, remote)
         kind = transport_kind(remote)

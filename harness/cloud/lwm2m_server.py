@@ -22,6 +22,7 @@ from harness.cloud.coap_util import (
     code_text,
     describe_remote,
     error_reply,
+    is_decimal,
     parse_query,
     peer_cert_der,
     request_remote,
@@ -29,6 +30,7 @@ from harness.cloud.coap_util import (
 )
 from harness.cloud.ratelimit import RateLimiter
 from harness.cloud.records import Account, Device, DeviceState, ExecutionMode, utcnow
+from harness.cloud.retention import RefusalGate
 from harness.cloud.store import Store
 from harness.config import Timing
 from harness.errors import HilError
@@ -89,6 +91,9 @@ def merge_resources(current: list[dict[str, Any]], links: list[Link]) -> list[di
 class Lwm2mServer:
     """Registration interface over aiocoap; `context` is set by the service before requests."""
 
+    refusals: RefusalGate | None = None
+    """Set by the service: may a refusal be recorded (harness.cloud.retention)?"""
+
     def __init__(self, store: Store, pki: ServicePki, events: ev.EventBus, timing: Timing, *,
                  nosec_default_account: str | None = None) -> None:
         self.store = store
@@ -134,7 +139,7 @@ class Lwm2mServer:
         if text is None:
             value = self.timing.lifetime_default
         else:
-            if not text.isdigit() or int(text) <= 0:
+            if not is_decimal(text) or int(text) <= 0:
                 raise _Refused("4.00", f"lt={text!r} is not a positive integer; send the lifetime "
                                        "in seconds, e.g. lt=86400")
             value = int(text)
@@ -211,6 +216,8 @@ class Lwm2mServer:
 
     def _record_refusal(self, request: Message, refused: _Refused) -> None:
         """A refused Register: a denial in the store and a registration-error event."""
+        if self.refusals is not None and not self.refusals.admit():
+            return  # over the refusal budget (harness.cloud.retention)
         query = {}
         with contextlib.suppress(QueryError):
             query = parse_query(request)
