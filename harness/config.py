@@ -144,10 +144,21 @@ class NativeBoardConfig(BoardConfigBase):
         return path if path.is_absolute() else REPO_ROOT / path
 
 
-BoardConfig = Annotated[PyocdBoardConfig | VirtualBoardConfig | NativeBoardConfig,
+class LabgridBoardConfig(BoardConfigBase):
+    """A board on another host: a labgrid place (serial over RFC 2217, probe over `pyocd server`)."""
+
+    kind: Literal["labgrid"]
+    target: str = Field(description="pyOCD target type of the board behind the place's probe")
+    coordinator: str = Field(pattern=r"^[^\s:]+:\d{1,5}$",
+                             description="HOST:PORT of labgrid-coordinator (labgrid-client -x)")
+    place: str = Field(min_length=1, description="the labgrid place holding the board's resources")
+    acquire_timeout: Seconds = Field(60.0, description="wait this long for a place another user holds")
+
+
+BoardConfig = Annotated[PyocdBoardConfig | VirtualBoardConfig | NativeBoardConfig | LabgridBoardConfig,
                         Field(discriminator="kind")]
 """One lab board; `kind` chooses the model (and the Board implementation, harness.boards.registry)."""
-BOARD_KINDS: tuple[str, ...] = ("pyocd", "sim", "native")
+BOARD_KINDS: tuple[str, ...] = ("pyocd", "sim", "native", "labgrid")
 
 
 def board_config(**fields: Any) -> BoardConfig:
