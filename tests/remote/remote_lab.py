@@ -194,7 +194,7 @@ def remote_lab(workdir: Path, boards_per_host: dict[str, list[str]],
 
             def exported() -> bool:
                 client.sync()
-                return all(not client.place(b).resources == [] and
+                return all(client.place(b).resources != [] and
                            all(r.avail for r in client.place(b).resources)
                            for h in hosts for b in h.boards)
             wait_for(exported, READY_TIMEOUT, "exported resources")

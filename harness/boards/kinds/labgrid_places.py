@@ -86,7 +86,7 @@ class Coordinator:
     def _run(self, coro: Any, what: str) -> Any:
         try:
             return self.loop.run_until_complete(asyncio.wait_for(coro, self.timeout))
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             raise LabgridError(f"labgrid coordinator {self.address} did not answer ({what}) within "
                                f"{self.timeout:g} s; start labgrid-coordinator there or fix "
                                "`coordinator:` in the lab config.") from None
