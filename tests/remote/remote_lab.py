@@ -132,15 +132,17 @@ class RemoteLab:
         return next(h for h in self.hosts if h.name == name)
 
 
-def _start_host(host: Host, coordinator_address: str, baud: int | None) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HIL_SIM_DIR": str(host.dir / "boards")}
-    env.pop("HIL_LAB_CONFIG", None)
+def _start_host(host: Host, coordinator_address: str, baud: int | None) -> dict[str, dict]:
+    """Start the host's boards, ser2net and probe servers (in parallel); its exporter config."""
+    env = host_env(host)
     resources: dict[str, dict] = {}
     ser2net: list[str] = []
     for board in host.boards:
-        board_dir = host.dir / "boards" / board
-        args = [sys.executable, "-m", "harness.sim", "--id", board, "--board-dir", str(board_dir)]
+        args = [sys.executable, "-m", "harness.sim", "--id", board, "--board-dir",
+                str(host.dir / "boards" / board)]
         host.spawn([*args, *(["--baud", str(baud)] if baud else [])], env, f"{board}.log")
+    for board in host.boards:
+        board_dir = host.dir / "boards" / board
         tty = board_dir / "tty"
         wait_for(lambda t=tty, d=board_dir: t.exists() and (d / "board.json").exists(),
                  READY_TIMEOUT, f"virtual board {board}")
@@ -159,13 +161,24 @@ def _start_host(host: Host, coordinator_address: str, baud: int | None) -> None:
     (host.dir / "ser2net.yaml").write_text("\n".join(ser2net))
     ser2net_bin = shutil.which("ser2net") or "/usr/sbin/ser2net"
     host.spawn([ser2net_bin, "-n", "-d", "-c", str(host.dir / "ser2net.yaml")], env, "ser2net.log")
+    (host.dir / "exporter.yaml").write_text(yaml.safe_dump(resources, sort_keys=False))
+    return resources
+
+
+def host_env(host: Host) -> dict[str, str]:
+    """The environment of a host's processes (this checkout, the host's own board folder)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HIL_SIM_DIR": str(host.dir / "boards")}
+    env.pop("HIL_LAB_CONFIG", None)
+    return env
+
+
+def _start_exporter(host: Host, coordinator_address: str, resources: dict[str, dict]) -> None:
     for group in resources.values():
         serial, probe = group["NetworkSerialPort"], group["PyOCDProbeServer"]
         wait_for(lambda s=serial: port_open(s["host"], s["port"]), READY_TIMEOUT, "ser2net")
         wait_for(lambda p=probe: port_open(p["host"], p["port"]), READY_TIMEOUT, "pyocd server")
-    (host.dir / "exporter.yaml").write_text(yaml.safe_dump(resources, sort_keys=False))
     host.spawn(["labgrid-exporter", "-c", coordinator_address, "-n", host.name, "--hostname",
-                host.address, str(host.dir / "exporter.yaml")], env, "exporter.log")
+                host.address, str(host.dir / "exporter.yaml")], host_env(host), "exporter.log")
 
 
 @contextlib.contextmanager
@@ -186,7 +199,9 @@ def remote_lab(workdir: Path, boards_per_host: dict[str, list[str]],
         wait_for(lambda: port_open(host, int(port)), READY_TIMEOUT, "labgrid-coordinator")
         for h in hosts:
             h.dir.mkdir(parents=True, exist_ok=True)
-            _start_host(h, address, baud)
+        started = {h.name: _start_host(h, address, baud) for h in hosts}
+        for h in hosts:
+            _start_exporter(h, address, started[h.name])
         with coordinator(address) as client:
             for h in hosts:
                 for board in h.boards:

@@ -1,0 +1,161 @@
+"""The distributed path: e2e scenarios on four labgrid places of two exporter hosts (loopback).
+
+A real labgrid-coordinator and labgrid-exporter per host, ser2net (RFC 2217) for the consoles
+and `pyocd server` for the probes of virtual boards; pytest runs as a separate process with
+one xdist worker per remote board, as `hil run` would.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from remote_lab import REPO, RemoteLab, wait_for
+
+from harness.boards.kinds.labgrid import LabgridBoard
+from harness.boards.kinds.labgrid_places import LabgridError, coordinator
+from harness.boards.pool import BoardPool
+from harness.config import board_config, load_lab_config
+
+SUITE = ["tests/e2e/test_e2e_onboarding.py", "tests/e2e/test_e2e_troubleshooting.py"]
+"""A representative subset of the e2e suite (every onboarding path, every documented error)."""
+RUN_TIMEOUT = 240
+
+
+def start_suite(lab: RemoteLab, tmp_path: Path, *tests: str) -> tuple[subprocess.Popen, Path, Path]:
+    """Start pytest on the remote boards (one worker each); its JUnit file and log folder."""
+    config = lab.write_lab_config(tmp_path / "lab.yaml")
+    junit, logs = tmp_path / "junit.xml", tmp_path / "logs"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HIL_LOCK_DIR": str(tmp_path / "locks"),
+           "HIL_SIM_DIR": str(tmp_path / "local-boards")}
+    args = [sys.executable, "-m", "pytest", *(tests or SUITE), "-n", "4", "-q", "-p",
+            "no:cacheprovider", "--lab-config", str(config), "--junitxml", str(junit),
+            "--hil-log-dir", str(logs), "-o", "junit_family=xunit1"]
+    out = (tmp_path / "pytest.out").open("wb")
+    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    out.close()
+    return proc, junit, logs
+
+
+def results(junit: Path) -> list[dict]:
+    """Each testcase: name, outcome, failure text and its properties."""
+    cases = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        failure = case.find("failure")
+        error = case.find("error")
+        bad = failure if failure is not None else error
+        outcome = "skipped" if case.find("skipped") is not None else "failed" if bad is not None \
+            else "passed"
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        text = "" if bad is None else f"{bad.get('message', '')}\n{bad.text or ''}"
+        cases.append({"name": case.get("name"), "outcome": outcome, "text": text, "props": props})
+    return cases
+
+
+def finish(proc: subprocess.Popen, tmp_path: Path) -> str:
+    """Wait for the pytest run; its output."""
+    try:
+        proc.wait(RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"the remote suite did not finish in {RUN_TIMEOUT} s; see {tmp_path}/pytest.out")
+    return (tmp_path / "pytest.out").read_text(errors="replace")
+
+
+def place_holders(lab: RemoteLab) -> dict[str, str | None]:
+    """Who holds each place now."""
+    with coordinator(lab.coordinator) as client:
+        return {b["place"]: client.place(b["place"]).acquired for b in lab.board_entries()}
+
+
+def test_e2e_scenarios_run_on_four_boards_of_two_exporter_hosts(labgrid_lab: RemoteLab,
+                                                                 tmp_path: Path) -> None:
+    proc, junit, _ = start_suite(labgrid_lab, tmp_path)
+    output = finish(proc, tmp_path)
+    assert proc.returncode == 0, output[-3000:]
+    cases = results(junit)
+    assert cases and all(c["outcome"] == "passed" for c in cases), output[-3000:]
+    boards = {c["props"].get("board") for c in cases}
+    assert boards == {b["id"] for b in labgrid_lab.board_entries()}
+    assert {c["props"].get("board_host") for c in cases} == {"hostA", "hostB"}
+    assert all(c["props"]["probe_id"].startswith("remote:127.0.0.1:") for c in cases)
+    assert place_holders(labgrid_lab) == dict.fromkeys(boards)  # every place released
+
+
+def test_killing_one_exporter_host_fails_only_its_boards_tests(doomed_lab: RemoteLab,
+                                                               tmp_path: Path) -> None:
+    proc, junit, logs = start_suite(doomed_lab, tmp_path)
+    doomed = doomed_lab.host("hostB")
+    try:
+        # mid-run: once a scenario on each of hostB's boards has its console open
+        wait_for(lambda: all(any(logs.glob(f"*/{b}/console.log")) for b in doomed.boards),
+                 60, "a scenario on each board of hostB")
+        killed_at = time.time()
+        doomed.kill()
+    finally:
+        output = finish(proc, tmp_path)
+    assert proc.returncode == 1, output[-3000:]
+    cases = results(junit)
+    failed = [c for c in cases if c["outcome"] == "failed"]
+    assert failed, output[-3000:]
+    for case in failed:  # each failure names a board of the killed host
+        assert any(b in case["text"] for b in doomed.boards), case["text"][-2000:]
+    survivors = [c for c in cases if c["props"].get("board_host") == "hostA"]
+    assert survivors and all(c["outcome"] == "passed" for c in survivors)
+    assert len(survivors) + len(failed) + sum(c["outcome"] == "passed" and
+                                              c["props"].get("board_host") == "hostB"
+                                              for c in cases) == len(cases)
+    assert os.path.getmtime(junit) > killed_at  # the others went on to the end
+    holders = place_holders(doomed_lab)
+    assert all(holders[b] is None for b in doomed_lab.host("hostA").boards)
+
+
+def _entry(lab: RemoteLab, board_id: str, **extra: object) -> dict:
+    return {**next(b for b in lab.board_entries() if b["id"] == board_id), **extra}
+
+
+def test_place_left_acquired_by_a_crashed_run_is_recovered(labgrid_lab: RemoteLab,
+                                                           tmp_path: Path) -> None:
+    entry = _entry(labgrid_lab, "rb-a1")
+    crash = ("import os, sys; from harness.boards.registry import make_board; "
+             "from harness.config import board_config; "
+             f"b = make_board(board_config(**{entry!r})); b.start(); os._exit(9)")
+    done = subprocess.run([sys.executable, "-c", crash], cwd=REPO, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 9
+    with coordinator(labgrid_lab.coordinator) as client:
+        me = client.identity
+        assert client.place("rb-a1").acquired == me  # the dead run still holds it
+    pool = BoardPool(load_lab_config(labgrid_lab.write_lab_config(tmp_path / "lab.yaml")),
+                     tmp_path / "locks")
+    with pool.lease(board_id="rb-a1") as config:
+        board = LabgridBoard(config)
+        board.start()
+        try:
+            assert board.acquired and place_holders(labgrid_lab)["rb-a1"] == me
+        finally:
+            board.stop()
+    assert place_holders(labgrid_lab)["rb-a1"] is None
+
+
+def test_place_held_by_another_user_is_waited_for_then_named(labgrid_lab: RemoteLab,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LG_USERNAME", "nightly")
+    with coordinator(labgrid_lab.coordinator) as client:
+        client.acquire("rb-b2")
+    monkeypatch.delenv("LG_USERNAME")
+    board = LabgridBoard(board_config(**_entry(labgrid_lab, "rb-b2", acquire_timeout=1.0)))
+    try:
+        with pytest.raises(LabgridError, match=r"acquired by \S+/nightly .*release --kick"):
+            board.start()
+        assert not board.acquired
+    finally:
+        with coordinator(labgrid_lab.coordinator) as client:
+            client.release("rb-b2", kick=True)
+    assert place_holders(labgrid_lab)["rb-b2"] is None
