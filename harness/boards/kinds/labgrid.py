@@ -30,7 +30,9 @@ from harness.boards.kinds.labgrid_places import (
     coordinator,
 )
 from harness.boards.kinds.pyocd import probe_reset
-from harness.config import LabgridBoardConfig
+from harness.boards.kinds.virtual import VirtualBoard
+from harness.boards.manifest import FirmwareManifest
+from harness.config import LabgridBoardConfig, VirtualBoardConfig
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ PROBE_CLASS = "PyOCDProbeServer"
 RESOURCE_WAIT = 10.0
 """Seconds to wait after acquiring for the exporter to publish its resources' ports."""
 POLL = 0.5
+VIRTUAL_TARGET = VirtualBoardConfig.model_fields["target"].default
+"""The pyOCD target of dm-hil virtual boards (exported like real ones in the distributed tests)."""
 
 
 def serial_url(resource: PlaceResource) -> str:
@@ -218,6 +222,16 @@ class LabgridBoard(Board):
         return ", ".join(self.state.exporters)
 
     # --- firmware + control --------------------------------------------------------------------
+    def image_file(self, name: str, manifest: FirmwareManifest, dest_dir: Path, *,
+                   developer_credentials: Any = None, extra: dict[str, Any] | None = None) -> Path:
+        """A manifest file; a virtual board behind the place gets the image the virtual kind builds."""
+        if manifest.image_file(name) is None and self.config.target == VIRTUAL_TARGET:
+            builder = VirtualBoard(VirtualBoardConfig(id=self.id, kind="sim"))
+            return builder.image_file(name, manifest, dest_dir,
+                                      developer_credentials=developer_credentials, extra=extra)
+        return super().image_file(name, manifest, dest_dir,
+                                  developer_credentials=developer_credentials, extra=extra)
+
     def flash(self, image: str | Path, *, timeout: float = 120.0, progress: bool = False,
               chip_erase: bool = False) -> float:
         """Program through the remote probe and reset."""
