@@ -151,7 +151,7 @@ def _start_host(host: Host, coordinator_address: str, baud: int | None) -> dict[
                     f"  accepter: telnet(rfc2217,mode=server),tcp,{host.address},{serial_port}",
                     f"  connector: serialdev(nouucplock=true),{os.path.realpath(tty)},"
                     f"{baud or 115200}n81,local",
-                    "  options:", "    max-connections: 1", ""]
+                    "  options:", "    max-connections: 1", "    chardelay: false", ""]
         host.spawn(["pyocd", "server", "-u", f"dmhil-{board}", "--port", str(probe_port)], env,
                    f"pyocd-{board}.log")
         resources[board] = {

@@ -16,11 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pyocd.core.exceptions import Error as PyocdError
+
 from harness.boards.board import Board, BoardUnavailable, Capabilities, Survey
+from harness.boards.console import SerialConsole
 from harness.boards.flashing import ProbeRef, erase_chip, flash
 from harness.boards.kinds.labgrid_places import (
     Coordinator,
@@ -29,10 +35,12 @@ from harness.boards.kinds.labgrid_places import (
     PlaceState,
     coordinator,
 )
+from harness.boards.kinds.labgrid_serial import SerialBridge
 from harness.boards.kinds.pyocd import probe_reset
 from harness.boards.kinds.virtual import VirtualBoard
 from harness.boards.manifest import FirmwareManifest
 from harness.config import LabgridBoardConfig, VirtualBoardConfig
+from harness.errors import HilError
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +106,7 @@ class LabgridBoard(Board):
         super().__init__(config, emulate_baud=emulate_baud)
         self.acquired = False
         self.state: PlaceState | None = None
+        self.bridge: SerialBridge | None = None
 
     @property
     def capabilities(self) -> Capabilities:
@@ -127,7 +136,9 @@ class LabgridBoard(Board):
             self._acquire(client)
             try:
                 self.state = self._wait_resources(client)
+                self._open_bridge()
             except BaseException:
+                self._close_bridge()
                 self._release(client)
                 raise
         log.info("board %s: acquired labgrid place %s (%s)", self.id, self.config.place,
@@ -173,6 +184,23 @@ class LabgridBoard(Board):
             time.sleep(POLL)
             client.sync()
 
+    def _open_bridge(self) -> None:
+        url = serial_url(self._first(SERIAL_CLASS))
+        link = Path(tempfile.mkdtemp(prefix=f"dm-hil-{self.id}-")) / "tty"
+        self.bridge = SerialBridge(url, link, self.config.baudrate)
+        try:
+            self.bridge.open()
+        except Exception as exc:  # noqa: BLE001 - pyserial raises several kinds
+            raise LabgridError(f"board {self.id}: the serial port {url} of labgrid place "
+                               f"{self.config.place} cannot be opened ({exc}); check ser2net on "
+                               f"{self.location()}.") from None
+
+    def _close_bridge(self) -> None:
+        if self.bridge is not None:
+            self.bridge.close()
+            shutil.rmtree(self.bridge.link.parent, ignore_errors=True)
+            self.bridge = None
+
     def _release(self, client: Coordinator) -> None:
         if not self.acquired:
             return
@@ -184,6 +212,7 @@ class LabgridBoard(Board):
     def stop(self) -> None:
         """Close the console and release the place (also when the coordinator is slow)."""
         super().stop()
+        self._close_bridge()
         if not self.acquired:
             return
         try:
@@ -194,17 +223,40 @@ class LabgridBoard(Board):
         self.acquired = False
         self.state = None
 
-    def _resource(self, cls: str) -> PlaceResource:
-        self.start()
+    def _first(self, cls: str) -> PlaceResource:
         assert self.state is not None
         res = _first(self.state, cls)
         assert res is not None  # start() checked it
         return res
 
+    def _resource(self, cls: str) -> PlaceResource:
+        self.start()
+        return self._first(cls)
+
+    def gone(self) -> str:
+        """One sentence on what happened to the place's resources (asked of the coordinator)."""
+        try:
+            with coordinator(self.config.coordinator, timeout=5.0) as client:
+                problems = missing_resources(client.place(self.config.place))
+        except LabgridError as exc:
+            return str(exc)
+        if problems:
+            return "labgrid: " + "; ".join(problems) + "."
+        return f"labgrid still lists the resources of place {self.config.place} on {self.location()}."
+
     # --- console + probe -----------------------------------------------------------------------
     def port(self) -> str | None:
-        """The place's serial port as a pyserial URL (rfc2217://host:port)."""
-        return serial_url(self._resource(SERIAL_CLASS))
+        """A local pty bridged to the place's NetworkSerialPort (rfc2217://host:port)."""
+        self.start()
+        assert self.bridge is not None
+        return str(self.bridge.link)
+
+    def _new_console(self, log_path: str | Path | None) -> SerialConsole:
+        assert self.bridge is not None
+        if not self.bridge.alive:
+            raise LabgridError(f"board {self.id}: its serial port is gone ({self.bridge.error}); "
+                               f"{self.gone()}")
+        return super()._new_console(log_path)
 
     def probe_ref(self) -> ProbeRef:
         """The place's `pyocd server` as a pyOCD remote probe."""
@@ -235,18 +287,30 @@ class LabgridBoard(Board):
     def flash(self, image: str | Path, *, timeout: float = 120.0, progress: bool = False,
               chip_erase: bool = False) -> float:
         """Program through the remote probe and reset."""
-        seconds = flash(self.probe_ref(), image, timeout=timeout, progress=progress,
-                        chip_erase=chip_erase)
+        with self._explained():
+            seconds = flash(self.probe_ref(), image, timeout=timeout, progress=progress,
+                            chip_erase=chip_erase)
         self.last_image = Path(image)
         return seconds
 
     def erase(self) -> None:
         """Chip erase through the remote probe."""
-        erase_chip(self.probe_ref())
+        with self._explained():
+            erase_chip(self.probe_ref())
 
     def reset(self, *, halt: bool = False) -> None:
         """Reset through the remote probe."""
-        probe_reset(self.probe_ref(), halt=halt)
+        with self._explained():
+            probe_reset(self.probe_ref(), halt=halt)
+
+    @contextlib.contextmanager
+    def _explained(self) -> Iterator[None]:
+        """Probe errors (a `pyocd server` that is gone) get what labgrid knows appended."""
+        try:
+            yield
+        except (HilError, OSError, PyocdError) as exc:
+            raise LabgridError(f"board {self.id}: the probe of labgrid place {self.config.place} "
+                               f"failed ({exc}); {self.gone()}") from None
 
     # --- discovery -----------------------------------------------------------------------------
     def survey(self, ports: list[Any], probe_seen: bool) -> Survey:
