@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -121,7 +122,9 @@ class Session:
         if self._owned and self._serial.is_open:
             self._serial.close()
         elif not self._owned:
-            self._serial.timeout = self._saved_timeout
+            # the port may be gone (unplugged, remote host lost): the read error already said so
+            with contextlib.suppress(serial.SerialException, OSError):
+                self._serial.timeout = self._saved_timeout
 
     def send(self, bundle: Bundle, *, timeout: float | None = None) -> ProvisionResult:
         """Send one bundle as it is and wait for the device's response frame."""

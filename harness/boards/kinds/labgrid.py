@@ -237,9 +237,13 @@ class LabgridBoard(Board):
         """One sentence on what happened to the place's resources (asked of the coordinator)."""
         try:
             with coordinator(self.config.coordinator, timeout=5.0) as client:
-                problems = missing_resources(client.place(self.config.place))
+                state = client.place(self.config.place)
+                problems = missing_resources(state)
         except LabgridError as exc:
             return str(exc)
+        if problems and self.state is not None and not state.resources:
+            return (f"labgrid lists no resources of place {self.config.place} any more: its "
+                    f"exporter ({self.location()}) has left the coordinator.")
         if problems:
             return "labgrid: " + "; ".join(problems) + "."
         return f"labgrid still lists the resources of place {self.config.place} on {self.location()}."
