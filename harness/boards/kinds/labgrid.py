@@ -327,3 +327,19 @@ class LabgridBoard(Board):
         serial = _first(state, SERIAL_CLASS)
         url = serial_url(serial) if serial and serial.params.get("port") else None
         return Survey(url, place_status(state), missing_resources(state))
+
+
+def other_places(configs: list[LabgridBoardConfig]) -> list[str]:
+    """`hil boards` lines for the places of the lab's coordinators that no board entry names."""
+    named: dict[str, set[str]] = {}
+    for config in configs:
+        named.setdefault(config.coordinator, set()).add(config.place)
+    lines = []
+    for address, places in named.items():
+        try:
+            with coordinator(address, timeout=5.0) as client:
+                lines += [place_status(client.place(name)) + f" (coordinator {address})"
+                          for name in client.place_names() if name not in places]
+        except LabgridError as exc:
+            lines.append(str(exc))
+    return lines

@@ -1,7 +1,8 @@
 """A client of a labgrid coordinator: list places, acquire and release one, read its resources.
 
-Built on labgrid's own client session (`labgrid.remote.client`), each call on a private event
-loop with a timeout, so a dead coordinator ends in one clear sentence, never a hang. The
+Built on labgrid's own client session (`labgrid.remote.client`). gRPC's asyncio layer binds to
+one event loop per process, so every session runs on one loop in a background thread; each
+call has a timeout, so a dead coordinator ends in one clear sentence, never a hang. The
 identity is labgrid's: `host/user` (LG_HOSTNAME, LG_USERNAME override them).
 """
 
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +58,20 @@ class PlaceState:
         return sorted({r.exporter for r in self.resources})
 
 
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _grpc_loop() -> asyncio.AbstractEventLoop:
+    """The process's event loop for labgrid sessions (started on first use, a daemon thread)."""
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="labgrid-client", daemon=True).start()
+        return _loop
+
+
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k != "extra"}
 
@@ -68,7 +85,7 @@ class Coordinator:
 
         self.address = address
         self.timeout = timeout
-        self.loop = asyncio.new_event_loop()
+        self.loop = _grpc_loop()
         logging.getLogger("labgrid").setLevel(logging.WARNING)
         async def connect() -> ClientSession:  # grpc.aio binds its channel to the running loop
             session = ClientSession(address, self.loop, prog="dm-hil",
@@ -77,16 +94,13 @@ class Coordinator:
             await session.start()
             return session
 
-        try:
-            self.session = self._run(connect(), "connect")
-        except BaseException:
-            self.loop.close()
-            raise
+        self.session = self._run(connect(), "connect")
 
     def _run(self, coro: Any, what: str) -> Any:
         try:
-            return self.loop.run_until_complete(asyncio.wait_for(coro, self.timeout))
-        except TimeoutError:
+            future = asyncio.run_coroutine_threadsafe(asyncio.wait_for(coro, self.timeout), self.loop)
+            return future.result(self.timeout + 5)
+        except (TimeoutError, concurrent.futures.TimeoutError):
             raise LabgridError(f"labgrid coordinator {self.address} did not answer ({what}) within "
                                f"{self.timeout:g} s; start labgrid-coordinator there or fix "
                                "`coordinator:` in the lab config.") from None
@@ -103,12 +117,10 @@ class Coordinator:
         return f"{self.session.gethostname()}/{self.session.getuser()}"
 
     def close(self) -> None:
-        """Close the session and its event loop."""
-        with contextlib.suppress(Exception):
-            self.loop.run_until_complete(asyncio.wait_for(self.session.stop(), 5))
-        with contextlib.suppress(Exception):
-            self.loop.run_until_complete(asyncio.wait_for(self.session.close(), 5))
-        self.loop.close()
+        """Close the session (the shared loop stays for the next one)."""
+        for step in (self.session.stop, self.session.close):
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(asyncio.wait_for(step(), 5), self.loop).result(6)
 
     def __enter__(self) -> Coordinator:
         return self
