@@ -159,3 +159,28 @@ def test_place_held_by_another_user_is_waited_for_then_named(labgrid_lab: Remote
         with coordinator(labgrid_lab.coordinator) as client:
             client.release("rb-b2", kick=True)
     assert place_holders(labgrid_lab)["rb-b2"] is None
+
+
+def test_hil_boards_shows_each_place_free_or_acquired_by_whom(labgrid_lab: RemoteLab, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    from harness.boards.cli import boards_table
+
+    monkeypatch.setenv("LG_USERNAME", "nightly")
+    with coordinator(labgrid_lab.coordinator) as client:
+        client.acquire("rb-b1")
+    monkeypatch.delenv("LG_USERNAME")
+    monkeypatch.setenv("COLUMNS", "250")
+    try:
+        entries = [_entry(labgrid_lab, "rb-a1"), _entry(labgrid_lab, "rb-b1")]
+        lab = load_lab_config(labgrid_lab.write_lab_config(tmp_path / "lab.yaml"))
+        lab = lab.model_copy(update={"boards": [board_config(**e) for e in entries]})
+        assert boards_table(lab) == 0
+        out = capsys.readouterr().out
+        assert "labgrid place rb-a1 on hostA: free" in out
+        assert "labgrid place rb-b1 on hostB: acquired by" in out and "/nightly" in out
+        assert "not in the lab config: labgrid place rb-a2 on hostA: free" in out
+        assert "not in the lab config: labgrid place rb-b2 on hostB: free" in out
+    finally:
+        with coordinator(labgrid_lab.coordinator) as client:
+            client.release("rb-b1", kick=True)
