@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from harness.boards.kinds.labgrid_places import coordinator
+from harness.boards.labgrid_places import coordinator
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 20.0

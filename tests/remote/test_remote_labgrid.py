@@ -18,7 +18,7 @@ import pytest
 from remote_lab import REPO, RemoteLab, wait_for
 
 from harness.boards.kinds.labgrid import LabgridBoard
-from harness.boards.kinds.labgrid_places import LabgridError, coordinator
+from harness.boards.labgrid_places import LabgridError, coordinator
 from harness.boards.pool import BoardPool
 from harness.config import board_config, load_lab_config
 

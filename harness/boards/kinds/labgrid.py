@@ -28,17 +28,17 @@ from pyocd.core.exceptions import Error as PyocdError
 from harness.boards.board import Board, BoardUnavailable, Capabilities, Survey
 from harness.boards.console import SerialConsole
 from harness.boards.flashing import ProbeRef, erase_chip, flash
-from harness.boards.kinds.labgrid_places import (
+from harness.boards.kinds.pyocd import probe_reset
+from harness.boards.kinds.virtual import VirtualBoard
+from harness.boards.labgrid_places import (
     Coordinator,
     LabgridError,
     PlaceResource,
     PlaceState,
     coordinator,
 )
-from harness.boards.kinds.labgrid_serial import SerialBridge
-from harness.boards.kinds.pyocd import probe_reset
-from harness.boards.kinds.virtual import VirtualBoard
 from harness.boards.manifest import FirmwareManifest
+from harness.boards.serial_bridge import SerialBridge
 from harness.config import LabgridBoardConfig, VirtualBoardConfig
 from harness.errors import HilError
 

@@ -21,9 +21,9 @@ from harness.boards.kinds.labgrid import (
     probe_unique_id,
     serial_url,
 )
-from harness.boards.kinds.labgrid_places import Coordinator, LabgridError, PlaceResource, PlaceState
-from harness.boards.kinds.labgrid_serial import SerialBridge
+from harness.boards.labgrid_places import Coordinator, LabgridError, PlaceResource, PlaceState
 from harness.boards.registry import make_board
+from harness.boards.serial_bridge import SerialBridge
 from harness.config import ConfigError, LabgridBoardConfig, board_config, parse_lab_config
 
 ENTRY = {"id": "far-1", "kind": "labgrid", "target": "nrf52840", "coordinator": "127.0.0.1:20408",
