@@ -32,8 +32,8 @@ LOCAL_BOARDS = [{"id": f"lb-{i}", "kind": "sim", "target": "dmhil_vboard", "firm
                 for i in range(1, 5)]
 
 
-def run_suite(config: Path, work: Path, tests: list[str]) -> tuple[float, dict[str, float], int]:
-    """One pytest run with 4 workers: wall seconds, seconds per scenario, failures."""
+def run_suite(config: Path, work: Path, tests: list[str]) -> tuple[float, dict[str, float], list[str]]:
+    """One pytest run with 4 workers: wall seconds, seconds per scenario, failed scenarios."""
     junit = work / "junit.xml"
     env = {**os.environ, "PYTHONPATH": str(REPO), "HIL_LOCK_DIR": str(work / "locks"),
            "HIL_SIM_DIR": str(work / "local-boards")}
@@ -43,10 +43,11 @@ def run_suite(config: Path, work: Path, tests: list[str]) -> tuple[float, dict[s
                     "--hil-log-dir", str(work / "logs")], cwd=REPO, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     wall = time.perf_counter() - start
-    times, failures = {}, 0
+    times, failures = {}, []
     for case in ET.parse(junit).getroot().iter("testcase"):
         times[case.get("name")] = float(case.get("time", 0))
-        failures += case.find("failure") is not None or case.find("error") is not None
+        if case.find("failure") is not None or case.find("error") is not None:
+            failures.append(case.get("name"))
     return wall, times, failures
 
 
@@ -71,7 +72,7 @@ def main() -> None:
                     for name, seconds in times.items():
                         per[kind].setdefault(name, []).append(seconds)
                     print(f"run {run + 1} {kind:6}: {wall:6.1f} s wall, {len(times)} scenarios, "
-                          f"{failures} failed", flush=True)
+                          f"failed: {', '.join(failures) or 'none'}", flush=True)
     print(f"\n{'scenario':80} {'local s':>8} {'remote s':>8} {'overhead':>9}")
     for name in sorted(per["local"]):
         if name not in per["remote"]:

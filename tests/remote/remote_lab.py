@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from harness.boards.labgrid_places import coordinator
+from harness.boards.registry import TEST_ENVIRONMENT
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 20.0
@@ -167,7 +168,9 @@ def _start_host(host: Host, coordinator_address: str, baud: int | None) -> dict[
 
 def host_env(host: Host) -> dict[str, str]:
     """The environment of a host's processes (this checkout, the host's own board folder)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HIL_SIM_DIR": str(host.dir / "boards")}
+    # the settings a test session gives the virtual boards it starts (short client back-offs)
+    env = {**os.environ, **TEST_ENVIRONMENT, "PYTHONPATH": str(REPO),
+           "HIL_SIM_DIR": str(host.dir / "boards")}
     env.pop("HIL_LAB_CONFIG", None)
     return env
 
