@@ -8,6 +8,7 @@ one xdist worker per remote board, as `hil run` would.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import yaml
 from remote_lab import REPO, RemoteLab, wait_for
 
 from harness.boards.kinds.labgrid import LabgridBoard
@@ -88,9 +90,27 @@ def test_e2e_scenarios_run_on_four_boards_of_two_exporter_hosts(labgrid_lab: Rem
     assert place_holders(labgrid_lab) == dict.fromkeys(boards)  # every place released
 
 
+def test_hil_run_spreads_its_workers_over_local_and_remote_boards(labgrid_lab: RemoteLab,
+                                                                 tmp_path: Path) -> None:
+    local = [{"id": "here-1", "kind": "sim", "target": "dmhil_vboard", "firmware": "factory"}]
+    remote = [_entry(labgrid_lab, "rb-a2"), _entry(labgrid_lab, "rb-b2")]
+    config = tmp_path / "lab.yaml"
+    config.write_text(yaml.safe_dump({"boards": local + remote, "reports_dir": str(tmp_path)}))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HIL_LOCK_DIR": str(tmp_path / "locks"),
+           "HIL_SIM_DIR": str(tmp_path / "local-boards")}
+    done = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--lab-config", str(config),
+                           "--", "-k", "test_e2e_onboarding", "-p", "no:cacheprovider"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    cases = results(tmp_path / "junit.xml")
+    assert cases and all(c["outcome"] == "passed" for c in cases)
+    hosts = {c["props"]["board"]: c["props"]["board_host"] for c in cases}
+    assert hosts == {"here-1": socket.gethostname(), "rb-a2": "hostA", "rb-b2": "hostB"}
+
+
 def test_killing_one_exporter_host_fails_only_its_boards_tests(doomed_lab: RemoteLab,
                                                                tmp_path: Path) -> None:
-    proc, junit, logs = start_suite(doomed_lab, tmp_path)
+    proc, junit, logs = start_suite(doomed_lab, tmp_path, "tests/e2e/test_e2e_troubleshooting.py")
     doomed = doomed_lab.host("hostB")
     try:
         # mid-run: once a scenario on each of hostB's boards has its console open
