@@ -35,7 +35,7 @@ from harness.errors import HilError
 from harness.lwm2m.blockwise import answer_blocks_in_order
 from harness.lwm2m.ids import ContentFormat
 from harness.lwm2m.linkformat import Link, LinkFormatError, parse_links
-from harness.pki import issued_by, load_certificate, subject_fields
+from harness.pki import load_certificate, subject_fields
 
 log = logging.getLogger(__name__)
 
@@ -198,13 +198,7 @@ class Lwm2mServer:
             return account, device, "bootstrap"
         aid = query.get("aid") or query.get("d") or subject_fields(cert).get("OU")
         account = self.store.get_account(aid) if aid else None
-        trusted = None
-        if account is not None:
-            for candidate in self.store.list_trusted_certificates(account.id, service="lwm2m",
-                                                                  active_only=True):
-                if issued_by(cert, load_certificate(candidate.certificate.encode())):
-                    trusted = candidate
-                    break
+        trusted = self.store.trusted_issuer(account.id, cert, service="lwm2m") if account else None
         if account is None or trusted is None:
             raise _Refused("4.03", NOT_IN_ACCOUNT)
         if not account.commercial:
