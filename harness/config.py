@@ -224,10 +224,21 @@ class FactoryClientBoardConfig(BoardConfigBase):
         return find_binary() or REPO_ROOT / DEFAULT_FCC_CLIENT
 
 
+class LabgridBoardConfig(BoardConfigBase):
+    """A board on another host: a labgrid place (serial over RFC 2217, probe over `pyocd server`)."""
+
+    kind: Literal["labgrid"]
+    target: str = Field(description="pyOCD target type of the board behind the place's probe")
+    coordinator: str = Field(pattern=r"^[^\s:]+:\d{1,5}$",
+                             description="HOST:PORT of labgrid-coordinator (labgrid-client -x)")
+    place: str = Field(min_length=1, description="the labgrid place holding the board's resources")
+    acquire_timeout: Seconds = Field(60.0, description="wait this long for a place another user holds")
+
+
 BoardConfig = Annotated[PyocdBoardConfig | VirtualBoardConfig | NativeBoardConfig
-                        | FactoryClientBoardConfig, Field(discriminator="kind")]
+                        | FactoryClientBoardConfig | LabgridBoardConfig, Field(discriminator="kind")]
 """One lab board; `kind` chooses the model (and the Board implementation, harness.boards.registry)."""
-BOARD_KINDS: tuple[str, ...] = ("pyocd", "sim", "native", "fcc")
+BOARD_KINDS: tuple[str, ...] = ("pyocd", "sim", "native", "fcc", "labgrid")
 
 
 def board_config(**fields: Any) -> BoardConfig:

@@ -6,6 +6,7 @@ harness.boards.registry. Callers ask `board.capabilities`, never the kind.
 
 from __future__ import annotations
 
+import socket
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -194,6 +195,10 @@ class Board(ABC):
     def probe_id(self) -> str | None:
         """The pyOCD unique id of its probe, or None without a probe."""
         return None
+
+    def location(self) -> str:
+        """The host the board is attached to (this one unless the kind says otherwise)."""
+        return socket.gethostname()
 
     @abstractmethod
     def survey(self, ports: list[Any], probe_seen: bool) -> Survey:

@@ -13,9 +13,10 @@ from rich.table import Table
 
 from harness.boards.board import Board
 from harness.boards.discovery import discover
+from harness.boards.kinds.labgrid import other_places
 from harness.boards.manifest import load_manifest
 from harness.boards.registry import make_board
-from harness.config import LabConfig
+from harness.config import LabConfig, LabgridBoardConfig
 from harness.errors import HilError
 from harness.terminal import output_console
 
@@ -39,6 +40,9 @@ def boards_table(lab: LabConfig) -> int:
                   ", ".join(f"{p.unique_id} ({p.description})" for p in found.unclaimed_probes))
     if found.unclaimed_ports:
         out.print("serial ports not in the lab config: " + ", ".join(found.unclaimed_ports))
+    remote = [b for b in lab.boards if isinstance(b, LabgridBoardConfig)]
+    for line in other_places(remote) if remote else []:
+        out.print(f"not in the lab config: {line}")
     missing = [st for st in found.boards if st.problems]
     return 1 if missing else 0
 

@@ -86,7 +86,7 @@ class ProvisionResult:
 
 
 def _open(port: str | serial.Serial, baudrate: int) -> tuple[serial.Serial, bool, str]:
-    if isinstance(port, serial.Serial):
+    if isinstance(port, serial.SerialBase):  # also the rfc2217:// port of a remote board
         return port, False, port.port or "<serial>"
     try:
         return serial.Serial(port, baudrate=baudrate, timeout=0.05, exclusive=True), True, port
