@@ -10,9 +10,6 @@ from typing import Literal
 from harness.transport.tls_engine import TlsContext
 
 TransportKind = Literal["tls-record", "tcp-length", "udp", "dtls"]
-KINDS: tuple[str, ...] = ("tls-record", "tcp-length", "udp", "dtls")
-SCHEMES: dict[str, str] = {"tls-record": "coaps", "tcp-length": "coap", "udp": "coap",
-                           "dtls": "coaps"}
 
 
 @dataclass
@@ -21,11 +18,13 @@ class Endpoint:
     factory (required for tls-record; called for every accepted connection). A TLS peer that
     has not finished its handshake within `handshake_timeout` seconds is disconnected.
     `on_handshake_failure(peer "host:port", reason)` is told of every failed server handshake
-    (e.g. an untrusted client CA), so the server can record the refusal."""
+    (e.g. an untrusted client CA), so the server can record the refusal. A dtls session silent
+    for `idle_timeout` seconds is dropped (the peer handshakes again)."""
 
     kind: TransportKind
     host: str = "127.0.0.1"
     port: int = 0
     ssl_context_factory: Callable[[], ssl.SSLContext | TlsContext] | None = None
     handshake_timeout: float = 10.0
+    idle_timeout: float = 300.0
     on_handshake_failure: Callable[[str, str], None] | None = None
