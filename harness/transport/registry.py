@@ -117,6 +117,9 @@ class TransportSpec:
     client_interface: ClientStarter
     needs_tls: bool
     config_key: str
+    standard_clients: bool
+    """True when standard LwM2M clients use it too (udp, dtls); the stream kinds carry only the
+    Device Management Client (standard clients speak RFC 8323 over TCP, which these are not)."""
 
     @property
     def secure(self) -> bool:
@@ -126,11 +129,11 @@ class TransportSpec:
 
 TRANSPORTS: dict[str, TransportSpec] = {spec.kind: spec for spec in (
     TransportSpec("tls-record", "tcp", "coaps", "T", _stream_server, _stream_client("tls-record"),
-                  True, "tls_record"),
+                  True, "tls_record", False),
     TransportSpec("tcp-length", "tcp", "coap", "T", _stream_server, _stream_client("tcp-length"),
-                  False, "tcp_length"),
-    TransportSpec("udp", "udp", "coap", "U", _udp_server, _udp_client, False, "udp"),
-    TransportSpec("dtls", "udp", "coaps", "U", _dtls_server, _dtls_client, True, "dtls"),
+                  False, "tcp_length", False),
+    TransportSpec("udp", "udp", "coap", "U", _udp_server, _udp_client, False, "udp", True),
+    TransportSpec("dtls", "udp", "coaps", "U", _dtls_server, _dtls_client, True, "dtls", True),
 )}
 KINDS: tuple[str, ...] = tuple(TRANSPORTS)
 
