@@ -30,10 +30,39 @@ DTLS_SERVER_CIPHERS: tuple[str, ...] = (
     "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384",
     "TLS-PSK-WITH-AES-256-CCM-8",
 )
+MTU = 1200
+"""Largest datagram the server sends (libcoap reads at most 1472 bytes; the real client 1024+)."""
 _HANDSHAKE = 22
 _CLIENT_KEY_EXCHANGE = 16
 _RECORD_HEADER = 13
 _HANDSHAKE_HEADER = 12
+
+
+def records_in(data: bytes) -> list[bytes]:
+    """Split a run of DTLS records at their boundaries."""
+    out: list[bytes] = []
+    pos = 0
+    while pos + _RECORD_HEADER <= len(data):
+        end = pos + _RECORD_HEADER + int.from_bytes(data[pos + 11:pos + 13], "big")
+        out.append(data[pos:end])
+        pos = end
+    if pos < len(data):
+        out.append(data[pos:])
+    return out
+
+
+def datagrams_of(data: bytes, mtu: int = MTU) -> list[bytes]:
+    """Pack whole records into datagrams of at most `mtu` bytes (a record is never split)."""
+    out: list[bytes] = []
+    current = b""
+    for record in records_in(data):
+        if current and len(current) + len(record) > mtu:
+            out.append(current)
+            current = b""
+        current += record
+    if current:
+        out.append(current)
+    return out
 
 
 def psk_identity_in(datagram: bytes) -> str | None:
@@ -63,6 +92,7 @@ class MbedDtlsServerEngine:
         self._tls = context.wrap_buffers()
         self._client_id = client_id
         self._tls.setcookieparam(client_id)
+        self._tls.setmtu(MTU)
         self._out: list[bytes] = []
         self._psk_identity: str | None = None
         self.done = False
@@ -93,6 +123,7 @@ class MbedDtlsServerEngine:
                 self._take()  # the HelloVerifyRequest; the next ClientHello must carry its cookie
                 self._tls._reset()
                 self._tls.setcookieparam(self._client_id)
+                self._tls.setmtu(MTU)
                 return False
             except TLSError as exc:
                 self._take()
@@ -132,7 +163,7 @@ class MbedDtlsServerEngine:
         """Datagrams to send (and forget them)."""
         self._take()
         out, self._out = self._out, []
-        return out
+        return [d for chunk in out for d in datagrams_of(chunk)]
 
     def identity(self) -> PeerIdentity:
         """The peer's identity once the handshake is over: its certificate or its PSK identity."""
