@@ -10,7 +10,8 @@ from aiocoap import Message
 from aiocoap.numbers.codes import Code
 
 from harness.lwm2m.blockwise import MAX_BLOCK_SIZE, send_blockwise
-from harness.transport import TRANSPORTS, peer_identity
+from harness.transport import peer_identity
+from harness.transport.registry import kind_of
 
 MAX_BODY = 64 * 1024
 """Largest request payload the servers accept (bigger -> 4.13)."""
@@ -55,8 +56,7 @@ def parse_query(request: Message) -> dict[str, str]:
 
 def transport_kind(remote: object) -> str:
     """The transport kind of a request's remote (aiocoap's own udp remotes have none: udp)."""
-    kind = getattr(remote, "kind", None)
-    return kind if kind in TRANSPORTS else "udp"
+    return kind_of(remote)
 
 
 def peer_cert_der(remote: object) -> bytes | None:

@@ -22,7 +22,7 @@ from harness.lwm2m.ids import ContentFormat
 from harness.lwm2m.senml import decode_senml
 from harness.lwm2m.tlv import as_int, as_str, decode_resources
 from harness.pki import Credential, load_certificate, load_private_key, subject_fields
-from harness.transport import client_ssl_context, create_client_context
+from harness.transport import client_ssl_context, create_client_context, transport
 
 DEFAULT_LINKS = '</1/0>,</3/0>,</3/0/0>;rt="manufacturer",</3/0/4>,</3/0/5>'
 
@@ -157,7 +157,7 @@ class LabDevice:
     async def _context(self, credential: Credential | None) -> aiocoap.Context:
         if self._ctx is None:
             ssl_context = None
-            if self.kind == "tls-record":
+            if transport(self.kind).needs_tls:
                 if credential is None or self.server_ca_der is None:
                     raise ValueError("tls-record needs a device credential and the server CA")
                 ssl_context = client_ssl_context(credential, self.server_ca_der)

@@ -217,7 +217,7 @@ class DeviceManagementService:
             port = getattr(ports, spec.config_key)
             if port is None:
                 continue
-            factory = self._context_factory(server, spec.network) if spec.needs_tls else None
+            factory = self._context_factory(server, spec.tls_family) if spec.tls_family else None
             out.append(Endpoint(kind, self.config.host, port, factory,
                                 on_handshake_failure=on_handshake_failure if factory else None))
         if not out:
@@ -238,11 +238,11 @@ class DeviceManagementService:
             return server_tls_context(server, [*cas, own_ca.cert])
         return cache.get(tuple((t.id, t.updated_at) for t in trusted), build)
 
-    def _context_factory(self, server: str, network: str) -> Callable[[], Any]:
-        """The TLS (tcp) or DTLS (udp) context factory of the bootstrap or LwM2M server."""
-        if network == "udp":
-            return self._bootstrap_dtls if server == "bootstrap" else self._lwm2m_dtls_context
-        return self._bootstrap_ssl if server == "bootstrap" else self._lwm2m_ssl
+    def _context_factory(self, server: str, family: str) -> Callable[[], Any]:
+        """The TLS or DTLS context factory of the bootstrap or LwM2M server."""
+        return {("bootstrap", "tls"): self._bootstrap_ssl, ("lwm2m", "tls"): self._lwm2m_ssl,
+                ("bootstrap", "dtls"): self._bootstrap_dtls,
+                ("lwm2m", "dtls"): self._lwm2m_dtls_context}[(server, family)]
 
     def _server_dtls(self, service: str, cache: _TrustCache, server: Credential,
                      own_ca: Credential) -> Any:

@@ -117,6 +117,7 @@ class TransportSpec:
     client_interface: ClientStarter
     needs_tls: bool
     config_key: str
+    tls_family: str | None
     standard_clients: bool
     """True when standard LwM2M clients use it too (udp, dtls); the stream kinds carry only the
     Device Management Client (standard clients speak RFC 8323 over TCP, which these are not)."""
@@ -129,11 +130,11 @@ class TransportSpec:
 
 TRANSPORTS: dict[str, TransportSpec] = {spec.kind: spec for spec in (
     TransportSpec("tls-record", "tcp", "coaps", "T", _stream_server, _stream_client("tls-record"),
-                  True, "tls_record", False),
+                  True, "tls_record", "tls", False),
     TransportSpec("tcp-length", "tcp", "coap", "T", _stream_server, _stream_client("tcp-length"),
-                  False, "tcp_length", False),
-    TransportSpec("udp", "udp", "coap", "U", _udp_server, _udp_client, False, "udp", True),
-    TransportSpec("dtls", "udp", "coaps", "U", _dtls_server, _dtls_client, True, "dtls", True),
+                  False, "tcp_length", None, False),
+    TransportSpec("udp", "udp", "coap", "U", _udp_server, _udp_client, False, "udp", None, True),
+    TransportSpec("dtls", "udp", "coaps", "U", _dtls_server, _dtls_client, True, "dtls", "dtls", True),
 )}
 KINDS: tuple[str, ...] = tuple(TRANSPORTS)
 
@@ -153,6 +154,12 @@ def kind_for(network: str, scheme: str) -> str:
             return spec.kind
     raise TransportError(f"No transport for network {network!r} and scheme {scheme!r}; use "
                          f"network tcp or udp and a coap:// or coaps:// URI.")
+
+
+def kind_of(remote: object) -> str:
+    """The kind of a request's remote (aiocoap's own udp remotes carry none: udp)."""
+    kind = getattr(remote, "kind", None)
+    return kind if kind in TRANSPORTS else "udp"
 
 
 def kinds_on(network: str) -> list[str]:

@@ -46,7 +46,7 @@ from harness.sim.client.device_object import DeviceObject
 from harness.sim.client.error_map import Failure, bootstrap_failure, registration_failure
 from harness.sim.client.security_object import CHAIN_RESOURCES
 from harness.sim.client.settings import Backoff, ClientSettings, firmware_value
-from harness.transport import SecureConnectionError, create_client_context
+from harness.transport import SecureConnectionError, create_client_context, kind_for
 
 log = logging.getLogger(__name__)
 
@@ -440,10 +440,7 @@ class DeviceClient:
         except CredentialError as exc:
             raise _Stop(Failure(text.ClientError.ConnectInvalidParameters, str(exc), retry=False)) \
                 from None
-        if self.settings.transport == "tcp":
-            kind = "tls-record" if scheme == "coaps" else "tcp-length"
-        else:
-            kind = "dtls" if scheme == "coaps" else "udp"
+        kind = kind_for(self.settings.transport, scheme)
         try:
             ssl_context = creds.tls_context(self._clock_seconds, self._adopt_server_time) \
                 if scheme == "coaps" else None

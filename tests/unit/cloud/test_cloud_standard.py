@@ -57,7 +57,7 @@ def test_nosec_client_joins_the_standard_account_from_the_config(tmp_path):
 
 
 def test_psk_client_is_known_by_its_identity_not_as_nosec(tmp_path):
-    """RFC 4279 §2 (psk_identity) and TS-Transport §5.2 (PSK mode): the session's identity picks the account."""
+    """RFC 4279 §2 (psk_identity), TS-Transport §5.2 (PSK): the session's identity picks the account."""
     async def scenario():
         async with running(tmp_path, standard_config()) as svc:
             ctx = await create_client_context("dtls", ssl_context=device_dtls_context(
