@@ -289,7 +289,8 @@ class Lwm2mServer:
                                  endpoint_name=query["ep"])
         self.events.publish(ev.Event(ev.REGISTRATION, device.id, account.id, {
             "ep": device.id, "original-ep": query["ep"], "ept": ept, "q": "Q" in binding,
-            "lt": lifetime, "resources": resources, "mode": mode}))
+            "lt": lifetime, "resources": resources, "mode": mode,
+            "transport": transport_kind(request.remote)}))
         response = Message(code=Code.CREATED, location_path=location)
         response.opt.max_age = lifetime
         return response
