@@ -65,7 +65,7 @@ from harness.transport.errors import (
     SecureConnectionError,
     TransportError,
 )
-from harness.transport.handshake import bare_handshake
+from harness.transport.handshake import bare_dtls_handshake, bare_handshake
 from harness.transport.mbedtls_server import MbedTlsServerContext, server_tls_context
 from harness.transport.openssl_device import DeviceTlsContext, device_tls_context
 from harness.transport.peer import NOSEC, PeerIdentity, peer_identity
@@ -91,6 +91,7 @@ __all__ = [
     "MbedTlsServerContext",
     "TlsContext",
     "TlsEngine",
+    "bare_dtls_handshake",
     "bare_handshake",
     "device_tls_context",
     "server_tls_context",
