@@ -21,9 +21,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "unit" / "cloud"))
+
+from lab_client import LabDevice  # noqa: E402 - tests/unit/cloud/lab_client.py
 
 from harness import pki  # noqa: E402
-from harness.cloud.lab_client import LabDevice  # noqa: E402
 from harness.cloud.service import DeviceManagementService  # noqa: E402
 from harness.config import ServiceConfig  # noqa: E402
 

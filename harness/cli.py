@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from harness.errors import HilError
 
@@ -19,6 +20,17 @@ def _lab(args: argparse.Namespace):
     return load_lab_config(args.lab_config)
 
 
+DEFAULT_DATA_DIR = ".hil/cloud"
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    """The service's data dir: --data-dir, else service.data_dir of the lab config, else .hil/cloud."""
+    if args.data_dir:
+        return Path(args.data_dir)
+    configured = _lab(args).service.data_dir
+    return Path(configured) if configured else Path(DEFAULT_DATA_DIR)
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     """Validate a lab config file and its firmware names."""
     from harness.boards.manifest import load_manifest
@@ -26,7 +38,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
     config = load_lab_config(args.file or args.lab_config)
     check_firmware(config, load_manifest(config.manifest_path()))
-    print(f"{config.source}: OK ({len(config.boards)} boards, "
+    print(f"{config.source}: OK ({len(config.boards)} boards, {config.service.kind} service, "
           f"transports {', '.join(config.service.transports)})")
     return 0
 
@@ -61,7 +73,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
     """Provision a board's credentials over its serial port (factory protocol)."""
     from harness.boards.cli import provision_board
 
-    return provision_board(_lab(args), args.board, mode=args.mode, data_dir=args.data_dir,
+    return provision_board(_lab(args), args.board, mode=args.mode, data_dir=_data_dir(args),
                            account=args.account, follow=args.follow, timeout=args.timeout)
 
 
@@ -79,7 +91,7 @@ def cmd_cloud_serve(args: argparse.Namespace) -> int:
 
     lab = _lab(args)
     config = with_standard_options(lab.service, args.standard_account, args.psk)
-    run_service_forever(config, Path(args.data_dir) if args.data_dir else None)
+    run_service_forever(config, _data_dir(args))
     return 0
 
 
@@ -88,29 +100,91 @@ def cmd_cloud_device_cert(args: argparse.Namespace) -> int:
     from harness.cloud.standard import write_device_certificate
 
     lab = _lab(args)
-    for path in write_device_certificate(lab.service, Path(args.data_dir), args.endpoint,
+    for path in write_device_certificate(lab.service, _data_dir(args), args.endpoint,
                                          Path(args.out_dir), args.account):
         print(f"wrote {path}")
     return 0
 
 
 def cmd_cloud_devices(args: argparse.Namespace) -> int:
-    """List the device directory of a service data dir."""
-    from harness.cloud.serve import list_devices
+    """List the device directory of the running service."""
+    from harness.services.bench import list_devices
 
-    list_devices(Path(args.data_dir), account_id=args.account, state=args.state)
+    list_devices(_data_dir(args), account=args.account, state=args.state)
     return 0
 
 
 def cmd_cloud_dev_cert(args: argparse.Namespace) -> int:
     """Issue a developer certificate and write mbed_cloud_dev_credentials.c."""
-    from harness.cloud.serve import write_developer_certificate
+    from harness.services.bench import write_developer_certificate
 
-    lab = _lab(args)
-    path = write_developer_certificate(lab.service, Path(args.data_dir), Path(args.out),
-                                       account_name=args.account)
+    path = write_developer_certificate(_data_dir(args), Path(args.out), account_name=args.account)
     print(f"wrote {path} (contains a private key: keep it out of version control)")
     return 0
+
+
+def _bench(action: str) -> Handler:
+    """The handler of `hil cloud account|api-key|app ACTION` (harness.services.bench)."""
+    def handler(args: argparse.Namespace) -> int:
+        from harness.services import bench
+
+        data_dir = _data_dir(args)
+        calls = {
+            "account create": lambda: bench.account_create(
+                data_dir, args.name, device_quota=args.quota, commercial=args.commercial),
+            "account list": lambda: bench.account_list(data_dir),
+            "api-key create": lambda: bench.api_key_create(data_dir, args.account, args.name),
+            "api-key list": lambda: bench.api_key_list(data_dir, args.account),
+            "app create": lambda: bench.app_create(data_dir, args.account, args.name,
+                                                   args.description),
+            "app add-key": lambda: bench.app_add_key(data_dir, args.account, args.app,
+                                                     Path(args.cert), args.name),
+            "app list": lambda: bench.app_list(data_dir, args.account),
+        }
+        calls[action]()
+        return 0
+    return handler
+
+
+def _add_bench_commands(add: Callable[..., argparse.ArgumentParser], cloud_sub: Any) -> None:
+    """hil cloud account|api-key|app: accounts, API keys and applications of a running service."""
+    data_dir = {"default": None, "help": "data dir of the running `hil cloud serve` (default: "
+                "service.data_dir of the lab config, else .hil/cloud)"}
+    account = add("account", lambda a: 0, "accounts of the running service", cloud_sub)
+    sub = account.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = add("create", _bench("account create"), "create an account (prints its id)", sub)
+    create.add_argument("name", help="account name")
+    create.add_argument("--quota", type=int, default=1000, help="device quota (default 1000)")
+    create.add_argument("--commercial", action="store_true", help="allow direct LwM2M")
+    create.add_argument("--data-dir", **data_dir)
+    add("list", _bench("account list"), "list the accounts", sub).add_argument("--data-dir",
+                                                                               **data_dir)
+
+    key = add("api-key", lambda a: 0, "API keys of an account (shown once)", cloud_sub)
+    sub = key.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = add("create", _bench("api-key create"), "make an API key and print it once", sub)
+    create.add_argument("--name", default="bench", help="a name for the key (default bench)")
+    listing = add("list", _bench("api-key list"), "list an account's API keys (never the keys)",
+                  sub)
+    for parser in (create, listing):
+        parser.add_argument("--account", required=True, help="account name or id")
+        parser.add_argument("--data-dir", **data_dir)
+
+    app = add("app", lambda a: 0, "applications of an account (JWT verification keys)", cloud_sub)
+    sub = app.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = add("create", _bench("app create"), "create an application (prints its id)", sub)
+    create.add_argument("name", help="application name")
+    create.add_argument("--description", default="", help="a description")
+    add_key = add("add-key", _bench("app add-key"), "add a verification key (X.509 PEM) to an "
+                  "application", sub)
+    add_key.add_argument("--app", required=True, help="application id")
+    add_key.add_argument("--cert", required=True, metavar="FILE",
+                         help="the certificate (PEM) whose public key verifies the app's JWTs")
+    add_key.add_argument("--name", default="bench-key", help="key name (default bench-key)")
+    listing = add("list", _bench("app list"), "list applications and their keys", sub)
+    for parser in (create, add_key, listing):
+        parser.add_argument("--account", required=True, help="account name or id")
+        parser.add_argument("--data-dir", **data_dir)
 
 
 def cmd_report_merge(args: argparse.Namespace) -> int:
@@ -178,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     prov.add_argument("board", help="board id from the lab config")
     prov.add_argument("--mode", choices=["bootstrap", "lwm2m", "first-to-claim"], default="bootstrap",
                       help="credential set to inject (default: bootstrap)")
-    prov.add_argument("--data-dir", default=".hil/cloud",
-                      help="data dir of the running `hil cloud serve` whose URIs and CA to use")
+    prov.add_argument("--data-dir", default=None,
+                      help="data dir of the running `hil cloud serve` whose URIs and CA to use "
+                           "(default: service.data_dir of the lab config, else .hil/cloud)")
     prov.add_argument("--account", default="developer", help="account name (made if missing)")
     prov.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                       help="how long to wait for the board's answer (default 30)")
@@ -192,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     cloud = add("cloud", lambda a: 0, "the local Device Management service")
     cloud_sub = cloud.add_subparsers(dest="cloud_command", required=True, metavar="COMMAND")
     serve = add("serve", cmd_cloud_serve, "run the service until Ctrl-C (prints URIs and CA)", cloud_sub)
-    serve.add_argument("--data-dir", default=".hil/cloud", help="where the service keeps its state")
+    serve.add_argument("--data-dir", default=None, help="where the service keeps its state "
+                       "(default: service.data_dir of the lab config, else .hil/cloud)")
     serve.add_argument("--standard-account", default=None, metavar="NAME",
                        help="account (made if missing) that NoSec and PSK devices join")
     serve.add_argument("--psk", action="append", default=[], metavar="IDENTITY:KEY",
@@ -201,18 +277,22 @@ def build_parser() -> argparse.ArgumentParser:
                 "issue an X.509 certificate for a standard DTLS client", cloud_sub)
     dcert.add_argument("endpoint", help="the client's endpoint name (the certificate's CN)")
     dcert.add_argument("--out-dir", default=".", help="where ENDPOINT.crt/.key and server-ca.pem go")
-    dcert.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")
+    dcert.add_argument("--data-dir", default=None, help="the service's data dir (default: "
+                       "service.data_dir of the lab config, else .hil/cloud)")
     dcert.add_argument("--account", default="standard", help="account name (made if missing)")
     devices = add("devices", cmd_cloud_devices, "list the device directory", cloud_sub)
-    devices.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")
-    devices.add_argument("--account", default=None, help="only this account id")
+    devices.add_argument("--data-dir", default=None, help="the service's data dir (default: "
+                         "service.data_dir of the lab config, else .hil/cloud)")
+    devices.add_argument("--account", default=None, help="only this account (name or id)")
     devices.add_argument("--state", default=None, help="only devices in this state",
                          choices=["unenrolled", "cloud_enrolling", "bootstrapped", "registered",
                                   "deregistered"])
     dev = add("dev-cert", cmd_cloud_dev_cert, "issue a developer certificate as a C file", cloud_sub)
     dev.add_argument("--out", default="mbed_cloud_dev_credentials.c", help="output C file")
-    dev.add_argument("--data-dir", default=".hil/cloud", help="the service's data dir")
+    dev.add_argument("--data-dir", default=None, help="the service's data dir (default: "
+                     "service.data_dir of the lab config, else .hil/cloud)")
     dev.add_argument("--account", default="developer", help="account name (made if missing)")
+    _add_bench_commands(add, cloud_sub)
 
     report = add("report", lambda a: 0, "merge, summarize and render JUnit reports")
     report_sub = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")

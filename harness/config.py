@@ -87,8 +87,15 @@ class StandardMode(_Strict):
 
 
 class ServiceConfig(_Strict):
-    """The local Device Management service."""
+    """The Device Management service: how `hil cloud serve` and the in-process service run, and
+    which one the suite uses (`kind`: local = in-process, remote = one started elsewhere)."""
 
+    kind: Literal["local", "remote"] = Field(
+        "local", description="local: the suite starts the service in-process; remote: it uses a "
+                             "running `hil cloud serve` (url + operator_key_file, or data_dir)")
+    url: str | None = Field(None, description="remote: the REST API base URL, http://host:port")
+    operator_key_file: Path | None = Field(
+        None, description="remote: the service's operator-key file (default <data_dir>/operator-key)")
     host: str = "127.0.0.1"
     transports: list[TransportName] = ["tls-record", "udp", "dtls"]
     bootstrap: ServerPorts = ServerPorts()
@@ -106,6 +113,23 @@ class ServiceConfig(_Strict):
         if not value:
             raise ValueError("needs at least one transport")
         return value
+
+    @model_validator(mode="after")
+    def _service_kind(self) -> ServiceConfig:
+        if self.kind == "local" and (self.url or self.operator_key_file):
+            raise ValueError("url and operator_key_file are for a remote service; set kind: remote "
+                             "or remove them")
+        if self.kind == "remote":
+            if not self.url and self.data_dir is None:
+                raise ValueError("a remote service needs url (its REST API) or data_dir (where "
+                                 "`hil cloud serve` keeps its state on this host); add one")
+            if self.url and not self.url.startswith(("http://", "https://")):
+                raise ValueError(f"url {self.url!r} is not an http:// or https:// URL; give the "
+                                 "REST API base URL `hil cloud serve` prints")
+            if self.url and self.operator_key_file is None and self.data_dir is None:
+                raise ValueError("a remote service at url needs operator_key_file (the "
+                                 "operator-key file in the service's data dir); add it")
+        return self
 
 
 class BoardConfigBase(_Strict):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HilError
+from harness.pki import Credential
 
 # Symbol names as the client's developer flow (fcc_dev_flow.c) declares them.
 ENDPOINT_NAME = "MBED_CLOUD_DEV_BOOTSTRAP_ENDPOINT_NAME"
@@ -124,3 +125,27 @@ def write_c_file(creds: DeveloperCredentials, path: Path) -> Path:
     path.chmod(0o600)
     path.write_text(render_c_file(creds))
     return path
+
+
+@dataclass(frozen=True)
+class DeveloperCertificate:
+    """What a developer needs to build a developer-mode client (holds a private key: keep it safe)."""
+
+    id: str
+    account_id: str
+    endpoint_name: str
+    credential: Credential
+    bootstrap_uri: str
+    server_ca_pem: bytes
+    server_ca_der: bytes
+
+    def c_credentials(self) -> DeveloperCredentials:
+        """The credentials as the client's `mbed_cloud_dev_credentials.c` carries them."""
+        return DeveloperCredentials(
+            endpoint_name=self.endpoint_name, account_id=self.account_id,
+            bootstrap_uri=self.bootstrap_uri, device_cert_der=self.credential.cert_der,
+            server_ca_der=self.server_ca_der, private_key_der=self.credential.key_der)
+
+    def __repr__(self) -> str:
+        return (f"DeveloperCertificate(id={self.id!r}, account_id={self.account_id!r}, "
+                f"endpoint_name={self.endpoint_name!r}, key=<redacted>)")

@@ -1,8 +1,9 @@
-"""The bench factory: device credentials for `hil provision`, trusted by the local service.
+"""The bench factory: device credentials for `hil provision`, trusted by the running service.
 
 A bench keeps one factory CA (like the CA of the factory tool) in the service's data dir. For a
-board it makes a device certificate, makes sure the account trusts the CA, and builds the bundle
-for the chosen mode: bootstrap, direct LwM2M or First-to-Claim.
+board it makes a device certificate, makes sure the account trusts the CA (through the service's
+admin API, never its files), and builds the bundle for the chosen mode: bootstrap, direct LwM2M
+or First-to-Claim.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+
 from harness import pki
-from harness.cloud.ca import ServicePki
 from harness.cloud.records import Account
-from harness.cloud.serve import read_runtime_file
-from harness.cloud.store import Store
 from harness.errors import HilError
 from harness.provisioning.bundle import Bundle, bootstrap_bundle, lwm2m_bundle
+from harness.services.admin_client import AdminClient
+from harness.services.base import with_aid
+from harness.services.bench import admin_for
 
 MODES = ("bootstrap", "lwm2m", "first-to-claim")
 FACTORY_DIR = "factory"
@@ -53,60 +56,54 @@ def factory_ca(data_dir: Path, service: str = "bootstrap") -> pki.Credential:
     return ca
 
 
-def _account(store: Store, name: str, *, commercial: bool) -> Account:
-    account = next((a for a in store.list_accounts() if a.name == name), None)
+def _account(admin: AdminClient, name: str, *, commercial: bool) -> Account:
+    account = admin.account_named(name)
     if account is None:
-        return store.create_account(name, commercial=commercial)
+        return admin.create_account(name, commercial=commercial)
     if commercial and not account.commercial:
-        return store.update_account(account.id, commercial=True)
+        return admin.update_account(account.id, commercial=True)
     return account
 
 
-def _trust(store: Store, account: Account, ca: pki.Credential, service: str, enrollment: bool) -> None:
+def _trust(admin: AdminClient, account: Account, ca: pki.Credential, service: str,
+           enrollment: bool) -> None:
     pem = ca.cert_pem.decode()
-    for trusted in store.list_trusted_certificates(account.id, service=service):
+    for trusted in admin.trusted_certificates(account.id, service):
         if trusted.certificate.strip() == pem.strip():
             if enrollment and not trusted.enrollment_mode:
-                store.update_trusted_certificate(trusted.id, enrollment_mode=True)
+                admin.update_trusted_certificate(trusted.id, enrollment_mode=True)
             return
-    store.add_trusted_certificate(account.id, f"bench factory CA ({service})", pem,
+    admin.add_trusted_certificate(account.id, f"bench factory CA ({service})", pem,
                                   service=service, enrollment_mode=enrollment)
 
 
-def _with_aid(uri: str, aid: str) -> str:
-    return f"{uri}{'&' if '?' in uri else '?'}aid={aid}"
-
-
-def bench_bundle(data_dir: Path, board_id: str, mode: str, *, host: str = "127.0.0.1",
-                 account_name: str = "developer", enroll: bool = True) -> tuple[Bundle, BenchDevice]:
+def bench_bundle(data_dir: Path, board_id: str, mode: str, *, account_name: str = "developer",
+                 enroll: bool = True) -> tuple[Bundle, BenchDevice]:
     """Credentials for one board of the bench and the bundle that carries them."""
     if mode not in MODES:
         raise HilError(f"Unknown provisioning mode {mode!r}; use one of {', '.join(MODES)}.")
-    runtime = read_runtime_file(data_dir)
     kind = "tls-record"
-    if kind not in runtime["bootstrap"]:
-        raise HilError(f"The local service on {data_dir} has no tls-record listener; add "
-                       "tls-record to service.transports in the lab config.")
-    ca = factory_ca(data_dir, "lwm2m" if mode == "lwm2m" else "bootstrap")
-    endpoint = f"{board_id}-{secrets.token_hex(4)}"
-    store = Store.open(Path(data_dir))
-    try:
-        account = _account(store, account_name, commercial=(mode == "lwm2m"))
-        server_ca_der = ServicePki.load_or_create(Path(data_dir), host).server_ca.cert_der
+    with admin_for(data_dir) as admin:
+        info = admin.service_info()
+        if kind not in info["bootstrap"]:
+            raise HilError(f"The local service on {data_dir} has no tls-record listener; add "
+                           "tls-record to service.transports in the lab config.")
+        server_ca = pki.load_certificate(info["server_ca_pem"].encode())
+        server_ca_der = server_ca.public_bytes(serialization.Encoding.DER)
+        ca = factory_ca(data_dir, "lwm2m" if mode == "lwm2m" else "bootstrap")
+        endpoint = f"{board_id}-{secrets.token_hex(4)}"
+        account = _account(admin, account_name, commercial=(mode == "lwm2m"))
         if mode == "lwm2m":
-            _trust(store, account, ca, "lwm2m", False)
+            _trust(admin, account, ca, "lwm2m", False)
             cert = pki.make_device_cert(ca, endpoint, organizational_unit=account.id)
-            uri = _with_aid(runtime["lwm2m"][kind], account.id)
+            uri = with_aid(info["lwm2m"][kind], account.id)
             bundle = lwm2m_bundle(endpoint, uri, server_ca_der, cert)
         else:
             ftc = mode == "first-to-claim"
-            _trust(store, account, ca, "bootstrap", ftc)
+            _trust(admin, account, ca, "bootstrap", ftc)
             cert = pki.make_bootstrap_device_cert(ca, endpoint)
-            uri = runtime["bootstrap"][kind] if ftc else _with_aid(runtime["bootstrap"][kind],
-                                                                   account.id)
+            uri = info["bootstrap"][kind] if ftc else with_aid(info["bootstrap"][kind], account.id)
             bundle = bootstrap_bundle(endpoint, uri, server_ca_der, cert, first_to_claim=ftc)
             if ftc and enroll:
-                store.add_enrollment(account.id, pki.enrollment_id(cert.cert))
-    finally:
-        store.close()
+                admin.enroll(account.id, pki.enrollment_id(cert.cert))
     return bundle, BenchDevice(endpoint, mode, account.id, uri, pki.enrollment_id(cert.cert))

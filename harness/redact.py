@@ -22,8 +22,8 @@ _AUTH_HEADER = re.compile(
     r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)(?:(bearer|basic|digest|token|apikey)\s+)?[^\s\"',;]+"
 )
 _BEARER = re.compile(r"(?i)\b(bearer)\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]+")
-# Device Management access/API keys.
-_API_KEY = re.compile(r"\bak_[A-Za-z0-9_-]{8,}")
+# Device Management access/API keys, and the local service's operator key.
+_API_KEY = re.compile(r"\b(?:ak|op)_[A-Za-z0-9_-]{8,}")
 # user:password@ in URLs.
 _URL_PASSWORD = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s/@]+@")
 # label=value / label: value / "label": "value" where the label ends with a password or token word
@@ -79,7 +79,7 @@ def redact(text: str) -> str:
         text = _AUTH_HEADER.sub(lambda m: f"{m[1]}{m[2] + ' ' if m[2] else ''}{REDACTED}", text)
     if "bearer" in lower:
         text = _BEARER.sub(lambda m: f"{m[1]} {REDACTED}", text)
-    if "ak_" in text:
+    if "ak_" in text or "op_" in text:
         text = _API_KEY.sub(REDACTED, text)
     if "://" in text and "@" in text:
         text = _URL_PASSWORD.sub(lambda m: f"{m[1]}{REDACTED}@", text)

@@ -16,7 +16,7 @@ import httpx
 import jwt
 from pydantic import BaseModel
 
-from harness.cloud.rest import models
+from harness import rest_models as models
 from harness.errors import HilError
 from harness.redact import REDACTED
 from harness.redact import redact as redact_text

@@ -123,8 +123,7 @@ def provision_board(lab: LabConfig, board_id: str, mode: str = "bootstrap",
     from harness.factory import bench_bundle
     from harness.provisioning.host import ProvisioningError, provision
 
-    bundle, device = bench_bundle(Path(data_dir), board_id, mode, host=lab.service.host,
-                                  account_name=account)
+    bundle, device = bench_bundle(Path(data_dir), board_id, mode, account_name=account)
     config = lab.board(board_id)
     dialect = dialect_for_image(config.firmware, load_manifest(lab.manifest_path()))
     board = make_board(config)

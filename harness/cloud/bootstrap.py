@@ -47,6 +47,8 @@ class InjectedError:
 
     code: str
     text: str
+    endpoint: str | None = None
+    """Only the Bootstrap-Requests of this endpoint name (None: any)."""
 
 
 class BootstrapServer:
@@ -70,10 +72,22 @@ class BootstrapServer:
         """The aiocoap resource to mount at ("bs",)."""
         return _BsResource(self)
 
-    def inject_error(self, code: str, text: str, count: int = 1) -> None:
-        """Answer the next `count` Bootstrap-Requests with `code` and `text` (fault injection)."""
+    def inject_error(self, code: str, text: str, count: int = 1, endpoint: str | None = None) -> None:
+        """Answer the next `count` Bootstrap-Requests (of `endpoint`, or any) with `code` and
+        `text` (fault injection)."""
         for _ in range(count):
-            self._faults.append(InjectedError(code, text))
+            self._faults.append(InjectedError(code, text, endpoint))
+
+    def _take_fault(self, request: Message) -> InjectedError | None:
+        """The first injected fault for this request's endpoint (removed), or None."""
+        if not self._faults:
+            return None
+        query = dict(q.split("=", 1) for q in request.opt.uri_query if "=" in q)
+        for fault in self._faults:
+            if fault.endpoint is None or fault.endpoint == query.get("ep"):
+                self._faults.remove(fault)
+                return fault
+        return None
 
     async def close(self) -> None:
         """Cancel provisioning still running."""
@@ -102,9 +116,9 @@ class BootstrapServer:
     async def handle(self, request: Message) -> Message:
         """Answer one Bootstrap-Request; on success schedule the writes and Bootstrap-Finish."""
         remote = request.remote
-        if self._faults:
-            fault = self._faults.popleft()
-            return self._refuse(fault.code, fault.text, None, remote)
+        fault = self._take_fault(request)
+        if fault is not None:
+            return self._refuse(fault.code, fault.text, fault.endpoint, remote)
         if len(request.payload) > MAX_BODY:
             return error_reply(Code.REQUEST_ENTITY_TOO_LARGE,
                                f"Bootstrap-Request payload exceeds {MAX_BODY} bytes; send no payload")

@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cryptography.hazmat.primitives import hashes
 
 from harness.cloud.bootstrap_writes import with_aid
 from harness.cloud.ca import ServicePki
 from harness.cloud.store import Store
-from harness.devcreds import DeveloperCredentials
+from harness.devcreds import DeveloperCertificate
 from harness.errors import HilError
-from harness.pki import Credential
-
-
-@dataclass(frozen=True)
-class DeveloperCertificate:
-    """What a developer needs to build a developer-mode client (holds a private key: keep it safe)."""
-
-    id: str
-    account_id: str
-    endpoint_name: str
-    credential: Credential
-    bootstrap_uri: str
-    server_ca_pem: bytes
-    server_ca_der: bytes
-
-    def c_credentials(self) -> DeveloperCredentials:
-        """The credentials as the client's `mbed_cloud_dev_credentials.c` carries them."""
-        return DeveloperCredentials(
-            endpoint_name=self.endpoint_name, account_id=self.account_id,
-            bootstrap_uri=self.bootstrap_uri, device_cert_der=self.credential.cert_der,
-            server_ca_der=self.server_ca_der, private_key_der=self.credential.key_der)
-
-    def __repr__(self) -> str:
-        return (f"DeveloperCertificate(id={self.id!r}, account_id={self.account_id!r}, "
-                f"endpoint_name={self.endpoint_name!r}, key=<redacted>)")
 
 
 def issue_developer_certificate(store: Store, pki: ServicePki, account_id: str, bootstrap_uri: str,

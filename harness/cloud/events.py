@@ -206,6 +206,15 @@ class EventBus:
                 self._cond.wait(remaining)
         raise self._timeout(what, timeout)
 
+    def after(self, seq: int) -> tuple[list[tuple[int, Event]], int]:
+        """(sequence number, event) of the events numbered `seq` or later still in the history,
+        and the number the next event will get (atomic; the admin API's event stream)."""
+        with self._cond:
+            history = list(self._history)
+            published = self._published
+        first = published - len(history)
+        return [(first + i, e) for i, e in enumerate(history) if first + i >= seq], published
+
     def mark(self) -> int:
         """A position in the event sequence; events published after it are `since=mark()`."""
         with self._cond:

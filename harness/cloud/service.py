@@ -20,6 +20,7 @@ from harness.cloud.ca import ServicePki
 from harness.cloud.developer import DeveloperCertificate, issue_developer_certificate
 from harness.cloud.lwm2m_server import Lwm2mServer
 from harness.cloud.records import Account, Device, Enrollment, TrustedCertificate
+from harness.cloud.rest import start_rest
 from harness.cloud.store import Store
 from harness.cloud.wiretap import ServiceTrace
 from harness.config import ServiceConfig
@@ -122,7 +123,6 @@ class DeviceManagementService:
             self.lwm2m.context = self.lwm2m_server.context
             self.trace.attach(self.lwm2m_server.context, "lwm2m")
             self.lwm2m.start()
-            # ---- REST API hook (harness.cloud.rest, another engineer's area) ----
             await self._start_rest()
         except BaseException:
             await self.stop()
@@ -131,16 +131,9 @@ class DeviceManagementService:
                  ", ".join(self.bootstrap_server.bound), ", ".join(self.lwm2m_server.bound))
 
     async def _start_rest(self) -> None:
-        """Start harness.cloud.rest if that package provides `start_rest(service)`; else nothing."""
-        if not self.start_rest:
-            return
-        try:
-            from harness.cloud import rest  # noqa: PLC0415 - optional, lazily imported
-        except ImportError:
-            return
-        start = getattr(rest, "start_rest", None)
-        if start is not None:
-            self.rest = await start(self)
+        """Start the REST API (v3 + the operator's admin API) unless disabled with start_rest=False."""
+        if self.start_rest:
+            self.rest = await start_rest(self)
 
     async def stop(self) -> None:
         """Stop servers, background tasks and the REST API; close the store (idempotent)."""
@@ -376,11 +369,12 @@ class DeviceManagementService:
         return self._store().list_devices(account_id, **filters)
 
     def inject_bootstrap_error(self, code: str = "5.00", text: str = "Internal error #1",
-                               count: int = 1) -> None:
-        """Answer the next `count` Bootstrap-Requests with `code` + `text` (fault injection)."""
+                               count: int = 1, endpoint: str | None = None) -> None:
+        """Answer the next `count` Bootstrap-Requests (of `endpoint`, or any) with `code` + `text`
+        (fault injection)."""
         if self.bootstrap is None:
             raise ServiceError("The Device Management service is not running; call start() first.")
-        self.bootstrap.inject_error(code, text, count)
+        self.bootstrap.inject_error(code, text, count, endpoint)
 
     def _persist_event(self, event: ev.Event) -> None:
         if self.store is not None:

@@ -218,6 +218,7 @@ def _send_beside(messages: Any, block: Message, on_error: Any) -> None:
 
 
 # --------------------------------------------------------------------------- receiving
+
 HOLD_LIMIT = 10.0
 """Seconds a block waits for the answer to the block before it, at most."""
 
@@ -301,9 +302,9 @@ class Block1Receiver:
         self._assemblies: dict[tuple[Any, bytes], _Assembly] = {}
 
     def _too_large(self, number: int, more: bool) -> Message:
+        # as the real client answers (seen on its trace): Block1 with SZX 512, no Size1
         answer = Message(code=Code.REQUEST_ENTITY_TOO_LARGE)
         answer.opt.block1 = (number, more, self.max_szx)
-        answer.opt.size1 = self.max_size
         return answer
 
     def feed(self, request: Message) -> Message:
@@ -328,7 +329,9 @@ class Block1Receiver:
                 # a lone last block: mbed-coap hands it up as the whole body
                 return request.copy(payload=bytes(request.payload), block1=None)
             if assembly is None or assembly.next_block != number:
-                return Message(code=Code.REQUEST_ENTITY_INCOMPLETE)
+                incomplete = Message(code=Code.REQUEST_ENTITY_INCOMPLETE)
+                incomplete.opt.block1 = (number, block1.more, block1.size_exponent)
+                return incomplete
         assembly.body += bytes(request.payload[:block1.size])
         assembly.next_block = number + 1
         if block1.more:

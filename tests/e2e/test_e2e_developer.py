@@ -90,7 +90,7 @@ def test_server_reads_and_executes_on_a_developer_device(factory, device, cloud)
     answers 2.05 with its manufacturer, 2.04 to the execute, and registers again."""
     factory.developer()
     first = device.wait_registered()
-    code, _, payload = cloud.call(cloud.service.read(first.device_id, "/3/0/0"))
+    code, _, payload = cloud.read(first.device_id, "/3/0/0")
     assert code == "2.05" and payload, f"read /3/0/0 answered {code} {payload!r}"
     device.reboot()
     again = device.wait_event(ev.REGISTRATION, where=lambda e: e.device_id == first.device_id)

@@ -103,10 +103,10 @@ def test_first_to_claim_device_that_nobody_enrolled_is_refused(factory, device, 
 
 @pytest.mark.account(device_quota=1)
 @pytest.mark.scenario("troubleshooting: Account device quota reached")
-def test_device_beyond_the_account_quota_is_refused(factory, device, cloud, account):
+def test_device_beyond_the_account_quota_is_refused(factory, device, cloud, account, faults):
     """"Account device quota reached. An account-specific device limit has been reached and no
     more devices can be added to the account." """
-    existing = cloud.run(cloud.service.store.create_device, account.id, "already-here")
+    existing = faults.add_directory_entry(account.id, "already-here")
     before = len(cloud.denials())
     factory.bootstrap()
     error = device.wait_error()
@@ -119,12 +119,13 @@ def test_device_beyond_the_account_quota_is_refused(factory, device, cloud, acco
 
 @pytest.mark.scenario("troubleshooting: Duplicated device endpoint name")
 def test_endpoint_name_used_by_a_device_with_another_certificate_is_refused(factory, device, cloud,
-                                                                             account):
+                                                                             account, faults):
     """"Duplicated device endpoint name. A device with the same endpoint name exists in system ...
     but with a different certificate. Provision a unique endpoint name." """
     other = make_device_cert(factory.factory_ca, "taken-name")
-    existing = cloud.run(cloud.service.store.create_device, account.id, "taken-name",
-                         device_key=other.cert.fingerprint(other.cert.signature_hash_algorithm).hex())
+    existing = faults.add_directory_entry(
+        account.id, "taken-name",
+        device_key=other.cert.fingerprint(other.cert.signature_hash_algorithm).hex())
     before = len(cloud.denials())
     factory.bootstrap(endpoint_name="taken-name")
     error = device.wait_error()
@@ -137,17 +138,18 @@ def test_endpoint_name_used_by_a_device_with_another_certificate_is_refused(fact
 
 @pytest.mark.parametrize("number", [1, 10])
 @pytest.mark.scenario("troubleshooting: Internal error #1 to #10")
-def test_internal_error_reaches_the_device_with_its_number(factory, device, cloud, account, number):
+def test_internal_error_reaches_the_device_with_its_number(factory, device, cloud, faults, number):
     """"Internal error #1 to #10. If issues persist, contact Izuma support and provide the Device
     Management Client logs and CoAP error code." The client reports the 5.00 as
     ConnectUnknownError, retries, and onboards once the service recovers."""
     before = len(cloud.denials())
-    cloud.service.inject_bootstrap_error("5.00", f"Internal error #{number}", count=1)
-    factory.bootstrap()
+    name = factory.endpoint_name()
+    faults.inject_bootstrap_error("5.00", f"Internal error #{number}", count=1, endpoint_name=name)
+    factory.bootstrap(endpoint_name=name)
     error = device.wait_error()
     assert error.name == "ConnectUnknownError"
     assert error.details == f"internal-server-error:Internal error #{number}"
-    _denied(cloud, before, f"Internal error #{number}")
+    _denied(cloud, before, f"Internal error #{number}", endpoint_name=name)
     device.wait_registered()  # the retry after back-off succeeds
 
 

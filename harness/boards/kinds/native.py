@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.boards.board import Board, BoardUnavailable, Capabilities, Survey
+from harness.boards.console import SerialConsole
 from harness.boards.manifest import FirmwareManifest, ManifestError
 from harness.boards.process_port import ProcessPort
 from harness.config import KIT_ENV, NativeBoardConfig
@@ -114,6 +115,15 @@ class NativeBoard(Board):
         if self.proc is None and not self.halted and self.client.is_file():
             self._run()
 
+    def open_console(self, log_path: str | Path | None = None) -> SerialConsole:
+        """Open the console first, then run the client: its first lines are not lost."""
+        self.close_console()
+        if self.serial is None:
+            self.serial = ProcessPort(self.dir / TTY_LINK)
+        self.console = self._new_console(log_path)
+        self.start()
+        return self.console
+
     def _run(self) -> None:
         assert self.serial is not None
         (self.dir / RUN_DIR).mkdir(parents=True, exist_ok=True)
@@ -186,12 +196,12 @@ class NativeBoard(Board):
         self._end()
         if chip_erase:
             self._wipe()
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if source.suffix == ".c":
             self._link(source, timeout)
         else:
             shutil.copyfile(source, self.client)
-            self.client.chmod(0o700)
+        self.client.chmod(0o700)  # the linked client carries the device's private key
         self._run()
         return time.monotonic() - started
 

@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from harness.cloud.rest import (
+    routes_admin,
+    routes_admin_observe,
     routes_applications,
     routes_devices,
     routes_enrollments,
@@ -67,6 +69,6 @@ def build_app(ctx: RestContext) -> FastAPI:
         return JSONResponse(problem.body(), status_code=500)
 
     for module in (routes_enrollments, routes_trusted_certs, routes_devices, routes_applications,
-                   routes_notifications):
+                   routes_notifications, routes_admin, routes_admin_observe):
         app.include_router(module.router)
     return app

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 from starlette.websockets import WebSocket
 
+from harness.cloud.rest.api_keys import ApiKeyStorage
 from harness.cloud.rest.notifications import NotificationHub
 from harness.cloud.rest.storage import RestStorage
 from harness.cloud.store import Store
@@ -20,6 +22,10 @@ class RestContext:
     store: Store
     storage: RestStorage
     hub: NotificationHub
+    api_keys: ApiKeyStorage
+    operator_hash: str | None = None
+    service: Any = None
+    """The running service (admin API: URIs, events, faults, device operations)."""
     bulk_tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 

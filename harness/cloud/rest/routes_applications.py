@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from harness.cloud.rest import models, serialize
+from harness import rest_models as models
+from harness.cloud.rest import serialize
 from harness.cloud.rest.auth import Caller, Ctx, require_admin
 from harness.cloud.rest.context import RestContext
 from harness.cloud.rest.errors import bad_request, not_found

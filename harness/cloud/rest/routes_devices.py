@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from harness import rest_models as models
 from harness.cloud.records import DeviceState
-from harness.cloud.rest import models, serialize
+from harness.cloud.rest import serialize
 from harness.cloud.rest.auth import Caller, Ctx
 from harness.cloud.rest.errors import bad_request, not_found
 from harness.cloud.store import NotFoundError

@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile
 from fastapi.responses import PlainTextResponse
 
+from harness import rest_models as models
 from harness.cloud.records import utcnow
-from harness.cloud.rest import models, serialize
+from harness.cloud.rest import serialize
 from harness.cloud.rest.auth import Caller, Ctx
 from harness.cloud.rest.bulk_csv import MAX_CSV_BYTES, ReportRow, parse_identities, write_report
 from harness.cloud.rest.context import RestContext

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, WebSocket
 from fastapi.responses import JSONResponse
 
-from harness.cloud.rest import models
+from harness import rest_models as models
 from harness.cloud.rest.auth import API_KEY_PREFIX, Caller, Ctx, Principal, authenticate
 from harness.cloud.rest.context import RestContext, ws_context
 from harness.cloud.rest.errors import ApiProblem

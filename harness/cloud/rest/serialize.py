@@ -7,8 +7,8 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from harness import rest_models as models
 from harness.cloud import records
-from harness.cloud.rest import models
 from harness.cloud.rest.errors import bad_request
 from harness.cloud.rest.storage import Application, BulkOperation, VerificationKey
 

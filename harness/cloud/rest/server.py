@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import logging
 import socket
+from typing import Any
 
 import uvicorn
 
 from harness.cloud.events import EventBus
+from harness.cloud.rest.api_keys import ApiKeyStorage, key_hash
 from harness.cloud.rest.app import build_app
 from harness.cloud.rest.context import RestContext
 from harness.cloud.rest.notifications import NotificationHub, RetryPolicy
@@ -50,6 +52,7 @@ class RestServer:
             task.cancel()
         await self.ctx.hub.close()
         self.ctx.storage.close()
+        self.ctx.api_keys.close()
         self._sock.close()
 
 
@@ -69,10 +72,16 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 async def start_rest_server(store: Store, bus: EventBus | None, host: str = "127.0.0.1",
-                            port: int = 0, policy: RetryPolicy | None = None) -> RestServer:
-    """Serve the API over `store` in the running loop; notifications are fed from `bus`."""
+                            port: int = 0, policy: RetryPolicy | None = None, *,
+                            service: Any = None, operator_key: str | None = None) -> RestServer:
+    """Serve the API over `store` in the running loop; notifications are fed from `bus`.
+
+    With `service` and `operator_key` the admin API (/admin/v1) serves the operator too.
+    """
     storage = RestStorage(store.path)
-    ctx = RestContext(store=store, storage=storage, hub=NotificationHub(storage, policy))
+    ctx = RestContext(store=store, storage=storage, hub=NotificationHub(storage, policy),
+                      api_keys=ApiKeyStorage(store.path), service=service,
+                      operator_hash=key_hash(operator_key) if operator_key else None)
     sock = _bind(host, port)
     config = uvicorn.Config(build_app(ctx), log_level="warning", access_log=False, lifespan="off",
                             ws="websockets-sansio", ws_ping_interval=None)

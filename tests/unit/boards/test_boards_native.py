@@ -124,6 +124,7 @@ def test_real_client_links_runs_restarts_and_wipes(native_root, tmp_path):
     try:
         console = board.open_console(tmp_path / "console.log")
         assert board.flash(image) < 60
+        assert board.client.stat().st_mode & 0o077 == 0, "the linked client holds a private key"
         console.expect(dialect["boot"], 20)
         console.expect(dialect["developer_flow"], 10)
         assert console.expect(dialect["version"], 10).group(1) == "4.13.2"

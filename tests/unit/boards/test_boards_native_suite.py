@@ -15,7 +15,7 @@ from harness.boards.board import BoardUnavailable
 from harness.boards.registry import make_board
 from harness.config import REPO_ROOT, load_lab_config
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 LAB = REPO_ROOT / "labs" / "real-client.yaml"
 SCENARIOS = "developer"

@@ -7,8 +7,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from lab_client import LabDevice, Provisioned
+
 from harness import pki
-from harness.cloud.lab_client import LabDevice, Provisioned
 from harness.cloud.service import DeviceManagementService
 from harness.config import RateLimit, ServiceConfig, Timing
 

@@ -2,10 +2,10 @@
 
 import pytest
 from cloud_testkit import WAIT, device, factory_ca, run, running, trusted_account
+from lab_client import BootstrapFailed, LabDevice
 
 from harness import pki
 from harness.cloud import events as ev
-from harness.cloud.lab_client import BootstrapFailed, LabDevice
 from harness.cloud.records import DeviceState
 from harness.lwm2m.ids import SecurityMode
 

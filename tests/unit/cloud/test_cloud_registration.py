@@ -5,10 +5,10 @@ import asyncio
 import pytest
 from aiocoap.numbers.codes import Code
 from cloud_testkit import WAIT, config, device, factory_ca, onboard, run, running, trusted_account
+from lab_client import LabDevice
 
 from harness import pki
 from harness.cloud import events as ev
-from harness.cloud.lab_client import LabDevice
 from harness.cloud.lwm2m_server import DeviceNotConnected
 from harness.cloud.records import DeviceState
 

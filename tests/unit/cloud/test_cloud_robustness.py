@@ -5,8 +5,7 @@ import socket
 
 from aiocoap.numbers.codes import Code
 from cloud_testkit import WAIT, device, factory_ca, onboard, run, running, trusted_account
-
-from harness.cloud.lab_client import LabDevice
+from lab_client import LabDevice
 
 
 def _port(uri: str) -> int:

@@ -11,10 +11,11 @@ from cloud_testkit import WAIT, config, device, factory_ca, onboard, run, runnin
 from rich.console import Console
 
 from harness.cloud import events as ev
-from harness.cloud.serve import list_devices, serve
+from harness.cloud.serve import serve
 from harness.cloud.service import ServiceError
 from harness.cloud.service_thread import ServiceThread
 from harness.errors import HilError
+from harness.services.bench import list_devices
 
 
 def test_cloud_event_wait_timeout_lists_last_events():
@@ -71,27 +72,33 @@ def test_cloud_port_in_use_is_a_clear_error(tmp_path):
             ServiceThread(cfg, tmp_path, start_rest=False).start()
 
 
-def test_cloud_serve_prints_uris_and_devices_lists(tmp_path):
-    out = io.StringIO()
+def test_cloud_serve_prints_uris_rest_access_and_devices_lists(tmp_path):
+    out, table = io.StringIO(), io.StringIO()
 
     async def scenario():
         stop, ready = asyncio.Event(), asyncio.Event()
         console = Console(file=out, width=200)
         task = asyncio.create_task(serve(config(), tmp_path, console, stop, ready))
         await asyncio.wait_for(ready.wait(), WAIT)
-        stop.set()
-        await task
+        try:  # the bench command is a REST client of the running service
+            return await asyncio.to_thread(list_devices, tmp_path,
+                                           console=Console(file=table, width=200))
+        finally:
+            stop.set()
+            await task
 
-    run(scenario())
+    assert run(scenario()) == []
+    assert "Device Directory (0 devices)" in table.getvalue()
     text = out.getvalue()
     assert "bootstrap tls-record coaps://127.0.0.1:" in text
     assert "lwm2m     udp        coap://127.0.0.1:" in text
     assert "-----BEGIN CERTIFICATE-----" in text and "PRIVATE KEY" not in text
-    with pytest.raises(HilError, match="No service store"):
-        list_devices(tmp_path / "nothing")
-    table = io.StringIO()
-    assert list_devices(tmp_path, console=Console(file=table, width=200)) == []
-    assert "Device Directory (0 devices)" in table.getvalue()
+    assert f"hil cloud api-key create --account my-account --data-dir {tmp_path}" in text
+    assert 'curl -H "Authorization: Bearer $KEY" http://127.0.0.1:' in text
+    operator_key = (tmp_path / "operator-key").read_text().strip()
+    assert operator_key.startswith("op_") and operator_key not in text
+    with pytest.raises(HilError, match="No local Device Management service is running"):
+        list_devices(tmp_path)  # stopped now
 
 
 def test_cloud_no_private_keys_in_logs(tmp_path, caplog):

@@ -14,8 +14,8 @@ import pytest
 from aiocoap import Message
 from aiocoap.numbers.codes import Code
 from cloud_testkit import WAIT, run, running
+from lab_client import LabDevice
 
-from harness.cloud.lab_client import LabDevice
 from harness.cloud.records import DeviceState
 from harness.config import PskKey, ServiceConfig, StandardMode, Timing
 from harness.transport import create_client_context, device_dtls_context

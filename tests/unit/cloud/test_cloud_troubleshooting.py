@@ -4,10 +4,10 @@ import asyncio
 
 import pytest
 from cloud_testkit import WAIT, device, factory_ca, run, running, trusted_account
+from lab_client import BootstrapFailed, LabDevice
 
 from harness import pki
 from harness.cloud import events as ev
-from harness.cloud.lab_client import BootstrapFailed, LabDevice
 from harness.transport import SecureConnectionError
 
 

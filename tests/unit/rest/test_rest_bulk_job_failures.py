@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 
+from harness.cloud.rest.api_keys import ApiKeyStorage
 from harness.cloud.rest.context import RestContext
 from harness.cloud.rest.notifications import NotificationHub
 from harness.cloud.rest.routes_enrollments import _run_job
@@ -19,7 +20,8 @@ def _identity() -> str:
 def test_bulk_job_completes_when_the_store_fails(tmp_path) -> None:
     store = Store.open(tmp_path)
     storage = RestStorage(store.path)
-    ctx = RestContext(store=store, storage=storage, hub=NotificationHub(storage))
+    ctx = RestContext(store=store, storage=storage, hub=NotificationHub(storage),
+                      api_keys=ApiKeyStorage(store.path))
     try:
         account = store.create_account("acme")
         job = storage.create_bulk(account.id, "upload", 2)

@@ -17,12 +17,14 @@ from aiocoap.numbers.types import Type
 from simclient_lab import AID, FIRMWARE, Console, Platform, client_task
 from test_simclient_flow import running
 
+from harness.lwm2m import tlv
 from harness.lwm2m.blockwise import Block1Receiver, is_answer
 from harness.lwm2m.linkformat import parse_links
 from harness.provisioning import items
 from harness.provisioning.store import ItemStore
 from harness.sim import console_text as text
 from harness.sim.client import DeviceClient
+from harness.sim.client.security_object import CHAIN_RESOURCES, ObjectModel
 
 # --------------------------------------------------------------------------- block rules
 
@@ -45,7 +47,7 @@ def _block(number: int, more: bool, payload: bytes, token: bytes = b"tok1", szx:
 def test_a_message_over_512_bytes_without_blocks_gets_413_asking_for_512():
     answer = Block1Receiver().feed(_block(0, False, b"x" * 513).copy(block1=None))
     assert answer.code == Code.REQUEST_ENTITY_TOO_LARGE
-    assert answer.opt.block1.size == 512 and answer.opt.size1 == 512
+    assert (answer.opt.block1.block_number, answer.opt.block1.size) == (0, 512)
 
 
 def test_a_1024_byte_block_gets_413_asking_for_512_byte_blocks():
@@ -60,6 +62,7 @@ def test_a_block_with_another_token_than_the_block_before_gets_408():
     assert receiver.feed(_block(0, True, b"a" * 512)).code == Code.CONTINUE
     answer = receiver.feed(_block(1, True, b"b" * 512, token=b"tok2"))
     assert answer.code == Code.REQUEST_ENTITY_INCOMPLETE
+    assert answer.opt.block1.block_number == 1  # echoed, as the real client does
 
 
 def test_a_block_from_another_peer_gets_408():
@@ -201,3 +204,33 @@ def test_register_goes_as_512_byte_blocks_with_one_token_two_in_flight(lab_pki):
         assert {"/3/0/0", "/3/0/4", "/1/0/1", "/10252/0/1"} <= paths
 
     asyncio.run(body())
+
+
+# --------------------------------------------------------------------------- the objects themselves
+
+
+def test_the_board_starts_with_an_empty_lwm2m_instance_0_and_its_bootstrap_instance_1():
+    objects = ObjectModel.at_start(f"coaps://127.0.0.1:5684?aid={AID}")
+    assert sorted(objects.security) == [0, 1]
+    assert objects.security[0][0] == b"" and objects.security[0][1] == b"\x00"
+    assert objects.security[1][0] == f"coaps://127.0.0.1:5684?aid={AID}".encode()
+    assert objects.security[1][1] == b"\x01"
+    assert not objects.valid()  # /0/0 has no URI until the server writes it
+
+
+def test_a_first_to_claim_uri_written_as_a_lone_resource_to_0_0_0_breaks_the_lwm2m_instance():
+    """The client's TLV reader treats it as a resource list for /0/0: the rest of /0/0 goes."""
+    objects = ObjectModel.at_start("coap://127.0.0.1:5683")
+    objects.write((0, 0), tlv.encode_instances({0: {0: "coap://127.0.0.1:5690?aid=x", 1: False,
+                                                    2: 3, 10: 1}}))
+    assert objects.valid()
+    objects.write((0, 0, 0), tlv.encode_resources({0: "coap://127.0.0.1:5683?aid=x"}))
+    assert set(objects.security[0]) == {0}
+    assert not objects.valid()  # no security mode any more
+
+
+def test_an_object_instance_write_keeps_the_resources_it_does_not_name():
+    objects = ObjectModel.at_start("coap://127.0.0.1:5683")
+    objects.write((0, 1), tlv.encode_instances({1: {0: "coap://127.0.0.1:5683?aid=x"}}))
+    assert all(rid in objects.security[1] for rid in CHAIN_RESOURCES)
+    assert objects.security[1][1] == b"\x01"
