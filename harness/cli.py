@@ -87,7 +87,7 @@ def cmd_console(args: argparse.Namespace) -> int:
 def cmd_cloud_serve(args: argparse.Namespace) -> int:
     """Run the local Device Management service until Ctrl-C."""
     from harness.cloud.serve import run_service_forever
-    from harness.cloud.standard import with_standard_options
+    from harness.services.standard_clients import with_standard_options
 
     lab = _lab(args)
     config = with_standard_options(lab.service, args.standard_account, args.psk)
@@ -97,11 +97,10 @@ def cmd_cloud_serve(args: argparse.Namespace) -> int:
 
 def cmd_cloud_device_cert(args: argparse.Namespace) -> int:
     """Issue an X.509 device certificate for a standard (DTLS) client of the standard account."""
-    from harness.cloud.standard import write_device_certificate
+    from harness.services.standard_clients import write_device_certificate
 
-    lab = _lab(args)
-    for path in write_device_certificate(lab.service, _data_dir(args), args.endpoint,
-                                         Path(args.out_dir), args.account):
+    for path in write_device_certificate(_data_dir(args), args.endpoint, Path(args.out_dir),
+                                         args.account):
         print(f"wrote {path}")
     return 0
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from harness.cloud.rest import (
     routes_admin,
     routes_admin_observe,
+    routes_admin_standard,
     routes_applications,
     routes_devices,
     routes_enrollments,
@@ -69,6 +70,7 @@ def build_app(ctx: RestContext) -> FastAPI:
         return JSONResponse(problem.body(), status_code=500)
 
     for module in (routes_enrollments, routes_trusted_certs, routes_devices, routes_applications,
-                   routes_notifications, routes_admin, routes_admin_observe):
+                   routes_notifications, routes_admin, routes_admin_observe,
+                   routes_admin_standard):
         app.include_router(module.router)
     return app

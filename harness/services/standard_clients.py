@@ -8,15 +8,12 @@ device is let in by its identity and key, and an X.509 device uses a certificate
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 
-from harness.cloud.ca import ServicePki
-from harness.cloud.records import DeviceState
-from harness.cloud.store import Store
 from harness.config import PskKey, ServiceConfig, StandardMode
 from harness.errors import HilError
+from harness.services.bench import admin_for
 
 
 def parse_psk_option(text: str) -> PskKey:
@@ -50,28 +47,20 @@ def with_standard_options(config: ServiceConfig, account: str | None,
     return config.model_copy(update={"standard": StandardMode(account=name, psk=keys)})
 
 
-def write_device_certificate(config: ServiceConfig, data_dir: Path, endpoint: str, out_dir: Path,
+def write_device_certificate(data_dir: Path, endpoint: str, out_dir: Path,
                              account_name: str = "standard") -> list[Path]:
-    """Issue an LwM2M device certificate for `endpoint`; write ENDPOINT.crt/.key, server-ca.pem."""
+    """Issue an LwM2M device certificate for `endpoint` from the running service (admin API);
+    write ENDPOINT.crt (chain), ENDPOINT.key (owner-only) and server-ca.pem into `out_dir`."""
     if not endpoint or "/" in endpoint:
         raise HilError(f"Endpoint name {endpoint!r} cannot name files; use letters, digits, - _ .")
-    pki = ServicePki.load_or_create(Path(data_dir), config.host)
-    store = Store.open(Path(data_dir))
-    try:
-        account = next((a for a in store.list_accounts() if a.name == account_name), None)
-        account = account or store.create_account(account_name)
-        device = store.create_device(account.id, endpoint, state=DeviceState.UNENROLLED,
-                                     lwm2m_mode="bootstrap")
-        validity = dt.timedelta(seconds=config.timing.lwm2m_credential_validity)
-        cred = pki.issue_lwm2m_credential(endpoint, account.id, device.id, validity)
-        store.update_device(device.id, connector_expiration_date=cred.cert.not_valid_after_utc)
-    finally:
-        store.close()
+    with admin_for(Path(data_dir)) as admin:
+        account = admin.account_named(account_name) or admin.create_account(account_name)
+        issued = admin.device_certificate(account.id, endpoint)
     out_dir.mkdir(parents=True, exist_ok=True)
     crt, key, ca = out_dir / f"{endpoint}.crt", out_dir / f"{endpoint}.key", out_dir / "server-ca.pem"
-    crt.write_bytes(cred.chain_pem)
+    crt.write_text(issued["certificate_pem"])
     fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(cred.key_pem)
-    ca.write_bytes(pki.server_ca.cert_pem)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(issued["private_key_pem"])
+    ca.write_text(issued["server_ca_pem"])
     return [crt, key, ca]
