@@ -144,7 +144,7 @@ class DtlsSession(interfaces.EndpointAddress):
 
     def _handshake_done(self) -> None:
         identity = getattr(self.engine, "identity", None)
-        self.identity = identity() if callable(identity) else None
+        self.identity = identity() if callable(identity) else None  # TlsEngineError: dropped
         self.ready.set_result(None)
         queue, self._queue = self._queue, []
         for message in queue:

@@ -37,7 +37,7 @@ class DeviceDtlsEngine:
 
     def __init__(self, owner: DeviceDtlsContext) -> None:
         self._owner = owner
-        self._ctx = owner.build_ssl_context()
+        self._ctx = owner.ssl_context()
         self._conn = SSL.Connection(self._ctx, None)
         self._conn.set_connect_state()
         _lib.SSL_set_options(self._conn._ssl, _lib.SSL_OP_NO_QUERY_MTU)
@@ -144,7 +144,16 @@ class DeviceDtlsContext:
         self._on_time = on_time
         self.session: SSL.Session | None = None
         self._callback = _ffi.callback(_PSK_CALLBACK, self._psk_answer) if psk else None
-        self.build_ssl_context()
+        self._ssl_context = self.build_ssl_context()
+
+    def ssl_context(self) -> SSL.Context:
+        """The one OpenSSL context of this board (sessions resume only within one context),
+        its verification time set to the device clock now."""
+        store = self._ssl_context.get_cert_store()
+        if store is not None and self._cred is not None:
+            store.set_time(dt.datetime.fromtimestamp(max(0, int(self.clock())), dt.UTC)
+                           .replace(tzinfo=None))
+        return self._ssl_context
 
     def _psk_answer(self, _ssl, _hint, identity, max_identity, key, max_key) -> int:
         assert self._psk is not None

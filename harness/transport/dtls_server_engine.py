@@ -12,8 +12,15 @@ accepted only because the handshake proved it holds that identity's key.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
+import glob
+import logging
+import os
+import sys
 from collections.abc import Mapping, Sequence
 
+import mbedtls
 from cryptography import x509
 from mbedtls import pk, tls
 from mbedtls.exceptions import TLSError
@@ -30,12 +37,71 @@ DTLS_SERVER_CIPHERS: tuple[str, ...] = (
     "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384",
     "TLS-PSK-WITH-AES-256-CCM-8",
 )
+log = logging.getLogger("harness.transport")
+
 MTU = 1200
 """Largest datagram the server sends (libcoap reads at most 1472 bytes; the real client 1024+)."""
 _HANDSHAKE = 22
 _CLIENT_KEY_EXCHANGE = 16
 _RECORD_HEADER = 13
 _HANDSHAKE_HEADER = 12
+
+
+SESSION_CACHE_TIMEOUT = 3600
+SESSION_CACHE_ENTRIES = 1000
+_CACHE_BYTES = 256  # >= sizeof(mbedtls_ssl_cache_context) in Mbed TLS 2.28
+
+
+def _mbedtls_library() -> ctypes.CDLL | None:
+    folder = os.path.join(os.path.dirname(mbedtls.__file__), os.pardir, "python_mbedtls.libs")
+    found = glob.glob(os.path.join(folder, "libmbedtls-*.so*"))
+    return ctypes.CDLL(found[0]) if found else None
+
+
+def _config_address(context: tls.ServerContext) -> int | None:
+    """Address of the mbedtls_ssl_config behind a python-mbedtls context (found, not assumed:
+    a fresh mbedtls_ssl_context's first field points at it)."""
+    holders = [o for o in gc.get_referents(context) if type(o).__name__ == "MbedTLSConfiguration"]
+    if not holders:
+        return None
+    low = id(holders[0])
+    high = low + type(holders[0]).__basicsize__
+    probe = context.wrap_buffers()
+    raw = ctypes.string_at(id(probe), type(probe).__basicsize__)
+    for offset in range(0, len(raw) - 7, 8):
+        value = int.from_bytes(raw[offset:offset + 8], sys.byteorder)
+        if low < value < high:
+            return value
+    return None
+
+
+class SessionCache:
+    """Mbed TLS's own session cache (ssl_cache.c) on a server configuration: session resumption.
+
+    python-mbedtls 2.10 does not expose mbedtls_ssl_conf_session_cache; this calls it on the
+    configuration through the bundled library. Without it every handshake is a full one.
+    """
+
+    def __init__(self, context: tls.ServerContext) -> None:
+        self.enabled = False
+        lib = _mbedtls_library()
+        address = _config_address(context) if lib is not None else None
+        if lib is None or address is None:
+            log.warning("dtls: cannot enable Mbed TLS session resumption (library layout unknown)")
+            return
+        self._memory = ctypes.create_string_buffer(_CACHE_BYTES)
+        lib.mbedtls_ssl_cache_init(self._memory)
+        lib.mbedtls_ssl_cache_set_timeout(self._memory, ctypes.c_int(SESSION_CACHE_TIMEOUT))
+        lib.mbedtls_ssl_cache_set_max_entries(self._memory, ctypes.c_int(SESSION_CACHE_ENTRIES))
+        lib.mbedtls_ssl_conf_session_cache(ctypes.c_void_p(address), self._memory,
+                                           lib.mbedtls_ssl_cache_get, lib.mbedtls_ssl_cache_set)
+        self._lib = lib
+        self.enabled = True
+
+    def __del__(self) -> None:
+        if getattr(self, "enabled", False):
+            with contextlib.suppress(Exception):
+                self._lib.mbedtls_ssl_cache_free(self._memory)
 
 
 def records_in(data: bytes) -> list[bytes]:
@@ -65,6 +131,29 @@ def datagrams_of(data: bytes, mtu: int = MTU) -> list[bytes]:
     return out
 
 
+_SERVER_HELLO = 2
+
+
+def _plain_handshakes(data: bytes, msg_type: int) -> list[bytes]:
+    """Bodies of epoch-0 handshake messages of `msg_type` in a run of DTLS records."""
+    out = []
+    for record in records_in(data):
+        body = record[_RECORD_HEADER:]
+        if len(record) > _RECORD_HEADER and record[0] == _HANDSHAKE \
+                and record[3:5] == b"\x00\x00" and body[:1] == bytes([msg_type]):
+            out.append(body[_HANDSHAKE_HEADER:])
+    return out
+
+
+def server_hello_session_id(data: bytes) -> bytes | None:
+    """The session id of a plaintext ServerHello in outgoing records, if any."""
+    for body in _plain_handshakes(data, _SERVER_HELLO):
+        if len(body) > 34:
+            size = body[34]
+            return body[35:35 + size] or None
+    return None
+
+
 def psk_identity_in(datagram: bytes) -> str | None:
     """The psk_identity of a plaintext (epoch 0) ClientKeyExchange in a datagram, if any."""
     pos = 0
@@ -88,8 +177,11 @@ def psk_identity_in(datagram: bytes) -> str | None:
 class MbedDtlsServerEngine:
     """One peer's DTLS session on the server: cookie exchange, handshake, records."""
 
-    def __init__(self, context: tls.ServerContext, client_id: bytes) -> None:
+    def __init__(self, context: tls.ServerContext, client_id: bytes,
+                 psk_sessions: dict[bytes, str] | None = None) -> None:
         self._tls = context.wrap_buffers()
+        self._psk_sessions = psk_sessions if psk_sessions is not None else {}
+        self._session_id: bytes | None = None
         self._client_id = client_id
         self._tls.setcookieparam(client_id)
         self._tls.setmtu(MTU)
@@ -108,6 +200,8 @@ class MbedDtlsServerEngine:
         if data:
             self._tls.consume_outgoing(len(data))
             self._out.append(data)
+            if not self.done:
+                self._session_id = server_hello_session_id(data) or self._session_id
 
     def handshake(self) -> bool:
         """Advance the handshake; True once complete (TlsEngineError on failure)."""
@@ -172,7 +266,16 @@ class MbedDtlsServerEngine:
         cipher = self._tls.cipher()
         name = cipher[0] if isinstance(cipher, tuple) else str(cipher)
         if "PSK" in name:
-            return PeerIdentity("psk", psk_identity=self._psk_identity or "")
+            identity = self._psk_identity
+            if identity is not None and self._session_id:
+                if len(self._psk_sessions) >= SESSION_CACHE_ENTRIES:
+                    self._psk_sessions.pop(next(iter(self._psk_sessions)))
+                self._psk_sessions[self._session_id] = identity
+            elif identity is None and self._session_id:
+                identity = self._psk_sessions.get(self._session_id)  # a resumed session
+            if identity is None:
+                raise TlsEngineError("PSK session without a known identity")
+            return PeerIdentity("psk", psk_identity=identity)
         der = self._tls.getpeercert(binary_form=True)
         if not der:
             raise TlsEngineError("certificate suite without a client certificate")
@@ -218,10 +321,13 @@ class MbedDtlsServerContext:
             pre_shared_key_store=dict(psk or {}),
         )
         self._context = tls.ServerContext(self.configuration)
+        self.session_cache = SessionCache(self._context)
+        self._psk_sessions: dict[bytes, str] = {}
+        """session id -> PSK identity, so a resumed PSK session keeps its identity"""
 
     def new_engine(self, client_id: bytes) -> MbedDtlsServerEngine:
         """An engine for one peer (`client_id`: its address, bound into the cookie)."""
-        return MbedDtlsServerEngine(self._context, client_id)
+        return MbedDtlsServerEngine(self._context, client_id, self._psk_sessions)
 
 
 def server_dtls_context(cert: Credential, trusted_cas: Sequence[x509.Certificate | bytes],

@@ -110,7 +110,7 @@ def test_each_suite_of_the_compliant_build_is_served(creds):
         try:
             for suite in dev.X509_SUITES.split(b":"):
                 board = device_dtls_context(cred=creds.device, server_ca=[creds.server_ca.cert])
-                board.build_ssl_context = _only(board.build_ssl_context, suite)
+                board._ssl_context.set_cipher_list(suite + b":@SECLEVEL=0")
                 client = await create_client_context("dtls", ssl_context=board)
                 try:
                     await client.request(Message(code=GET, uri=server.uri("dtls") + "/who")).response
@@ -128,14 +128,6 @@ def test_each_suite_of_the_compliant_build_is_served(creds):
         finally:
             await server.shutdown()
     run(scenario())
-
-
-def _only(build, suite: bytes):
-    def wrapped():
-        ctx = build()
-        ctx.set_cipher_list(suite + b":@SECLEVEL=0")
-        return ctx
-    return wrapped
 
 
 def test_every_handshake_starts_with_a_hello_verify_request_cookie(creds):
@@ -199,3 +191,57 @@ def test_psk_identity_is_read_from_the_client_key_exchange():
     assert psk_identity_in(record) == "dev-7"
     encrypted = bytes([22, 0xFE, 0xFD, 0, 1]) + record[5:]
     assert psk_identity_in(encrypted) is None
+
+
+def test_a_second_session_resumes_the_first(creds):
+    """RFC 5246 §7.3 / RFC 6347: the board offers its last session and the server resumes it
+    (an abbreviated handshake), and the resumed session still carries the peer's identity."""
+    async def scenario():
+        server = await _server(creds)
+        try:
+            board = device_dtls_context(cred=creds.device, server_ca=[creds.server_ca.cert])
+            assert await _ask(server, board) == "certificate"
+            first = board.session
+            assert first is not None
+            client = await create_client_context("dtls", ssl_context=board)
+            try:
+                uri = server.uri("dtls") + "/who"
+                response = await client.request(Message(code=GET, uri=uri)).response
+                sessions = list(_client_sessions(client))
+                assert response.payload == b"certificate"
+                assert sessions and sessions[0].engine.resumed
+            finally:
+                await client.shutdown()
+        finally:
+            await server.shutdown()
+    run(scenario())
+
+
+def _client_sessions(client):
+    from harness.transport.dtls import DtlsMessageInterface
+    for ri in client.request_interfaces:
+        token_manager = getattr(ri, "token_interface", None) or ri
+        mman = getattr(token_manager, "token_interface", token_manager)
+        iface = getattr(mman, "message_interface", None)
+        if isinstance(iface, DtlsMessageInterface):
+            yield from iface.sessions.values()
+
+
+def test_a_resumed_psk_session_keeps_its_psk_identity(creds):
+    """A resumed PSK session has no ClientKeyExchange; its identity comes from the first one."""
+    async def scenario():
+        server = await _server(creds)
+        try:
+            board = device_dtls_context(psk=PSK)
+            assert await _ask(server, board) == f"psk:{PSK[0]}"
+            client = await create_client_context("dtls", ssl_context=board)
+            try:
+                response = await client.request(
+                    Message(code=GET, uri=server.uri("dtls") + "/who")).response
+                assert response.payload.decode() == f"psk:{PSK[0]}"
+                assert next(iter(_client_sessions(client))).engine.resumed
+            finally:
+                await client.shutdown()
+        finally:
+            await server.shutdown()
+    run(scenario())
