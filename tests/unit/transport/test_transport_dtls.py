@@ -162,7 +162,7 @@ def test_every_handshake_starts_with_a_hello_verify_request_cookie(creds):
 def test_a_silent_session_is_dropped_after_the_idle_limit(creds):
     """A peer silent for idle_timeout loses its session; it handshakes again next time."""
     async def scenario():
-        server = await _server(creds, idle=0.4)
+        server = await _server(creds, idle=1.5)
         try:
             board = device_dtls_context(psk=PSK)
             client = await create_client_context("dtls", ssl_context=board)
@@ -170,7 +170,7 @@ def test_a_silent_session_is_dropped_after_the_idle_limit(creds):
                 uri = server.uri("dtls") + "/who"
                 await client.request(Message(code=GET, uri=uri)).response
                 assert len(server.connections("dtls")) == 1
-                for _ in range(40):
+                for _ in range(160):  # the sweeper runs every idle/4 s
                     if not server.connections("dtls"):
                         break
                     await asyncio.sleep(0.05)
