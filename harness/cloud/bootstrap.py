@@ -221,8 +221,18 @@ class BootstrapServer:
                     lambda code, path, **kw: self._send(remote, code, path, **kw))
             for write in writes_for(instance):
                 step = f"PUT /{'/'.join(write.uri_path)}"
-                response = await self._send(remote, Code.PUT, write.uri_path,
-                                            content_format=write.content_format, payload=write.payload)
+                try:
+                    response = await self._send(remote, Code.PUT, write.uri_path,
+                                                content_format=write.content_format,
+                                                payload=write.payload)
+                except aiocoap.error.MessageError:
+                    if real_client:
+                        raise
+                    # a standard client that reset the Discover may reset the first write while
+                    # it enters its bootstrap state (coap-node does): send it once more
+                    response = await self._send(remote, Code.PUT, write.uri_path,
+                                                content_format=write.content_format,
+                                                payload=write.payload)
                 if not response.code.is_successful():
                     raise _StepFailed(f"{step} answered {code_text(response.code)} "
                                       f"{response.payload[:80].decode(errors='replace')}")

@@ -12,17 +12,20 @@ account in an instance of its own choosing, so for clients that do not send `mcc
 3. writes the new LwM2M server account into the lowest instance id that is not the bootstrap
    server's.
 
-A client that cannot Discover (an error code, e.g. a LwM2M 1.0 client) gets `DELETE /0` and
-`DELETE /1` (which keep the bootstrap-server account) and its new account at /0/0.
+A client that cannot Discover (an error code, a reset or no answer within DISCOVER_TIMEOUT, e.g.
+a LwM2M 1.0 client such as coap-node) gets no Delete and its new account at /0/0, as before; a
+Delete the client refuses is skipped (the writes that follow replace the instances anyway).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
 
 from aiocoap import Message
+from aiocoap import error as coap_error
 from aiocoap.numbers.codes import Code
 
 from harness.lwm2m.ids import ContentFormat
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 
 Send = Callable[..., Awaitable[Message]]
 _LINK = re.compile(r"<(/[^>]*)>([^,]*)")
+DISCOVER_TIMEOUT = 5.0
 
 
 def security_instances(payload: bytes) -> tuple[set[int], set[int]]:
@@ -48,17 +52,22 @@ def security_instances(payload: bytes) -> tuple[set[int], set[int]]:
 
 async def prepare_standard_client(send: Send) -> int:
     """Discover and Delete on a standard client; the security instance id for the new account."""
-    discover = await send(Code.GET, ("0",), accept=int(ContentFormat.LINK_FORMAT))
+    try:
+        discover = await asyncio.wait_for(
+            send(Code.GET, ("0",), accept=int(ContentFormat.LINK_FORMAT)), DISCOVER_TIMEOUT)
+    except (TimeoutError, coap_error.Error) as exc:
+        log.info("Bootstrap-Discover failed (%s); writing the account at /0/0", exc)
+        return 0
     if not discover.code.is_successful():
-        log.info("Bootstrap-Discover answered %s; deleting /0 and /1 instead", discover.code)
-        for path in (("0",), ("1",)):
-            await send(Code.DELETE, path)
+        log.info("Bootstrap-Discover answered %s; writing the account at /0/0", discover.code)
         return 0
     found, servers = security_instances(discover.payload)
     bootstrap_account = found - servers
-    for instance in sorted(servers):
-        await send(Code.DELETE, ("0", str(instance)))
-    await send(Code.DELETE, ("1",))
+    for path in [("0", str(i)) for i in sorted(servers)] + [("1",)]:
+        try:
+            await asyncio.wait_for(send(Code.DELETE, path), DISCOVER_TIMEOUT)
+        except (TimeoutError, coap_error.Error) as exc:
+            log.info("Bootstrap-Delete /%s failed (%s); the writes replace it", "/".join(path), exc)
     instance = 0
     while instance in bootstrap_account:
         instance += 1

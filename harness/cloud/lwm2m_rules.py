@@ -2,8 +2,8 @@
 
 - Version (OMA LwM2M 1.1.1 Core §6.2.1.1 Register parameters; Transport §6.4.3, Table 6.4.3.-1
   "Registration Interface": 4.12 Precondition Failed for an unsupported version): `lwm2m=1.0` and
-  `lwm2m=1.1` are accepted (the real client sends 1.0); another version gets 4.12; a Register
-  without `lwm2m` gets 4.00 (the parameter is mandatory in 1.1).
+  `lwm2m=1.1` are accepted (the real client sends 1.0; `1.0.0`, as coap-node sends, reads as
+  1.0); another version gets 4.12; a Register without `lwm2m` gets 4.00 (mandatory in 1.1).
 - Binding and queue mode (Core 1.0 §5.3.1.1 / 1.1.1 §6.2.1.1 and the Server object's
   resource 7): 1.0 sends `b=U`, `UQ`, `S`, `SQ`, `US` or `UQS` (Q = queue mode inside `b`); 1.1
   sends `b=` letters from U, T, S, N and queue mode as a separate `Q` parameter. The directory keeps
@@ -54,6 +54,8 @@ def check_version(query: dict[str, str]) -> str:
     if version is None:
         raise RuleError("4.00", "Register needs lwm2m=<version>; this server supports "
                                 f"{' and '.join(SUPPORTED_VERSIONS)}")
+    if version.endswith(".0") and version.count(".") == 2:
+        version = version[:-2]  # "1.0.0" (coap-node's default) names version 1.0
     if version not in SUPPORTED_VERSIONS:
         raise RuleError(Code.PRECONDITION_FAILED,
                         f"LwM2M version {version!r} is not supported; register with lwm2m=1.0 "

@@ -14,7 +14,7 @@ from aiocoap import Message
 from aiocoap.numbers.codes import Code
 
 from harness.cloud import events as ev
-from harness.cloud.bootstrap_policy import NOT_IN_ACCOUNT, QUOTA_REACHED, fingerprint_hex
+from harness.cloud.bootstrap_policy import QUOTA_REACHED, fingerprint_hex
 from harness.cloud.ca import ServicePki
 from harness.cloud.coap_util import (
     MAX_BODY,
@@ -26,6 +26,7 @@ from harness.cloud.coap_util import (
     request_remote,
     transport_kind,
 )
+from harness.cloud.lwm2m_identity import identify
 from harness.cloud.lwm2m_rules import (
     RuleError,
     binding_of,
@@ -41,13 +42,11 @@ from harness.errors import HilError
 from harness.lwm2m.blockwise import answer_blocks_in_order
 from harness.lwm2m.ids import ContentFormat
 from harness.lwm2m.linkformat import Link, LinkFormatError, parse_links
-from harness.pki import issued_by, load_certificate, subject_fields
+from harness.pki import load_certificate, subject_fields
 from harness.transport import peer_identity, transport
 
 log = logging.getLogger(__name__)
 
-DIRECT_NEEDS_COMMERCIAL = "Direct LwM2M registration needs a commercial account"
-UNKNOWN_DEVICE = "Device not in the directory; bootstrap again"
 OPERATION_TIMEOUT = 30.0
 
 
@@ -176,50 +175,9 @@ class Lwm2mServer:
     # ------------------------------------------------------------------ identify
 
     def _identify(self, request: Message, query: dict[str, str]) -> tuple[Account, Device | None, str]:
-        """The account, the known device (or None = create) and the mode (bootstrap|direct|nosec)."""
-        endpoint = query["ep"]
-        identity = peer_identity(request.remote)
-        cert_der = identity.certificate
-        if identity.kind == "psk":
-            record = self.store.psk.get(identity.psk_identity or "")
-            account = self.store.get_account(record.account_id) if record else None
-            if record is None or account is None:
-                raise _Refused("4.03", f"PSK identity {identity.psk_identity!r} is not known; "
-                                       "add it with `hil cloud serve --psk` or the REST API")
-            known = self.store.list_devices(account.id, endpoint_name=endpoint)
-            return account, (known[-1] if known else None), "psk"
-        if cert_der is None:
-            aid = query.get("aid") or query.get("d") or self.nosec_default_account
-            account = self.store.get_account(aid) if aid else None
-            if account is None:
-                raise _Refused("4.03", f"NoSec registration needs a known account: add aid=<account id> "
-                                       f"to the query (got {aid!r})")
-            known = self.store.list_devices(account.id, endpoint_name=endpoint)
-            return account, (known[-1] if known else None), "nosec"
-        cert = load_certificate(cert_der)
-        if self.pki.is_lwm2m_credential(cert):
-            fields = subject_fields(cert)
-            device = self.store.get_device(fields.get("L", ""))
-            account = self.store.get_account(fields.get("OU", ""))
-            if device is None or account is None or device.account_id != account.id:
-                raise _Refused("4.03", UNKNOWN_DEVICE)
-            return account, device, "bootstrap"
-        aid = query.get("aid") or query.get("d") or subject_fields(cert).get("OU")
-        account = self.store.get_account(aid) if aid else None
-        trusted = None
-        if account is not None:
-            for candidate in self.store.list_trusted_certificates(account.id, service="lwm2m",
-                                                                  active_only=True):
-                if issued_by(cert, load_certificate(candidate.certificate.encode())):
-                    trusted = candidate
-                    break
-        if account is None or trusted is None:
-            raise _Refused("4.03", NOT_IN_ACCOUNT)
-        if not account.commercial:
-            raise _Refused("4.03", DIRECT_NEEDS_COMMERCIAL)
-        known = [d for d in self.store.list_devices(account.id, endpoint_name=endpoint)
-                 if d.lwm2m_mode == "direct"]
-        return account, (known[-1] if known else None), "direct"
+        """The account, the known device (or None = create) and the mode (see lwm2m_identity)."""
+        return identify(self.store, self.pki, peer_identity(request.remote), query,
+                        self.nosec_default_account)
 
     # ------------------------------------------------------------------ register
 

@@ -96,6 +96,8 @@ def test_a_psk_identity_the_service_does_not_know_fails_the_handshake(tmp_path):
     ("ep=v2&lt=300&b=U", "4.00"),
     ("ep=v3&lt=300&lwm2m=1.0&b=U", "2.01"),
     ("ep=v4&lt=300&lwm2m=1.1&b=U", "2.01"),
+    ("ep=v5&lt=300&lwm2m=1.0.0&b=U", "2.01"),
+    ("ep=v6&lt=300&lwm2m=1.2&b=U", "4.12"),
 ])
 def test_version_check(tmp_path, query, code):
     """TS-Transport §6.4.3 Table 6.4.3.-1 / TS-Core §6.2.1.1: unsupported version -> 4.12."""
@@ -202,7 +204,8 @@ def test_a_registration_is_never_overwritten_by_a_later_bootstrap_completion(tmp
                         if device.bootstrapped_timestamp is not None:
                             break
                         await asyncio.sleep(0.02)
-                    assert registered and registered[0].code == Code.CREATED
+                    assert registered and registered[0].code == Code.CREATED, \
+                        registered[0].payload if registered else "no Register"
                     assert device.state == DeviceState.REGISTERED, attempt
                     location = "/".join(registered[0].opt.location_path)
                     update = await ctx.request(Message(
