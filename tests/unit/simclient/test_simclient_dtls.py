@@ -115,3 +115,36 @@ def test_nosec_board_bootstrapped_by_a_standard_server_bootstraps_once(tmp_path)
         finally:
             await service.stop()
     asyncio.run(body())
+
+
+def test_bootstraps_that_lead_nowhere_back_off(tmp_path):
+    """Bounded bootstraps per minute: when each bootstrap ends in a refused registration, the
+    board waits its growing back-off before the next one (like the client's reconnection timer);
+    the gaps between Bootstrap-Requests grow (lower bounds only: a loaded machine only adds)."""
+    async def body():
+        config = _config().model_copy(update={"timing": _config().timing.model_copy(
+            update={"lifetime_default": 7200.0, "lifetime_max": 3600.0})})
+        service = DeviceManagementService(config, tmp_path / "svc", start_rest=False)
+        await service.start()
+        try:
+            store = _store([(items.USE_BOOTSTRAP, (1).to_bytes(4, "little")),
+                            (items.ENDPOINT_NAME, b"vloop-0001"),
+                            (items.BOOTSTRAP_SERVER_URI, service.bootstrap_uri("udp").encode())])
+            firmware = dict(UDP_FIRMWARE, backoff_base=0.05)
+            seen: list[float] = []
+            enough = asyncio.Event()
+
+            def on_event(event):
+                if event.type == ev.BOOTSTRAP:
+                    seen.append(asyncio.get_running_loop().time())
+                    if len(seen) >= 6:
+                        enough.set()
+            service.events.add_listener(on_event)
+            async with client_task(DeviceClient(store, firmware, Console(), Platform())):
+                await asyncio.wait_for(enough.wait(), 30)
+            gaps = [b - a for a, b in zip(seen, seen[1:], strict=False)]
+            # re-bootstrap wait (>= 2 x base) plus back-off base x 2^n (n = 0, 1, 2, ...)
+            assert gaps[4] >= 0.05 * 2 ** 4 * 0.9 + 0.1, gaps
+        finally:
+            await service.stop()
+    asyncio.run(body())
