@@ -311,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
     check = add("check", cmd_config_check, "validate a lab config file", config_sub)
     check.add_argument("file", nargs="?", help="lab config file (default: the active one)")
+
+    from harness.services.thingsboard.cli import add_tb_commands
+
+    add_tb_commands(add, sub)
     return parser
 
 

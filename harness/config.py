@@ -201,10 +201,32 @@ def board_config(**fields: Any) -> BoardConfig:
     return TypeAdapter(BoardConfig).validate_python(fields)
 
 
+# --- the ThingsBoard-style device service (harness.services.thingsboard) ------------------------
+class ThingsBoardConfig(_Strict):
+    """The local ThingsBoard-style device service: MQTT (plain + TLS) and its REST subset."""
+
+    enabled: bool = Field(True, description="start it in `hil run` and the ThingsBoard scenarios")
+    host: str = "127.0.0.1"
+    mqtt_port: Port = Field(0, description="plain MQTT (ThingsBoard: 1883)")
+    mqtts_port: Port = Field(0, description="MQTT over TLS, one-way or two-way (ThingsBoard: 8883)")
+    rest_port: Port = 0
+    data_dir: Path | None = Field(None, description="SQLite + CA keys; default: a per-run temp dir")
+    tenant_username: str = Field("tenant@thingsboard.org", min_length=1)
+    tenant_password: str = Field("tenant", min_length=1, repr=False)
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> ThingsBoardConfig:
+        fixed = [p for p in (self.mqtt_port, self.mqtts_port, self.rest_port) if p]
+        if len(fixed) != len(set(fixed)):
+            raise ValueError("mqtt_port, mqtts_port and rest_port must differ (or be 0)")
+        return self
+
+
 class LabConfig(_Strict):
     """The whole lab: the service, the boards, where reports go."""
 
     service: ServiceConfig = ServiceConfig()
+    thingsboard: ThingsBoardConfig | None = Field(None, description="the ThingsBoard-style service")
     boards: list[BoardConfig] = []
     reports_dir: Path = Path("reports")
     every_board: bool = Field(False, description="`hil run` runs each scenario on every board "

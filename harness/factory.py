@@ -16,11 +16,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from harness import pki
+from harness.client.wire import with_aid
 from harness.cloud.records import Account
 from harness.errors import HilError
 from harness.provisioning.bundle import Bundle, bootstrap_bundle, lwm2m_bundle
 from harness.services.admin_client import AdminClient
-from harness.services.base import with_aid
 from harness.services.bench import admin_for
 
 MODES = ("bootstrap", "lwm2m", "first-to-claim")

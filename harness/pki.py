@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -389,6 +391,23 @@ def issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     except (ValueError, TypeError, InvalidSignature):  # name, key type or signature mismatch
         return False
     return True
+
+
+class HasCertificate(Protocol):
+    """A record holding a certificate as PEM text (a trusted certificate of a service)."""
+
+    certificate: str
+
+
+R = TypeVar("R", bound=HasCertificate)
+
+
+def first_issuer(cert: x509.Certificate, records: Iterable[R]) -> R | None:
+    """The first of `records` whose certificate (PEM) signed `cert`: which trusted CA issued it."""
+    for record in records:
+        if issued_by(cert, load_certificate(record.certificate.encode())):
+            return record
+    return None
 
 
 def write_encrypted_key(path: Path, key: PrivateKey, password: bytes) -> None:

@@ -192,11 +192,8 @@ def print_summary(junit_path: Path, console: Console) -> None:
     if not junit_path.exists():
         console.print(f"no JUnit file was written at {junit_path}")
         return
-    try:
-        from harness.report import report_summary
-    except ImportError:
-        console.print(f"JUnit: {junit_path}", highlight=False, soft_wrap=True)
-        return
+    from harness.report import report_summary
+
     console.file.flush()
     report_summary(junit_path)
     console.print(f"JUnit: {junit_path}", highlight=False, soft_wrap=True)

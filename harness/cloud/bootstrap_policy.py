@@ -11,6 +11,16 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from harness.client.troubleshooting import (
+    BAD_REQUEST,
+    DEVELOPER_LIMIT,
+    DUPLICATE_ENDPOINT,
+    FORBIDDEN,
+    INVALID_CERTIFICATE,
+    NOT_ENROLLED,
+    NOT_IN_ACCOUNT,
+    QUOTA_REACHED,
+)
 from harness.cloud.ca import ServicePki
 from harness.cloud.records import (
     Account,
@@ -22,18 +32,10 @@ from harness.cloud.records import (
     utcnow,
 )
 from harness.cloud.store import Store
-from harness.pki import enrollment_id, issued_by, load_certificate, subject_fields
+from harness.pki import enrollment_id, load_certificate, subject_fields
 from harness.transport import NOSEC, PeerIdentity
 
-NOT_IN_ACCOUNT = "Corresponding trusted certificate not in account"
-NOT_ENROLLED = "Enrollment ID not registered"
-QUOTA_REACHED = "Account device quota reached"
-DUPLICATE_ENDPOINT = "Duplicated device endpoint name"
-DEVELOPER_LIMIT = "Developer certificate device limit reached"
 DEVICES_PER_DEVELOPER_CERT = 100
-FORBIDDEN = "4.03"
-BAD_REQUEST = "4.00"
-INVALID_CERTIFICATE = "Invalid device certificate: CN is not the endpoint name"
 UNKNOWN_PSK = "PSK identity not registered"
 
 
@@ -130,13 +132,8 @@ class BootstrapRules:
 
     def _trusting_ca(self, account: Account, cert: x509.Certificate, *,
                      enrollment_only: bool) -> TrustedCertificate | None:
-        for trusted in self.store.list_trusted_certificates(account.id, service="bootstrap",
-                                                            active_only=True):
-            if enrollment_only and not trusted.enrollment_mode:
-                continue
-            if issued_by(cert, load_certificate(trusted.certificate.encode())):
-                return trusted
-        return None
+        return self.store.trusted_issuer(account.id, cert, service="bootstrap",
+                                         enrollment_only=enrollment_only)
 
     def _check_quota(self, account: Account) -> None:
         if self.store.count_devices(account.id) >= account.device_quota:

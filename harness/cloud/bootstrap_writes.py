@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.client.wire import with_aid
 from harness.lwm2m.ids import ContentFormat, Security, SecurityMode, Server
 from harness.lwm2m.senml import encode_instance_senml
 from harness.lwm2m.tlv import ResourceValues, encode_instances
@@ -48,11 +49,6 @@ class Write:
 
     def __repr__(self) -> str:
         return f"Write(/{'/'.join(self.uri_path)}, ct={self.content_format}, {len(self.payload)} bytes)"
-
-
-def with_aid(uri: str, account_id: str) -> str:
-    """`uri` with `?aid=<account_id>` (replacing any query it had)."""
-    return f"{uri.split('?', 1)[0]}?aid={account_id}"
 
 
 def instance_write(obj: int, instance: int, resources: ResourceValues, *, senml: bool = False) -> Write:

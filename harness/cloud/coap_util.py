@@ -9,6 +9,7 @@ import aiocoap
 from aiocoap import Message
 from aiocoap.numbers.codes import Code
 
+from harness.client.wire import code_text  # noqa: F401 (the servers import it from here)
 from harness.lwm2m.blockwise import MAX_BLOCK_SIZE, send_blockwise
 from harness.transport import peer_identity
 from harness.transport.registry import kind_of
@@ -29,11 +30,6 @@ def code_of(text: str) -> Code:
     if not match:
         raise ValueError(f"CoAP code {text!r} is not like '4.03'; use class.detail.")
     return Code((int(match.group(1)) << 5) | int(match.group(2)))
-
-
-def code_text(code: Code) -> str:
-    """Text like "2.04" for an aiocoap Code."""
-    return f"{int(code) >> 5}.{int(code) & 0x1F:02d}"
 
 
 def error_reply(code: str | Code, text: str) -> Message:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives import hashes
 
-from harness.cloud.bootstrap_writes import with_aid
+from harness.client.wire import with_aid
 from harness.cloud.ca import ServicePki
 from harness.cloud.store import Store
 from harness.devcreds import DeveloperCertificate

@@ -8,12 +8,12 @@ peers by `aid=`/`d=` or the service's standard account. The identity comes from 
 
 from __future__ import annotations
 
-from harness.cloud.bootstrap_policy import NOT_IN_ACCOUNT
+from harness.client.troubleshooting import NOT_IN_ACCOUNT
 from harness.cloud.ca import ServicePki
 from harness.cloud.lwm2m_rules import RuleError
 from harness.cloud.records import Account, Device
 from harness.cloud.store import Store
-from harness.pki import issued_by, load_certificate, subject_fields
+from harness.pki import load_certificate, subject_fields
 from harness.transport import PeerIdentity
 
 DIRECT_NEEDS_COMMERCIAL = "Direct LwM2M registration needs a commercial account"
@@ -51,13 +51,7 @@ def identify(store: Store, pki: ServicePki, identity: PeerIdentity, query: dict[
         return account, device, "bootstrap"
     aid = query.get("aid") or query.get("d") or subject_fields(cert).get("OU")
     account = store.get_account(aid) if aid else None
-    trusted = None
-    if account is not None:
-        for candidate in store.list_trusted_certificates(account.id, service="lwm2m",
-                                                         active_only=True):
-            if issued_by(cert, load_certificate(candidate.certificate.encode())):
-                trusted = candidate
-                break
+    trusted = store.trusted_issuer(account.id, cert, service="lwm2m") if account else None
     if account is None or trusted is None:
         raise RuleError("4.03", NOT_IN_ACCOUNT)
     if not account.commercial:

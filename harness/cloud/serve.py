@@ -10,9 +10,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.cloud.runtime import OPERATOR_KEY_FILE, RUNTIME_FILE
 from harness.cloud.service import DeviceManagementService
 from harness.config import ServiceConfig
-from harness.services.runtime import OPERATOR_KEY_FILE, RUNTIME_FILE
 
 
 def describe_service(service: DeviceManagementService) -> str:

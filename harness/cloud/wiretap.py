@@ -18,6 +18,9 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
 from harness.redact import redact
 
 log = logging.getLogger(__name__)
@@ -91,13 +94,10 @@ def _peer_subject(remote: Any) -> str:
     if not der:
         return ""
     try:
-        from cryptography import x509
-        from cryptography.x509.oid import NameOID
-
         names = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        return str(names[0].value) if names else ""
-    except (ValueError, ImportError):
+    except ValueError:
         return ""
+    return str(names[0].value) if names else ""
 
 
 class ServiceTrace:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.cloud.bootstrap_writes import with_aid
+from harness.client.wire import with_aid
 from harness.cloud.events import Event, EventTimeout
 from harness.cloud.records import Denial, Device, Enrollment, TrustedCertificate
 from harness.devcreds import DeveloperCertificate

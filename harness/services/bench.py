@@ -14,11 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cloud.records import Account, Device
+from harness.cloud.runtime import service_endpoint
 from harness.devcreds import write_c_file
 from harness.errors import HilError
 from harness.rest_client import ApiError
 from harness.services.admin_client import AdminClient
-from harness.services.runtime import service_endpoint
 
 
 def admin_for(data_dir: Path) -> AdminClient:

@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.cloud.events import Event
 from harness.cloud.records import Denial, Device, Enrollment, TrustedCertificate
+from harness.cloud.runtime import OPERATOR_KEY_FILE, read_operator_key
 from harness.cloud.service_thread import ServiceThread
 from harness.config import ServiceConfig, Timing
 from harness.services.admin_client import AdminClient
@@ -25,7 +26,6 @@ from harness.services.base import (
     Service,
     ServiceAccount,
 )
-from harness.services.runtime import OPERATOR_KEY_FILE, read_operator_key
 
 
 class LocalService(Service):

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from harness import pki
 from harness.cloud.events import Event
 from harness.cloud.records import Denial, Device, Enrollment, TrustedCertificate
+from harness.cloud.runtime import OPERATOR_KEY_FILE, read_operator_key, service_endpoint
 from harness.config import ServiceConfig
 from harness.errors import HilError
 from harness.rest_client import ApiError
@@ -33,7 +34,6 @@ from harness.services.base import (
     ServiceAccount,
 )
 from harness.services.event_log import EventLog
-from harness.services.runtime import OPERATOR_KEY_FILE, read_operator_key, service_endpoint
 
 log = logging.getLogger(__name__)
 POLL_WAIT = 2.0

@@ -180,9 +180,16 @@ class BoardRuntime:
         self.state = "running"
         image = self.image
         console = self.serial.write_line
-        console(BANNER)
-        console(VERSION_LINE.format(version=image.client_version))
         try:
+            from harness.sim.tb_client import is_thingsboard_image
+
+            if is_thingsboard_image(image):  # a ThingsBoard device application, not the DM client
+                from harness.sim.tb_client.app import run_thingsboard_app
+
+                await run_thingsboard_app(self, image, console)
+                return
+            console(BANNER)
+            console(VERSION_LINE.format(version=image.client_version))
             if image.mode == "factory":
                 if not has_credentials(self.store):
                     await self._factory_flow(console)
@@ -233,12 +240,8 @@ class BoardRuntime:
         write_developer_credentials(self.store, creds)
 
     async def _run_client(self, image: FirmwareImage, console: Callable[[str], None]) -> None:
-        try:
-            from harness.sim.client import DeviceClient
-        except ImportError as exc:
-            console(f"{BOOT_PREFIX} Error: this build has no Device Management Client ({exc}).")
-            self.state = "down"
-            return
+        from harness.sim.client import DeviceClient  # loaded when a client runs (factory mode waits)
+
         client = DeviceClient(store=self.store, firmware=image, console=console, platform=self.platform)
         self.client = client
         try:

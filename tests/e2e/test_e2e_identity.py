@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from fixtures.cloud import new_account
+from harness.client.troubleshooting import DUPLICATE_ENDPOINT
 from harness.cloud import events as ev
-from harness.cloud.bootstrap_policy import DUPLICATE_ENDPOINT
 
 LWM2M_CERT_SECONDS = 2
 

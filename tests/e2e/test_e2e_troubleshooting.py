@@ -10,26 +10,18 @@ from __future__ import annotations
 
 import pytest
 
-from harness.cloud import events as ev
-from harness.cloud.bootstrap_policy import (
+from harness.client.errors import cap_details
+from harness.client.troubleshooting import (
     DUPLICATE_ENDPOINT,
     INVALID_CERTIFICATE,
     NOT_ENROLLED,
     NOT_IN_ACCOUNT,
     QUOTA_REACHED,
 )
+from harness.cloud import events as ev
 from harness.pki import make_device_cert
 
 pytestmark = pytest.mark.area("troubleshooting")
-
-DETAILS_MAX = 63
-"""The client's error_description() is a 64-byte C buffer: at most 63 characters are shown."""
-
-
-def shown(details: str) -> str:
-    """What the console shows of an error description."""
-    return details[:DETAILS_MAX]
-
 
 def _nothing_bootstrapped(cloud, device, account) -> None:
     """The service side of a refusal: no device created and no bootstrap in the account."""
@@ -81,7 +73,7 @@ def test_ca_trusted_by_another_account_only_is_refused(factory, device, cloud, a
     made = factory.bootstrap(ca=ca, trust=False)
     error = device.wait_error()
     assert error.name == "ConnectNotAllowed"
-    assert error.details == shown(f"response-forbidden:{NOT_IN_ACCOUNT}")
+    assert error.details == cap_details(f"response-forbidden:{NOT_IN_ACCOUNT}")
     _denied(cloud, before, NOT_IN_ACCOUNT, account_id=account.id, endpoint_name=made.endpoint_name)
     _no_device_and_no_bootstrap(cloud, device, account)
 
@@ -96,7 +88,7 @@ def test_first_to_claim_device_that_nobody_enrolled_is_refused(factory, device, 
     made = factory.bootstrap(ca=ca, first_to_claim=True, trust=False)
     error = device.wait_error()
     assert error.name == "ConnectNotAllowed"
-    assert error.details == shown(f"response-forbidden:{NOT_ENROLLED}")
+    assert error.details == cap_details(f"response-forbidden:{NOT_ENROLLED}")
     _denied(cloud, before, NOT_ENROLLED, enrollment_identity=made.enrollment_id)
     _no_device_and_no_bootstrap(cloud, device, account)
 
@@ -111,7 +103,7 @@ def test_device_beyond_the_account_quota_is_refused(factory, device, cloud, acco
     factory.bootstrap()
     error = device.wait_error()
     assert error.name == "ConnectNotAllowed"
-    assert error.details == shown(f"response-forbidden:{QUOTA_REACHED}")
+    assert error.details == cap_details(f"response-forbidden:{QUOTA_REACHED}")
     _denied(cloud, before, QUOTA_REACHED, account_id=account.id)
     assert [d.id for d in cloud.devices(account.id)] == [existing.id]
     _nothing_bootstrapped(cloud, device, account)
@@ -130,7 +122,7 @@ def test_endpoint_name_used_by_a_device_with_another_certificate_is_refused(fact
     factory.bootstrap(endpoint_name="taken-name")
     error = device.wait_error()
     assert error.name == "ConnectNotAllowed"
-    assert error.details == shown(f"response-forbidden:{DUPLICATE_ENDPOINT}")
+    assert error.details == cap_details(f"response-forbidden:{DUPLICATE_ENDPOINT}")
     _denied(cloud, before, DUPLICATE_ENDPOINT, endpoint_name="taken-name", account_id=account.id)
     assert [d.id for d in cloud.devices(account.id)] == [existing.id]
     _nothing_bootstrapped(cloud, device, account)
@@ -167,6 +159,6 @@ def test_incorrect_own_certificate_gives_connect_invalid_parameters(factory, dev
     error = device.wait_error()
     assert error.name == "ConnectInvalidParameters"
     assert error.code == 3
-    assert error.details == shown(f"bad-request:{INVALID_CERTIFICATE}").rstrip()
+    assert error.details == cap_details(f"bad-request:{INVALID_CERTIFICATE}").rstrip()
     _denied(cloud, before, INVALID_CERTIFICATE, endpoint_name="the-endpoint-name")
     _no_device_and_no_bootstrap(cloud, device, account)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from harness.cloud.records import new_id, utcnow
 from harness.cloud.rest.errors import ApiProblem
+from harness.cloud.runtime import OPERATOR_KEY_FILE
 from harness.cloud.sqlite_db import SqliteDb, from_ts, ts
-from harness.services.runtime import OPERATOR_KEY_FILE
 
 API_KEY_PREFIX = "ak_"
 OPERATOR_KEY_PREFIX = "op_"

@@ -7,17 +7,17 @@ from dataclasses import dataclass, field
 
 from aiocoap import Code, Message
 
-from harness.lwm2m import tlv
-from harness.lwm2m.ids import DEVICE, SECURITY, SERVER, ContentFormat, Device
-from harness.sim.client.error_map import Failure
-from harness.sim.client.router import Router, numeric_path, path_of
-from harness.sim.client.security_object import ObjectModel, Resources, WriteRefused
-from harness.sim.console_text import (
+from harness.client.console import (
     DETAILS_BS_DELETE_FAILED,
     DETAILS_BS_FINISH_FAILED,
     DETAILS_BS_PUT_FAILED,
-    ClientError,
 )
+from harness.client.errors import ClientError
+from harness.client.failures import Failure
+from harness.lwm2m import tlv
+from harness.lwm2m.ids import DEVICE, SECURITY, SERVER, ContentFormat, Device
+from harness.sim.client.router import Router, numeric_path, path_of
+from harness.sim.client.security_object import ObjectModel, Resources, WriteRefused
 
 TLV_FORMATS = (ContentFormat.TLV, ContentFormat.LEGACY_TLV)
 DEVICE_STORED = (Device.CURRENT_TIME, Device.UTC_OFFSET, Device.TIMEZONE)

@@ -18,6 +18,7 @@ from harness.errors import HilError
 from harness.lwm2m.ids import SecurityMode
 from harness.pki import Credential, load_certificate_chain, load_private_key, subject_fields
 from harness.provisioning import items
+from harness.provisioning.der import split_der_chain
 from harness.transport import (
     DeviceDtlsContext,
     DeviceTlsContext,
@@ -42,36 +43,14 @@ class CredentialError(HilError):
     """Stored credentials that cannot be used."""
 
 
-def split_der_chain(data: bytes) -> list[bytes]:
-    """Split concatenated DER certificates (a device chain) into single DER blobs."""
-    out: list[bytes] = []
-    pos = 0
-    while pos < len(data):
-        if data[pos] != 0x30 or pos + 2 > len(data):
-            raise CredentialError("A stored certificate is not DER; store DER or PEM certificates.")
-        first = data[pos + 1]
-        if first < 0x80:
-            length, head = first, 2
-        else:
-            count = first & 0x7F
-            length = int.from_bytes(data[pos + 2:pos + 2 + count], "big")
-            head = 2 + count
-        end = pos + head + length
-        if end > len(data):
-            raise CredentialError("A stored certificate is truncated; store the complete DER.")
-        out.append(data[pos:end])
-        pos = end
-    return out
-
-
 def load_chain(data: bytes) -> list[x509.Certificate]:
     """Certificates of a stored item: PEM (one or more) or DER (one or concatenated)."""
     if data.lstrip().startswith(b"-----BEGIN"):
         return load_certificate_chain(data)
     try:
         return [x509.load_der_x509_certificate(der) for der in split_der_chain(data)]
-    except ValueError:
-        raise CredentialError("A stored certificate cannot be parsed; store DER or PEM.") from None
+    except ValueError as exc:
+        raise CredentialError(f"A stored certificate cannot be parsed ({exc}); store DER or PEM.") from None
 
 
 @dataclass

@@ -45,7 +45,7 @@ from harness.sim.client.credentials import (
 )
 from harness.sim.client.device_object import DeviceObject
 from harness.sim.client.error_map import Failure, bootstrap_failure, registration_failure
-from harness.sim.client.security_object import CHAIN_RESOURCES
+from harness.sim.client.security_object import CHAIN_LOST_DETAILS, CHAIN_RESOURCES
 from harness.sim.client.settings import Backoff, ClientSettings, firmware_value
 from harness.transport import SecureConnectionError, create_client_context, kind_for, transport
 
@@ -298,7 +298,7 @@ class DeviceClient:
         assert creds is not None
         if self._chain_resources_lost:
             raise _Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
-                                text.DETAILS_READ_FAILED, retry=False))
+                                CHAIN_LOST_DETAILS, retry=False))
         if self._bootstrap_mode() and creds.device is not None and \
                 is_expired(creds.device.cert, self._now()):
             raise _Rebootstrap()

@@ -23,6 +23,9 @@ Resources = dict[int, "bytes | dict[int, bytes]"]
 CHAIN_RESOURCES = (12, 13, 14)
 """Open / read / close certificate chain: callbacks into the client's credential storage."""
 
+CHAIN_LOST_DETAILS = "Client cannot connect anymore Failed to read credentials"
+"""The real client's error details when registration finds 12-14 gone (code 17, no retry)."""
+
 SECURITY_RESOURCES = (0, 1, 2, 3, 4, 5, 10, 11, *CHAIN_RESOURCES)
 SERVER_RESOURCES = tuple(range(9))
 LWM2M_INSTANCE = 0

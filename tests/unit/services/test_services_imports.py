@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -34,29 +33,3 @@ def test_a_broken_rest_package_stops_the_service_loudly(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=REPO_ROOT)
     assert done.returncode != 0 and "harness.cloud.rest" in done.stderr
-
-
-MACHINERY = ("harness.cloud.service", "harness.cloud.service_thread", "harness.cloud.store",
-             "harness.cloud.rest", "harness.cloud.serve", "harness.cloud.bootstrap",
-             "harness.cloud.lwm2m_server", "harness.cloud.sqlite_db")
-
-
-def _imports(path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-            found.update(f"{node.module}.{a.name}" for a in node.names)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-    return found
-
-
-@pytest.mark.parametrize("folder", ["fixtures", "tests/e2e"])
-def test_fixtures_and_scenarios_reach_the_service_through_its_interface(folder):
-    """The service's machinery (store, threads, REST server) stays behind harness.services."""
-    for path in sorted((REPO_ROOT / folder).glob("*.py")):
-        reached = sorted(m for m in _imports(path)
-                         if any(m == s or m.startswith(s + ".") for s in MACHINERY))
-        assert reached == [], f"{path.relative_to(REPO_ROOT)} imports {reached}"

@@ -1,4 +1,5 @@
-"""Where a running `hil cloud serve` says it listens: `<data_dir>/service.json` + its operator key."""
+"""What a running `hil cloud serve` publishes for its clients: `<data_dir>/service.json` (where it
+listens) and its operator key file; the service writes them, harness.services reads them."""
 
 from __future__ import annotations
 

@@ -1,21 +1,18 @@
-"""The error tables: CoAP code -> MbedCloudClient error, console lines, numbering by version."""
+"""The real client's error tables: CoAP code -> MbedCloudClient error, numbering by version."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from harness.sim.client.error_map import bootstrap_failure, code_text, registration_failure
-from harness.sim.client.settings import Backoff, ClientSettings
-from harness.sim.console_text import (
+from harness.client.errors import (
     ClientError,
-    compiled_dialect,
     error_from_number,
     error_lines,
     error_number,
     has_legacy_numbering,
 )
+from harness.client.failures import bootstrap_failure, registration_failure
+from harness.client.wire import code_text
 
 
 @pytest.mark.parametrize(("code", "error", "retry"), [
@@ -80,34 +77,3 @@ def test_numbering_before_4_8_shifts_by_one():
 def test_legacy_numbering_is_every_client_before_4_8(version, legacy):
     assert has_legacy_numbering(version) is legacy
     assert (bootstrap_failure(0x80, b"x", version).error is ClientError.ConnectInvalidParameters) is legacy
-
-
-def test_dialect_reads_the_lines_the_client_prints():
-    dialect = compiled_dialect()
-    assert dialect["device_id"].match("Device ID: 016f00").group("device_id") == "016f00"
-    assert dialect["device_id"].match("Device Id: 016f00")  # older example apps
-    match = dialect["error_name"].match("Error occurred : MbedCloudClient::ConnectNotAllowed")
-    assert match.group("error_name") == "ConnectNotAllowed"
-    assert dialect["error_code"].match("Error code : 12\r").group("error_code") == "12"
-    assert all(isinstance(p, re.Pattern) for p in dialect.values())
-
-
-def test_backoff_doubles_with_jitter_and_cap():
-    backoff = Backoff(1.0, 5.0)
-    delays = [backoff.next_delay() for _ in range(5)]
-    assert 0.9 <= delays[0] <= 1.1 and 1.8 <= delays[1] <= 2.2 and 3.6 <= delays[2] <= 4.4
-    assert all(d <= 5.5 for d in delays[3:])
-    backoff.reset()
-    assert backoff.next_delay() <= 1.1
-    assert all(20 <= Backoff(10.0, 100.0).rebootstrap_delay() <= 100 for _ in range(50))
-
-
-def test_settings_from_manifest_and_environment():
-    settings = ClientSettings.from_firmware({"client_version": "4.12.0", "transport": "udp"},
-                                            {"HIL_SIM_BACKOFF_BASE": "0.5"})
-    assert (settings.client_version, settings.transport, settings.backoff_base) == ("4.12.0", "udp", 0.5)
-    assert settings.lifetime == 86400 and settings.min_lifetime == 60
-    with pytest.raises(Exception, match="transport"):
-        ClientSettings.from_firmware({"transport": "sms"}, {})
-    with pytest.raises(Exception, match="number"):
-        ClientSettings.from_firmware({}, {"HIL_SIM_BACKOFF_BASE": "soon"})

@@ -1,0 +1,109 @@
+"""The device directory: one row per device, its state and credentials' bookkeeping."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import fields, replace
+from typing import Any
+
+from harness.cloud.records import Device, DeviceState, new_id, utcnow
+from harness.cloud.sqlite_db import from_ts, ts
+from harness.cloud.store.base import ConflictError, NotFoundError, StoreBase, StoreError
+
+_DEVICE_TIMES = {"bootstrapped_timestamp", "bootstrap_expiration_date", "connector_expiration_date",
+                 "registered_at", "last_seen", "created_at", "updated_at"}
+_DEVICE_FIELDS = [f.name for f in fields(Device)]
+
+
+class DeviceStore(StoreBase):
+    """Devices of accounts."""
+
+    @staticmethod
+    def _device(row: sqlite3.Row) -> Device:
+        d = {k: row[k] for k in _DEVICE_FIELDS}
+        for key in _DEVICE_TIMES:
+            d[key] = from_ts(d[key])
+        d["state"] = DeviceState(d["state"])
+        d["resources"] = json.loads(d["resources"])
+        return Device(**d)
+
+    def _device_values(self, device: Device) -> tuple[Any, ...]:
+        values = []
+        for name in _DEVICE_FIELDS:
+            value = getattr(device, name)
+            if name in _DEVICE_TIMES:
+                value = ts(value)
+            elif name == "resources":
+                value = json.dumps(value, separators=(",", ":"))
+            elif name == "state":
+                value = str(value)
+            values.append(value)
+        return tuple(values)
+
+    def create_device(self, account_id: str, endpoint_name: str, *, device_id: str | None = None,
+                      state: DeviceState = DeviceState.CLOUD_ENROLLING, **attrs: Any) -> Device:
+        """Create a Device Directory entry with a fresh 32-hex id (unless given)."""
+        self._require_account(account_id)
+        now = utcnow()
+        device = Device(id=device_id or new_id(), account_id=account_id, endpoint_name=endpoint_name,
+                        state=state, created_at=now, updated_at=now, **attrs)
+        marks = ",".join("?" * len(_DEVICE_FIELDS))
+        try:
+            with self._tx() as db:
+                db.execute(f"INSERT INTO devices ({','.join(_DEVICE_FIELDS)}) VALUES ({marks})",  # noqa: S608
+                           self._device_values(device))
+        except sqlite3.IntegrityError:
+            raise ConflictError(f"Device {device.id} already exists; use another id.") from None
+        return device
+
+    def update_device(self, device_id: str, *, when_state: tuple[DeviceState, ...] | None = None,
+                      **changes: Any) -> Device:
+        """Change fields of a device (updated_at is set); returns the new row.
+
+        With `when_state`, the change applies only if the device is in one of those states at
+        that moment (in the same transaction); otherwise the row is returned unchanged.
+        """
+        unknown = set(changes) - set(_DEVICE_FIELDS) - {"id"}
+        if unknown or "id" in changes:
+            raise StoreError(f"Cannot change {sorted(unknown | ({'id'} & set(changes)))} of a device.")
+        if "state" in changes:
+            changes["state"] = DeviceState(changes["state"])
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM devices WHERE id=?", (device_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"No device {device_id!r}; list the devices to find the id.")
+            if when_state is not None and DeviceState(row["state"]) not in when_state:
+                return self._device(row)
+            device = replace(self._device(row), **changes, updated_at=utcnow())
+            sets = ",".join(f"{n}=?" for n in _DEVICE_FIELDS)
+            db.execute(f"UPDATE devices SET {sets} WHERE id=?",  # noqa: S608
+                       (*self._device_values(device), device_id))
+        return device
+
+    def get_device(self, device_id: str) -> Device | None:
+        """The device with this id, or None."""
+        rows = self._query("SELECT * FROM devices WHERE id=?", (device_id,))
+        return self._device(rows[0]) if rows else None
+
+    def list_devices(self, account_id: str | None = None, *, state: DeviceState | str | None = None,
+                     endpoint_name: str | None = None, device_key: str | None = None,
+                     developer_certificate_id: str | None = None) -> list[Device]:
+        """Devices filtered by account, state, endpoint name, bootstrap cert key or developer cert."""
+        sql, args = "SELECT * FROM devices WHERE 1=1", []
+        for column, value in (("account_id", account_id), ("state", state),
+                              ("endpoint_name", endpoint_name), ("device_key", device_key),
+                              ("developer_certificate_id", developer_certificate_id)):
+            if value is not None:
+                sql += f" AND {column}=?"
+                args.append(str(value))
+        return [self._device(r) for r in self._query(sql + " ORDER BY rowid", tuple(args))]
+
+    def count_devices(self, account_id: str, *, developer_certificate_id: str | None = None) -> int:
+        """How many devices an account (or one of its developer certificates) has."""
+        if developer_certificate_id:
+            rows = self._query("SELECT COUNT(*) AS n FROM devices WHERE developer_certificate_id=?",
+                               (developer_certificate_id,))
+        else:
+            rows = self._query("SELECT COUNT(*) AS n FROM devices WHERE account_id=?", (account_id,))
+        return int(rows[0]["n"])

@@ -1,0 +1,77 @@
+"""Persisted device events and rejected bootstraps (denials)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from typing import Any
+
+from harness.cloud.records import Denial, EventRecord, Page, utcnow
+from harness.cloud.sqlite_db import from_ts, ts
+from harness.cloud.store.base import StoreBase
+
+
+class EventStore(StoreBase):
+    """Events and denials."""
+
+    def record_event(self, event_type: str, *, device_id: str | None, account_id: str | None,
+                     data: dict[str, Any], state_change: bool = False,
+                     created_at: dt.datetime | None = None) -> EventRecord:
+        """Persist one device event."""
+        created = created_at or utcnow()
+        with self._tx() as db:
+            cur = db.execute("INSERT INTO events (device_id, account_id, event_type, data, state_change,"
+                             " created_at) VALUES (?,?,?,?,?,?)",
+                             (device_id, account_id, event_type, json.dumps(data, default=str),
+                              int(state_change), ts(created)))
+        return EventRecord(int(cur.lastrowid or 0), device_id, account_id, event_type, data,
+                           state_change, created)
+
+    def list_events(self, *, device_id: str | None = None, account_id: str | None = None,
+                    event_type: str | None = None, limit: int = 1000) -> list[EventRecord]:
+        """Persisted events, oldest first, filtered by device, account or type."""
+        sql, args = "SELECT * FROM events WHERE 1=1", []
+        for column, value in (("device_id", device_id), ("account_id", account_id),
+                              ("event_type", event_type)):
+            if value is not None:
+                sql += f" AND {column}=?"
+                args.append(value)
+        rows = self._query(sql + " ORDER BY id LIMIT ?", (*args, limit))
+        return [self._event(r) for r in rows]
+
+    def list_events_page(self, account_id: str, *, device_id: str | None = None,
+                         event_type: str | None = None, limit: int = 50, after: str | None = None,
+                         order: str = "ASC") -> Page[EventRecord]:
+        """One page of an account's persisted events (optionally one device / type), by id."""
+        return self._page("events", account_id, limit, after, order, self._event,
+                          {"device_id": device_id, "event_type": event_type})
+
+    @staticmethod
+    def _event(row: sqlite3.Row) -> EventRecord:
+        return EventRecord(row["id"], row["device_id"], row["account_id"], row["event_type"],
+                           json.loads(row["data"]), bool(row["state_change"]),
+                           from_ts(row["created_at"]))  # type: ignore[arg-type]
+
+    def record_denial(self, reason: str, *, endpoint_name: str | None = None,
+                      account_id: str | None = None, enrollment_identity: str | None = None,
+                      fingerprint: str | None = None, trusted_certificate_id: str | None = None) -> Denial:
+        """Persist a rejected bootstrap with its reason."""
+        created = utcnow()
+        with self._tx() as db:
+            cur = db.execute("INSERT INTO denials (reason, endpoint_name, account_id, "
+                             "enrollment_identity, fingerprint, trusted_certificate_id, created_at) "
+                             "VALUES (?,?,?,?,?,?,?)",
+                             (reason, endpoint_name, account_id, enrollment_identity, fingerprint,
+                              trusted_certificate_id, ts(created)))
+        return Denial(int(cur.lastrowid or 0), reason, endpoint_name, account_id, enrollment_identity,
+                      fingerprint, trusted_certificate_id, created)
+
+    def list_denials(self, *, account_id: str | None = None) -> list[Denial]:
+        """Rejected bootstraps, oldest first."""
+        sql, args = "SELECT * FROM denials", ()
+        if account_id is not None:
+            sql, args = sql + " WHERE account_id=?", (account_id,)
+        return [Denial(r["id"], r["reason"], r["endpoint_name"], r["account_id"],
+                       r["enrollment_identity"], r["fingerprint"], r["trusted_certificate_id"],
+                       from_ts(r["created_at"])) for r in self._query(sql + " ORDER BY id", args)]  # type: ignore[arg-type]
