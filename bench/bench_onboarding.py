@@ -1,10 +1,11 @@
-"""Benchmark: bootstrap + register onboardings per second over tls-record, N concurrent clients.
+"""Benchmark: bootstrap + register onboardings per second over TLS and DTLS, N concurrent clients.
 
-Run: python3 bench/bench_onboarding.py [--clients 200] [--runs 3]
-Each run onboards `clients` new devices at once (Bootstrap-Request, writes, Bootstrap-Finish,
-then Register with the issued LwM2M credential on a new TLS connection) and prints the rate;
-the median of the runs is printed last. The service runs in this process, the clients in one
-separate process (so the numbers are the service's, not the client simulation's).
+Run: python3 bench/bench_onboarding.py [--clients 200] [--runs 3] [--kinds tls-record,dtls]
+Each run onboards `clients` new devices at once per transport kind (Bootstrap-Request, writes,
+Bootstrap-Finish, then Register with the issued LwM2M credential on a new TLS connection or DTLS
+session) and prints the rate; the median per kind is printed last (same run, same service).
+The service runs in this process, the clients in one separate process (so the numbers are the
+service's, not the client simulation's).
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ async def _onboard(bootstrap_uri: str, dev: LabDevice, aid: str) -> None:
 
 
 def _worker(ca_pem: bytes, ca_key_pem: bytes, server_ca_der: bytes, bootstrap_uri: str, aid: str,
-            clients: int, run_no: int) -> float:
+            clients: int, run_no: int, kind: str) -> float:
     """In a client process: make the device certs, then onboard them all at once; the rate."""
     ca = pki.Credential(pki.load_certificate(ca_pem), pki.load_private_key(ca_key_pem))
-    devices = [LabDevice("tls-record", f"bench-{run_no}-{i}",
-                         credential=pki.make_bootstrap_device_cert(ca, f"bench-{run_no}-{i}"),
+    devices = [LabDevice(kind, f"bench-{kind}-{run_no}-{i}",
+                         credential=pki.make_bootstrap_device_cert(ca, f"bench-{kind}-{run_no}-{i}"),
                          server_ca_der=server_ca_der) for i in range(clients)]
 
     async def go() -> float:
@@ -60,39 +61,44 @@ def _worker(ca_pem: bytes, ca_key_pem: bytes, server_ca_der: bytes, bootstrap_ur
     return asyncio.run(go())
 
 
-async def main(clients: int, runs: int) -> float:
-    """Run the benchmark (service here, clients in a separate process); the median rate."""
+async def main(clients: int, runs: int, kinds: tuple[str, ...] = ("tls-record", "dtls")
+               ) -> dict[str, float]:
+    """Run the benchmark (service here, clients in a separate process); the median per kind."""
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory(prefix="dmhil-bench-") as tmp, \
             ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        svc = DeviceManagementService(ServiceConfig(transports=["tls-record"]), Path(tmp),
+        svc = DeviceManagementService(ServiceConfig(transports=list(kinds)), Path(tmp),
                                       start_rest=False)
         await svc.start()
         try:
             ca = pki.make_ca("bench factory CA")
-            account = svc.create_account("bench", device_quota=clients * runs + 10)
+            account = svc.create_account("bench", device_quota=clients * runs * len(kinds) + 10)
             svc.add_trusted_certificate(account.id, "factory", ca.cert_pem)
-            rates = []
+            rates: dict[str, list[float]] = {kind: [] for kind in kinds}
             for run_no in range(runs):
-                cpu = time.process_time()
-                rate = await loop.run_in_executor(
-                    pool, _worker, ca.cert_pem, ca.key_pem, svc.server_ca_der, svc.bootstrap_uri(),
-                    account.id, clients, run_no)
-                rates.append(rate)
-                server_ms = (time.process_time() - cpu) * 1000 / clients
-                print(f"run {run_no + 1}: {clients} onboardings, {rate:.1f} onboardings/s, "
-                      f"service CPU {server_ms:.1f} ms per onboarding", flush=True)
+                for kind in kinds:
+                    cpu = time.process_time()
+                    rate = await loop.run_in_executor(
+                        pool, _worker, ca.cert_pem, ca.key_pem, svc.server_ca_der,
+                        svc.bootstrap_uri(kind), account.id, clients, run_no, kind)
+                    rates[kind].append(rate)
+                    server_ms = (time.process_time() - cpu) * 1000 / clients
+                    print(f"run {run_no + 1}: {kind}: {clients} onboardings, {rate:.1f} "
+                          f"onboardings/s, service CPU {server_ms:.1f} ms per onboarding",
+                          flush=True)
         finally:
             await svc.stop()
-    median = statistics.median(rates)
-    print(f"median of {runs} runs: {median:.1f} bootstrap+register onboardings/s "
-          f"({clients} concurrent tls-record clients)")
-    return median
+    medians = {kind: statistics.median(values) for kind, values in rates.items()}
+    print(f"median of {runs} runs ({clients} concurrent clients): " + ", ".join(
+        f"{kind} {rate:.1f} bootstrap+register onboardings/s" for kind, rate in medians.items()))
+    return medians
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--kinds", default="tls-record,dtls",
+                        help="comma-separated transport kinds (tls-record, dtls)")
     args = parser.parse_args()
-    asyncio.run(main(args.clients, args.runs))
+    asyncio.run(main(args.clients, args.runs, tuple(k for k in args.kinds.split(",") if k)))

@@ -23,6 +23,7 @@ from harness.transport import (
     create_client_context,
     create_server_context,
     server_ssl_context,
+    transport,
 )
 
 
@@ -45,7 +46,7 @@ async def one_run(kind: str, clients: int, requests: int) -> tuple[float, float]
     devices = [pki.make_device_cert(device_ca, f"bench-{i}") for i in range(clients)]
     contexts = [
         await create_client_context(
-            kind, ssl_context=client_ssl_context(d, server_ca.cert) if kind == "tls-record" else None)
+            kind, ssl_context=client_ssl_context(d, server_ca.cert) if transport(kind).needs_tls else None)
         for d in devices
     ]
     uri = server.uri(kind) + "/echo"

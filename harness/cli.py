@@ -87,9 +87,21 @@ def cmd_console(args: argparse.Namespace) -> int:
 def cmd_cloud_serve(args: argparse.Namespace) -> int:
     """Run the local Device Management service until Ctrl-C."""
     from harness.cloud.serve import run_service_forever
+    from harness.services.standard_clients import with_standard_options
 
     lab = _lab(args)
-    run_service_forever(lab.service, _data_dir(args))
+    config = with_standard_options(lab.service, args.standard_account, args.psk)
+    run_service_forever(config, _data_dir(args))
+    return 0
+
+
+def cmd_cloud_device_cert(args: argparse.Namespace) -> int:
+    """Issue an X.509 device certificate for a standard (DTLS) client of the standard account."""
+    from harness.services.standard_clients import write_device_certificate
+
+    for path in write_device_certificate(_data_dir(args), args.endpoint, Path(args.out_dir),
+                                         args.account):
+        print(f"wrote {path}")
     return 0
 
 
@@ -256,6 +268,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve = add("serve", cmd_cloud_serve, "run the service until Ctrl-C (prints URIs and CA)", cloud_sub)
     serve.add_argument("--data-dir", default=None, help="where the service keeps its state "
                        "(default: service.data_dir of the lab config, else .hil/cloud)")
+    serve.add_argument("--standard-account", default=None, metavar="NAME",
+                       help="account (made if missing) that NoSec and PSK devices join")
+    serve.add_argument("--psk", action="append", default=[], metavar="IDENTITY:KEY",
+                       help="let a DTLS PSK device in (KEY as text, or 0x + hex); repeatable")
+    dcert = add("device-cert", cmd_cloud_device_cert,
+                "issue an X.509 certificate for a standard DTLS client", cloud_sub)
+    dcert.add_argument("endpoint", help="the client's endpoint name (the certificate's CN)")
+    dcert.add_argument("--out-dir", default=".", help="where ENDPOINT.crt/.key and server-ca.pem go")
+    dcert.add_argument("--data-dir", default=None, help="the service's data dir (default: "
+                       "service.data_dir of the lab config, else .hil/cloud)")
+    dcert.add_argument("--account", default="standard", help="account name (made if missing)")
     devices = add("devices", cmd_cloud_devices, "list the device directory", cloud_sub)
     devices.add_argument("--data-dir", default=None, help="the service's data dir (default: "
                          "service.data_dir of the lab config, else .hil/cloud)")

@@ -26,7 +26,8 @@ LAB_CONFIG_ENV = "HIL_LAB_CONFIG"
 
 Port = Annotated[int, Field(ge=0, le=65535, description="TCP/UDP port; 0 = the OS picks a free one")]
 Seconds = Annotated[float, Field(gt=0, description="a duration in seconds")]
-TransportName = Literal["tls-record", "tcp-length", "udp"]
+TransportName = Literal["tls-record", "tcp-length", "udp", "dtls"]
+"""The transport kinds of harness.transport.registry (tests check the two lists agree)."""
 
 
 class _Strict(BaseModel):
@@ -64,6 +65,26 @@ class ServerPorts(_Strict):
     tls_record: Port = 0
     tcp_length: Port | None = None
     udp: Port | None = 0
+    dtls: Port | None = 0
+
+
+class PskKey(_Strict):
+    """One PSK device: its identity, its key (hex) and, optionally, its endpoint name."""
+
+    identity: str = Field(min_length=1, max_length=128)
+    key: str = Field(pattern=r"^([0-9A-Fa-f]{2}){8,64}$", description="the key in hex, 8-64 bytes")
+    endpoint: str | None = None
+
+    def __repr__(self) -> str:  # never show the key
+        return f"PskKey(identity={self.identity!r}, key=<redacted>)"
+
+
+class StandardMode(_Strict):
+    """Standard LwM2M clients: which account NoSec and PSK devices belong to, and PSK keys."""
+
+    account: str | None = Field(None, description="account name (created if missing) NoSec and "
+                                                  "PSK devices join; none = NoSec refused")
+    psk: list[PskKey] = []
 
 
 class StreamConfig(_Strict):
@@ -103,7 +124,7 @@ class ServiceConfig(_Strict):
     operator_key_file: Path | None = Field(
         None, description="remote: the service's operator-key file (default <data_dir>/operator-key)")
     host: str = "127.0.0.1"
-    transports: list[TransportName] = ["tls-record", "udp"]
+    transports: list[TransportName] = ["tls-record", "udp", "dtls"]
     bootstrap: ServerPorts = ServerPorts()
     lwm2m: ServerPorts = ServerPorts()
     rest_port: Port = 0
@@ -111,6 +132,7 @@ class ServiceConfig(_Strict):
     retention: Retention = Retention()
     data_dir: Path | None = Field(None, description="SQLite + CA keys; default: a per-run temp dir")
     timing: Timing = Timing()
+    standard: StandardMode = StandardMode()
 
     @field_validator("transports")
     @classmethod

@@ -15,6 +15,7 @@ from aiocoap.numbers.codes import Code
 
 from harness.cloud import events as ev
 from harness.cloud.bootstrap_policy import BootstrapPlan, BootstrapRequest, BootstrapRules, Denied
+from harness.cloud.bootstrap_standard import prepare_standard_client
 from harness.cloud.bootstrap_writes import Write, bootstrap_writes
 from harness.cloud.ca import ServicePki
 from harness.cloud.coap_util import (
@@ -25,15 +26,16 @@ from harness.cloud.coap_util import (
     error_reply,
     is_decimal,
     parse_query,
-    peer_cert_der,
     request_remote,
     transport_kind,
 )
+from harness.cloud.lwm2m_rules import RuleError, check_option_lengths
 from harness.cloud.records import DeviceState, utcnow
 from harness.cloud.retention import RefusalGate
 from harness.cloud.store import Store
 from harness.config import Timing
 from harness.lwm2m.ids import ContentFormat
+from harness.transport import peer_identity, transport
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +154,10 @@ class BootstrapServer:
             return error_reply(Code.REQUEST_ENTITY_TOO_LARGE,
                                f"Bootstrap-Request payload exceeds {MAX_BODY} bytes; send no payload")
         try:
+            check_option_lengths(request)
             query = parse_query(request)
+        except RuleError as exc:
+            return self._refuse(exc.code, exc.text, None, remote)
         except QueryError as exc:
             return self._refuse("4.00", f"Bad Bootstrap-Request query: {exc}", None, remote)
         endpoint = query.get("ep", "")
@@ -164,9 +169,11 @@ class BootstrapServer:
             return self._refuse("4.00", f"pct={pct!r} is not a content-format number; "
                                 "use pct=11542 (TLV) or pct=110 (SenML-JSON)", endpoint, remote)
         kind = transport_kind(remote)
-        cert = peer_cert_der(remote) if kind == "tls-record" else None
         request_info = BootstrapRequest(endpoint, query.get("aid") or None, query.get("iep") or None,
-                                        cert)
+                                        peer_identity(remote))
+        # the Device Management Client names its version (mccv=) when its URI has a query, and
+        # is the only client on the stream transports
+        real_client = "mccv" in query or not transport(kind).standard_clients
         try:
             self._store_fails("directory", endpoint)
             plan = self.rules.decide(request_info)
@@ -177,7 +184,8 @@ class BootstrapServer:
             return self._refuse("5.00", "Internal error #1", endpoint, remote)
         try:
             self._store_fails("credentials", endpoint)
-            writes = self._writes(plan, kind, senml=pct is not None and int(pct) in SENML_PCT)
+            writes = self._writes(plan, kind, senml=pct is not None and int(pct) in SENML_PCT,
+                                  real_client=real_client)
         except Exception:  # noqa: BLE001
             log.exception("issuing LwM2M credentials for ep=%s failed", endpoint)
             return self._refuse("5.00", "Internal error #2", endpoint, remote,
@@ -188,47 +196,77 @@ class BootstrapServer:
                                           "state": str(plan.device.state)}))
         log.info("bootstrap accepted ep=%s device=%s account=%s (%s%s)", endpoint, plan.device.id,
                  plan.account.id, kind, ", first-to-claim" if plan.first_to_claim else "")
-        task = asyncio.get_running_loop().create_task(self._provision(remote, plan, writes))
+        task = asyncio.get_running_loop().create_task(self._provision(remote, plan, writes,
+                                                                      real_client))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return Message(code=Code.CHANGED)
 
-    def _writes(self, plan: BootstrapPlan, kind: str, *, senml: bool) -> list[Write]:
+    def _writes(self, plan: BootstrapPlan, kind: str, *, senml: bool,
+                real_client: bool) -> Callable[[int], list[Write]]:
+        """The writes, given the security instance the LwM2M account goes to."""
         credential = None
-        if not plan.nosec:
+        psk = None
+        if plan.psk_identity is not None:
+            key = self.store.psk.keys().get(plan.psk_identity)
+            if key is None:
+                raise LookupError("the PSK identity was removed during the bootstrap")
+            psk = (plan.psk_identity, key)
+        elif not plan.nosec:
             validity = dt.timedelta(seconds=self.timing.lwm2m_credential_validity)
             credential = self.pki.issue_lwm2m_credential(plan.device.endpoint_name, plan.account.id,
                                                          plan.device.id, validity)
             self.store.update_device(plan.device.id,
                                      connector_expiration_date=credential.cert.not_valid_after_utc)
-        return bootstrap_writes(
+        return lambda instance: bootstrap_writes(
             lwm2m_uri=self.lwm2m_uri(kind),
             account_id=plan.account.id,
             credential=credential,
             server_ca_der=self.pki.server_ca.cert_der,
             lifetime=int(self.timing.lifetime_default),
-            binding="U" if kind == "udp" else "T",
+            binding=transport(kind).binding,
             bootstrap_uri=self.bootstrap_uri(kind) if plan.first_to_claim else None,
             senml=senml,
+            aid_in_uri=real_client,
+            psk=psk,
+            security_instance=instance,
         )
 
     # ------------------------------------------------------------------ provisioning
 
     async def _send(self, remote: object, code: Code, path: tuple[str, ...], *,
-                    content_format: int | None = None, payload: bytes = b"") -> Message:
+                    content_format: int | None = None, payload: bytes = b"",
+                    accept: int | None = None) -> Message:
         assert self.context is not None, "BootstrapServer.context is set by the service"
         return await request_remote(self.context, remote, code, path, payload=payload,
-                                    content_format=content_format, timeout=WRITE_TIMEOUT)
+                                    content_format=content_format, timeout=WRITE_TIMEOUT,
+                                    accept=accept)
 
-    async def _provision(self, remote: object, plan: BootstrapPlan, writes: list[Write]) -> None:
+    async def _provision(self, remote: object, plan: BootstrapPlan,
+                         writes_for: Callable[[int], list[Write]], real_client: bool) -> None:
         device = plan.device
         step = "start"
         try:
             await asyncio.sleep(0)  # the piggybacked 2.04 goes out first
-            for write in writes:
+            instance = 0
+            if not real_client:
+                step = "Bootstrap-Discover/Delete"
+                instance = await prepare_standard_client(
+                    lambda code, path, **kw: self._send(remote, code, path, **kw))
+            for write in writes_for(instance):
                 step = f"PUT /{'/'.join(write.uri_path)}"
-                response = await self._send(remote, Code.PUT, write.uri_path,
-                                            content_format=write.content_format, payload=write.payload)
+                try:
+                    response = await self._send(remote, Code.PUT, write.uri_path,
+                                                content_format=write.content_format,
+                                                payload=write.payload)
+                except aiocoap.error.MessageError:
+                    if real_client:
+                        raise
+                    # a standard client that reset the Discover may reset the first write while
+                    # it enters its bootstrap state (coap-node does): send it once more
+                    response = await self._send(remote, Code.PUT, write.uri_path,
+                                                content_format=write.content_format,
+                                                payload=write.payload)
                 if not response.code.is_successful():
                     raise _StepFailed(f"{step} answered {code_text(response.code)} "
                                       f"{response.payload[:80].decode(errors='replace')}")
@@ -247,13 +285,16 @@ class BootstrapServer:
                 "ep": device.id, "original-ep": device.endpoint_name, "reason": reason}))
             return
         now = utcnow()
+        # a client may register within a millisecond of its Bootstrap-Finish ACK: a registration
+        # (or anything else) that landed meanwhile is never overwritten
+        self.store.update_device(device.id, bootstrapped_timestamp=now)
         entry = self.store.update_device(device.id, state=DeviceState.BOOTSTRAPPED,
-                                         bootstrapped_timestamp=now)
+                                         when_state=(DeviceState.CLOUD_ENROLLING,))
         self.events.publish(ev.Event(ev.BOOTSTRAP, device.id, plan.account.id, {
             "ep": device.id, "original-ep": device.endpoint_name, "account_id": plan.account.id,
             "state": str(entry.state),
             "first_to_claim": plan.first_to_claim, "new_device": plan.new_device,
-            "mode": "nosec" if plan.nosec else "certificate"}))
+            "mode": "nosec" if plan.nosec else "psk" if plan.psk_identity else "certificate"}))
 
 
 class _StepFailed(Exception):

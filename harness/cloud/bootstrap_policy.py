@@ -33,8 +33,10 @@ from harness.cloud.records import (
 )
 from harness.cloud.store import Store
 from harness.pki import enrollment_id, load_certificate, subject_fields
+from harness.transport import NOSEC, PeerIdentity
 
 DEVICES_PER_DEVELOPER_CERT = 100
+UNKNOWN_PSK = "PSK identity not registered"
 
 
 class Denied(Exception):
@@ -54,7 +56,12 @@ class BootstrapRequest:
     endpoint_name: str
     account_id: str | None = None
     internal_endpoint: str | None = None
-    peer_cert_der: bytes | None = None
+    identity: PeerIdentity = NOSEC
+
+    @property
+    def peer_cert_der(self) -> bytes | None:
+        """The peer's certificate (DER) when it authenticated with one."""
+        return self.identity.certificate
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ class BootstrapPlan:
     new_device: bool
     nosec: bool
     peer_cert: x509.Certificate | None
+    psk_identity: str | None = None
 
 
 def fingerprint_hex(cert: x509.Certificate) -> str:
@@ -84,7 +92,9 @@ class BootstrapRules:
 
     def decide(self, request: BootstrapRequest) -> BootstrapPlan:
         """The plan for this request, or raise Denied with the documented reason."""
-        if request.peer_cert_der is None:
+        if request.identity.kind == "psk":
+            return self._psk(request)
+        if request.identity.kind == "none":
             return self._nosec(request)
         cert = load_certificate(request.peer_cert_der)
         fingerprint = fingerprint_hex(cert)
@@ -172,6 +182,18 @@ class BootstrapRules:
         return self._enter(account, device, request.endpoint_name, cert, ca_id="developer",
                            mode=ExecutionMode.DEVELOPER, first_to_claim=False,
                            developer_certificate_id=devcert.id)
+
+    def _psk(self, request: BootstrapRequest) -> BootstrapPlan:
+        identity = request.identity.psk_identity or ""
+        record = self.store.psk.get(identity)
+        account = self.store.get_account(record.account_id) if record else None
+        if record is None or account is None:
+            raise Denied(FORBIDDEN, UNKNOWN_PSK, endpoint_name=request.endpoint_name)
+        known = self.store.list_devices(account.id, endpoint_name=request.endpoint_name)
+        plan = self._enter(account, known[0] if known else None, request.endpoint_name, None,
+                           ca_id=None, mode=ExecutionMode.UNKNOWN, first_to_claim=False)
+        return BootstrapPlan(plan.account, plan.device, False, plan.new_device, False, None,
+                             psk_identity=identity)
 
     def _nosec(self, request: BootstrapRequest) -> BootstrapPlan:
         aid = request.account_id or self.nosec_default_account

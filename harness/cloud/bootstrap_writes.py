@@ -70,14 +70,27 @@ def bootstrap_writes(
     binding: str,
     bootstrap_uri: str | None = None,
     senml: bool = False,
+    aid_in_uri: bool = True,
+    psk: tuple[str, bytes] | None = None,
+    security_instance: int = LWM2M_SECURITY_INSTANCE,
 ) -> list[Write]:
-    """The writes for one device (credential None = NoSec; bootstrap_uri set = First-to-Claim)."""
+    """The writes for one device (credential None = NoSec or `psk`; bootstrap_uri = First-to-Claim).
+
+    `aid_in_uri`: only the Device Management Client (it sends `mccv=`) reads `?aid=` from the
+    server URI; a standard client cannot parse a URI with a query (protocol-facts §3.1).
+    `security_instance`: where the LwM2M server account goes (the real client: /0/0).
+    """
     security: ResourceValues = {
-        Security.SERVER_URI: with_aid(lwm2m_uri, account_id),
+        Security.SERVER_URI: with_aid(lwm2m_uri, account_id) if aid_in_uri
+        else lwm2m_uri.split("?", 1)[0],
         Security.BOOTSTRAP_SERVER: False,
         Security.SHORT_SERVER_ID: SHORT_SERVER_ID,
     }
-    if credential is None:
+    if psk is not None:
+        security[Security.SECURITY_MODE] = int(SecurityMode.PSK)
+        security[Security.PUBLIC_KEY_OR_IDENTITY] = psk[0].encode()
+        security[Security.SECRET_KEY] = psk[1]
+    elif credential is None:
         security[Security.SECURITY_MODE] = int(SecurityMode.NOSEC)
     else:
         security[Security.SECURITY_MODE] = int(SecurityMode.CERTIFICATE)
@@ -91,7 +104,7 @@ def bootstrap_writes(
         Server.BINDING: binding,
     }
     writes = [
-        instance_write(0, LWM2M_SECURITY_INSTANCE, security, senml=senml),
+        instance_write(0, security_instance, security, senml=senml),
         instance_write(1, SERVER_INSTANCE, server, senml=senml),
     ]
     if bootstrap_uri is not None:

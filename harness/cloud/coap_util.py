@@ -11,7 +11,8 @@ from aiocoap.numbers.codes import Code
 
 from harness.client.wire import code_text  # noqa: F401 (the servers import it from here)
 from harness.lwm2m.blockwise import MAX_BLOCK_SIZE, send_blockwise
-from harness.transport import peer_certificate
+from harness.transport import peer_identity
+from harness.transport.registry import kind_of
 
 MAX_BODY = 64 * 1024
 """Largest request payload the servers accept (bigger -> 4.13)."""
@@ -55,14 +56,13 @@ def parse_query(request: Message) -> dict[str, str]:
 
 
 def transport_kind(remote: object) -> str:
-    """The harness transport kind of a request's remote: tls-record, tcp-length or udp."""
-    kind = getattr(remote, "kind", None)
-    return kind if kind in ("tls-record", "tcp-length") else "udp"
+    """The transport kind of a request's remote (aiocoap's own udp remotes have none: udp)."""
+    return kind_of(remote)
 
 
 def peer_cert_der(remote: object) -> bytes | None:
-    """The verified TLS peer certificate (DER) of a remote, None without TLS."""
-    return peer_certificate(remote)
+    """The verified peer certificate (DER) of a remote: None for PSK and NoSec peers."""
+    return peer_identity(remote).certificate
 
 
 def describe_remote(remote: object) -> str:
@@ -73,7 +73,7 @@ def describe_remote(remote: object) -> str:
 
 async def request_remote(context: aiocoap.Context, remote: object, code: Code, path: tuple[str, ...],
                          *, payload: bytes = b"", content_format: int | None = None,
-                         timeout: float) -> Message:
+                         timeout: float, accept: int | None = None) -> Message:
     """Send a server-initiated request to a client's remote; its response within `timeout` s.
 
     A body over 512 bytes goes as 512-byte Block1 blocks with one token, restarting at block 0
@@ -84,6 +84,8 @@ async def request_remote(context: aiocoap.Context, remote: object, code: Code, p
     msg.remote = remote
     if content_format is not None:
         msg.opt.content_format = content_format
+    if accept is not None:
+        msg.opt.accept = accept
     async with asyncio.timeout(timeout):
         if len(payload) > MAX_BLOCK_SIZE:
             return await send_blockwise(context, msg, block_size=MAX_BLOCK_SIZE, timeout=timeout)

@@ -14,7 +14,7 @@ from aiocoap import Message
 from aiocoap.numbers.codes import Code
 
 from harness.cloud import events as ev
-from harness.cloud.bootstrap_policy import NOT_IN_ACCOUNT, QUOTA_REACHED, fingerprint_hex
+from harness.cloud.bootstrap_policy import QUOTA_REACHED, fingerprint_hex
 from harness.cloud.ca import ServicePki
 from harness.cloud.coap_util import (
     MAX_BODY,
@@ -22,11 +22,17 @@ from harness.cloud.coap_util import (
     code_text,
     describe_remote,
     error_reply,
-    is_decimal,
     parse_query,
-    peer_cert_der,
     request_remote,
     transport_kind,
+)
+from harness.cloud.lwm2m_identity import identify
+from harness.cloud.lwm2m_rules import (
+    RuleError,
+    binding_of,
+    check_option_lengths,
+    check_version,
+    lifetime_of,
 )
 from harness.cloud.ratelimit import RateLimiter
 from harness.cloud.records import Account, Device, DeviceState, ExecutionMode, utcnow
@@ -38,11 +44,10 @@ from harness.lwm2m.blockwise import answer_blocks_in_order
 from harness.lwm2m.ids import ContentFormat
 from harness.lwm2m.linkformat import Link, LinkFormatError, parse_links
 from harness.pki import load_certificate, subject_fields
+from harness.transport import peer_identity, transport
 
 log = logging.getLogger(__name__)
 
-DIRECT_NEEDS_COMMERCIAL = "Direct LwM2M registration needs a commercial account"
-UNKNOWN_DEVICE = "Device not in the directory; bootstrap again"
 OPERATION_TIMEOUT = 30.0
 
 
@@ -50,11 +55,7 @@ class DeviceNotConnected(HilError):
     """A server-initiated operation for a device that has no live registration."""
 
 
-class _Refused(Exception):
-    def __init__(self, code: str | Code, text: str) -> None:
-        super().__init__(text)
-        self.code = code
-        self.text = text
+_Refused = RuleError
 
 
 @dataclass
@@ -65,6 +66,8 @@ class LiveRegistration:
     account_id: str
     location: tuple[str, ...]
     remote: Any
+    version: str = "1.0"
+    reads_max_age: bool = True
 
 
 def resource_entries(links: list[Link]) -> list[dict[str, Any]]:
@@ -134,16 +137,11 @@ class Lwm2mServer:
 
     # ------------------------------------------------------------------ helpers
 
-    def _lifetime(self, query: dict[str, str]) -> int:
-        text = query.get("lt")
-        if text is None:
-            value = self.timing.lifetime_default
-        else:
-            if not is_decimal(text) or int(text) <= 0:
-                raise _Refused("4.00", f"lt={text!r} is not a positive integer; send the lifetime "
-                                       "in seconds, e.g. lt=86400")
-            value = int(text)
-        return int(min(max(value, self.timing.lifetime_min), self.timing.lifetime_max))
+    def _lifetime(self, query: dict[str, str], *, reads_max_age: bool,
+                  default: float | None = None) -> int:
+        return lifetime_of(query, default=default or self.timing.lifetime_default,
+                           minimum=self.timing.lifetime_min, maximum=self.timing.lifetime_max,
+                           clamp=reads_max_age)
 
     @staticmethod
     def _links(request: Message) -> list[Link]:
@@ -181,36 +179,9 @@ class Lwm2mServer:
     # ------------------------------------------------------------------ identify
 
     def _identify(self, request: Message, query: dict[str, str]) -> tuple[Account, Device | None, str]:
-        """The account, the known device (or None = create) and the mode (bootstrap|direct|nosec)."""
-        endpoint = query["ep"]
-        cert_der = peer_cert_der(request.remote) if transport_kind(request.remote) == "tls-record" \
-            else None
-        if cert_der is None:
-            aid = query.get("aid") or query.get("d") or self.nosec_default_account
-            account = self.store.get_account(aid) if aid else None
-            if account is None:
-                raise _Refused("4.03", f"NoSec registration needs a known account: add aid=<account id> "
-                                       f"to the query (got {aid!r})")
-            known = self.store.list_devices(account.id, endpoint_name=endpoint)
-            return account, (known[-1] if known else None), "nosec"
-        cert = load_certificate(cert_der)
-        if self.pki.is_lwm2m_credential(cert):
-            fields = subject_fields(cert)
-            device = self.store.get_device(fields.get("L", ""))
-            account = self.store.get_account(fields.get("OU", ""))
-            if device is None or account is None or device.account_id != account.id:
-                raise _Refused("4.03", UNKNOWN_DEVICE)
-            return account, device, "bootstrap"
-        aid = query.get("aid") or query.get("d") or subject_fields(cert).get("OU")
-        account = self.store.get_account(aid) if aid else None
-        trusted = self.store.trusted_issuer(account.id, cert, service="lwm2m") if account else None
-        if account is None or trusted is None:
-            raise _Refused("4.03", NOT_IN_ACCOUNT)
-        if not account.commercial:
-            raise _Refused("4.03", DIRECT_NEEDS_COMMERCIAL)
-        known = [d for d in self.store.list_devices(account.id, endpoint_name=endpoint)
-                 if d.lwm2m_mode == "direct"]
-        return account, (known[-1] if known else None), "direct"
+        """The account, the known device (or None = create) and the mode (see lwm2m_identity)."""
+        return identify(self.store, self.pki, peer_identity(request.remote), query,
+                        self.nosec_default_account)
 
     # ------------------------------------------------------------------ register
 
@@ -221,7 +192,7 @@ class Lwm2mServer:
         query = {}
         with contextlib.suppress(QueryError):
             query = parse_query(request)
-        cert_der = peer_cert_der(request.remote)
+        cert_der = peer_identity(request.remote).certificate
         subject = subject_fields(load_certificate(cert_der)) if cert_der else {}
         account_id = query.get("aid") or subject.get("OU")
         if account_id and self.store.get_account(account_id) is None:
@@ -236,17 +207,22 @@ class Lwm2mServer:
     async def register(self, request: Message) -> Message:
         """POST /rd: create or overwrite the device's registration."""
         try:
+            check_option_lengths(request)
             query = parse_query(request)
             if not query.get("ep"):
                 raise _Refused("4.00", "Register needs ep=<endpoint name> in the query")
-            lifetime = self._lifetime(query)
+            version = check_version(query)
+            binding = binding_of(query, version)
+            reads_max_age = "mccv" in query or \
+                not transport(transport_kind(request.remote)).standard_clients
+            lifetime = self._lifetime(query, reads_max_age=reads_max_age)
             links = self._links(request)
             account, device, mode = self._identify(request, query)
             self._check_rate(device.id if device else f"{account.id}/{query['ep']}", device)
             if device is None:
                 if self.store.count_devices(account.id) >= account.device_quota:
                     raise _Refused("4.03", QUOTA_REACHED)
-                cert_der = peer_cert_der(request.remote)
+                cert_der = peer_identity(request.remote).certificate
                 device = self.store.create_device(
                     account.id, query["ep"], state=DeviceState.REGISTERED, lwm2m_mode=mode,
                     execution_mode=int(ExecutionMode.PRODUCTION if mode == "direct" else 0),
@@ -266,18 +242,19 @@ class Lwm2mServer:
         if previous is not None and previous.remote is not request.remote:
             log.info("device %s registers again from %s; the latest registration overwrites",
                      device.id, describe_remote(request.remote))
-        self.live[device.id] = LiveRegistration(device.id, account.id, location, request.remote)
+        self.live[device.id] = LiveRegistration(device.id, account.id, location, request.remote,
+                                                version, reads_max_age)
         resources = resource_entries(links)
         now = utcnow()
         ept = query.get("et", "default")
-        binding = query.get("b", "U")
         entry = self.store.update_device(device.id, state=DeviceState.REGISTERED, lifetime=lifetime,
                                  registration_location="/".join(location), endpoint_type=ept,
                                  binding=binding, resources=resources, registered_at=now, last_seen=now,
                                  endpoint_name=query["ep"])
         self.events.publish(ev.Event(ev.REGISTRATION, device.id, account.id, {
             "ep": device.id, "original-ep": query["ep"], "ept": ept, "q": "Q" in binding,
-            "lt": lifetime, "resources": resources, "mode": mode, "state": str(entry.state)}))
+            "lt": lifetime, "resources": resources, "mode": mode, "state": str(entry.state),
+            "transport": transport_kind(request.remote)}))
         response = Message(code=Code.CREATED, location_path=location)
         response.opt.max_age = lifetime
         return response
@@ -292,8 +269,7 @@ class Lwm2mServer:
         if (device is None or device.account_id != path[0]
                 or device.state != DeviceState.REGISTERED):
             raise _Refused(Code.NOT_FOUND, "No such registration; register again")
-        cert_der = peer_cert_der(request.remote) if transport_kind(request.remote) == "tls-record" \
-            else None
+        cert_der = peer_identity(request.remote).certificate
         if cert_der is not None:
             cert = load_certificate(cert_der)
             if self.pki.is_lwm2m_credential(cert) and subject_fields(cert).get("L") != device.id:
@@ -303,10 +279,15 @@ class Lwm2mServer:
     async def update(self, request: Message) -> Message:
         """POST /rd/<aid>/<id>: refresh the registration, merge changed resources."""
         try:
+            check_option_lengths(request)
             device = self._located(request)
             query = parse_query(request)
-            lifetime = self._lifetime(query) if "lt" in query else (device.lifetime or
-                                                                    int(self.timing.lifetime_default))
+            live = self.live.get(device.id)
+            version = live.version if live else "1.0"
+            reads_max_age = live.reads_max_age if live else True
+            lifetime = self._lifetime(query, reads_max_age=reads_max_age,
+                                      default=device.lifetime or None)
+            binding = binding_of(query, version, device.binding)
             links = self._links(request)
             self._check_rate(device.id, device)
         except QueryError as exc:
@@ -317,12 +298,12 @@ class Lwm2mServer:
         changes: dict[str, Any] = {"lifetime": lifetime, "resources": resources, "last_seen": utcnow()}
         if "et" in query:
             changes["endpoint_type"] = query["et"]
-        if "b" in query:
-            changes["binding"] = query["b"]
+        changes["binding"] = binding
         device = self.store.update_device(device.id, **changes)
         location = tuple(device.registration_location.split("/")) if device.registration_location \
             else ("rd", device.account_id, device.id)
-        self.live[device.id] = LiveRegistration(device.id, device.account_id, location, request.remote)
+        self.live[device.id] = LiveRegistration(device.id, device.account_id, location,
+                                                request.remote, version, reads_max_age)
         self.events.publish(ev.Event(ev.REG_UPDATE, device.id, device.account_id, {
             "ep": device.id, "ept": device.endpoint_type, "q": "Q" in (device.binding or ""),
             "lt": lifetime, "resources": resources}))

@@ -40,7 +40,9 @@ from harness.transport import (
     StreamLimits,
     TlsContext,
     create_server_context,
+    server_dtls_context,
     server_tls_context,
+    transport,
 )
 from harness.transport.limits import install_accept_error_filter
 
@@ -100,6 +102,8 @@ class DeviceManagementService:
         self._prune_task: asyncio.Task[None] | None = None
         self._bs_trust = _TrustCache()
         self._lwm2m_trust = _TrustCache()
+        self._bs_dtls = _TrustCache()
+        self._lwm2m_dtls = _TrustCache()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -116,6 +120,7 @@ class DeviceManagementService:
         self._log_limit = install_log_limit(self.config.retention.log_lines_per_minute)
         try:
             self.pki = ServicePki.load_or_create(self.data_dir, self.config.host)
+            self._apply_standard_mode()
             timing = self.config.timing
             rules = BootstrapRules(self.store, self.pki,
                                    nosec_default_account=self.nosec_default_account)
@@ -130,12 +135,12 @@ class DeviceManagementService:
             rd_site = aiocoap.resource.Site()
             self.lwm2m.mount(rd_site)
             self.bootstrap_server = await create_server_context(
-                bs_site, self._endpoints(self.config.bootstrap, self._bootstrap_ssl,
+                bs_site, self._endpoints(self.config.bootstrap, "bootstrap",
                                          self._bootstrap_handshake_failed))
             self.bootstrap.context = self.bootstrap_server.context
             self.trace.attach(self.bootstrap_server.context, "bootstrap")
             self.lwm2m_server = await create_server_context(
-                rd_site, self._endpoints(self.config.lwm2m, self._lwm2m_ssl,
+                rd_site, self._endpoints(self.config.lwm2m, "lwm2m",
                                          self._lwm2m_handshake_failed))
             self.lwm2m.context = self.lwm2m_server.context
             self.trace.attach(self.lwm2m_server.context, "lwm2m")
@@ -216,16 +221,42 @@ class DeviceManagementService:
     def _lwm2m_handshake_failed(self, peer: str, reason: str) -> None:
         self._handshake_failed("lwm2m", peer, reason)
 
-    def _endpoints(self, ports, ssl_factory, on_handshake_failure) -> list[Endpoint]:
+    def _apply_standard_mode(self) -> None:
+        """The account NoSec and PSK devices join (created if missing) and the configured PSKs."""
+        standard = self.config.standard
+        store = self._store()
+        if standard.psk and not (standard.account or self.nosec_default_account):
+            raise ServiceError("service.standard.psk needs service.standard.account (the account "
+                               "PSK devices belong to); set it in the lab config or pass "
+                               "--standard-account.")
+        if standard.account and self.nosec_default_account is None:
+            account = next((a for a in store.list_accounts() if a.name == standard.account), None)
+            account = account or store.create_account(standard.account)
+            self.nosec_default_account = account.id
+        for entry in standard.psk:
+            assert self.nosec_default_account is not None
+            store.psk.put(entry.identity, bytes.fromhex(entry.key), self.nosec_default_account,
+                          entry.endpoint)
+
+    def add_psk(self, identity: str, key: bytes, account_id: str | None = None,
+                endpoint_name: str | None = None) -> None:
+        """Let a PSK device in (DTLS PSK): `identity` with `key`, into an account."""
+        account = account_id or self.nosec_default_account
+        if account is None or self._store().get_account(account) is None:
+            raise ServiceError("A PSK device needs an account; pass account_id or start the "
+                               "service with a standard account (--standard-account).")
+        self._store().psk.put(identity, key, account, endpoint_name)
+
+    def _endpoints(self, ports, server: str, on_handshake_failure) -> list[Endpoint]:
         out = []
         for kind in self.config.transports:
-            port = {"tls-record": ports.tls_record, "tcp-length": ports.tcp_length,
-                    "udp": ports.udp}[kind]
+            spec = transport(kind)
+            port = getattr(ports, spec.config_key)
             if port is None:
                 continue
-            tls = kind == "tls-record"
-            out.append(Endpoint(kind, self.config.host, port, ssl_factory if tls else None,
-                                on_handshake_failure=on_handshake_failure if tls else None,
+            factory = self._context_factory(server, spec.tls_family) if spec.tls_family else None
+            out.append(Endpoint(kind, self.config.host, port, factory,
+                                on_handshake_failure=on_handshake_failure if factory else None,
                                 budget=self.connection_budget))
         if not out:
             raise ServiceError("No transport has a port for a server; set a port for one of "
@@ -244,6 +275,34 @@ class DeviceManagementService:
             cas = [load_certificate(t.certificate.encode()) for t in trusted]
             return server_tls_context(server, [*cas, own_ca.cert])
         return cache.get(tuple((t.id, t.updated_at) for t in trusted), build)
+
+    def _context_factory(self, server: str, family: str) -> Callable[[], Any]:
+        """The TLS or DTLS context factory of the bootstrap or LwM2M server."""
+        return {("bootstrap", "tls"): self._bootstrap_ssl, ("lwm2m", "tls"): self._lwm2m_ssl,
+                ("bootstrap", "dtls"): self._bootstrap_dtls,
+                ("lwm2m", "dtls"): self._lwm2m_dtls_context}[(server, family)]
+
+    def _server_dtls(self, service: str, cache: _TrustCache, server: Credential,
+                     own_ca: Credential) -> Any:
+        """The DTLS context of one server: trusted CAs as for TLS, plus every PSK identity."""
+        store = self._store()
+        trusted = store.list_trusted_certificates(service=service, active_only=True)
+
+        def build() -> Any:
+            cas = [load_certificate(t.certificate.encode()) for t in trusted]
+            return server_dtls_context(server, [*cas, own_ca.cert], store.psk.keys())
+        key = (tuple((t.id, t.updated_at) for t in trusted), store.psk.version())
+        return cache.get(key, build)
+
+    def _bootstrap_dtls(self) -> Any:
+        assert self.pki is not None
+        return self._server_dtls("bootstrap", self._bs_dtls, self.pki.bootstrap_server,
+                                 self.pki.developer_ca)
+
+    def _lwm2m_dtls_context(self) -> Any:
+        assert self.pki is not None
+        return self._server_dtls("lwm2m", self._lwm2m_dtls, self.pki.lwm2m_server,
+                                 self.pki.lwm2m_ca)
 
     def _bootstrap_ssl(self) -> TlsContext:
         assert self.pki is not None

@@ -167,6 +167,22 @@ class AdminClient:
                                     data["bootstrap_uri"], data["server_ca_pem"].encode(),
                                     server_ca.public_bytes(serialization.Encoding.DER))
 
+    # --- standard clients: PSK identities, X.509 device certificates -------------------------
+    def put_psk(self, identity: str, key: bytes, account_id: str | None = None,
+                endpoint_name: str | None = None) -> dict[str, Any]:
+        """Let a DTLS PSK device in (account: the service's standard account by default)."""
+        return self._call("PUT", f"/psk-identities/{identity}", 200, json_body={
+            "key_hex": key.hex(), "account_id": account_id, "endpoint_name": endpoint_name})
+
+    def psk_identities(self, account_id: str | None = None) -> list[dict[str, Any]]:
+        """PSK identities (no keys)."""
+        return self._call("GET", "/psk-identities", params={"account_id": account_id})
+
+    def device_certificate(self, account_id: str, endpoint_name: str) -> dict[str, Any]:
+        """An X.509 LwM2M certificate (PEM chain, key, server CA) for a standard DTLS client."""
+        return self._call("POST", f"/accounts/{account_id}/device-certificates", 201,
+                          json_body={"endpoint_name": endpoint_name})
+
     # --- directory, denials, events, device requests ----------------------------------------
     def devices(self, account_id: str | None = None, **filters: Any) -> list[Device]:
         """Directory entries (filters: state, endpoint_name)."""

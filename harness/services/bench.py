@@ -134,13 +134,13 @@ def app_list(data_dir: Path, account: str) -> None:
 def devices_table(devices: list[Device]) -> Table:
     """A rich table of Device Directory entries."""
     table = Table(title=f"Device Directory ({len(devices)} devices)")
-    for column in ("device id", "account", "endpoint name", "state", "mode", "lifetime",
-                   "last seen"):
+    for column in ("device id", "account", "endpoint name", "state", "mode", "binding",
+                   "lifetime", "last seen"):
         table.add_column(column, no_wrap=column in ("device id", "account"))
     for d in devices:
         mode = {1: "developer", 5: "production"}.get(d.execution_mode, "-")
         table.add_row(d.id, d.account_id, d.endpoint_name, str(d.state),
-                      f"{mode}/{d.lwm2m_mode}", str(d.lifetime or "-"),
+                      f"{mode}/{d.lwm2m_mode}", d.binding or "-", str(d.lifetime or "-"),
                       d.last_seen.strftime("%Y-%m-%d %H:%M:%S") if d.last_seen else "-")
     return table
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import HilError
+from harness.transport.registry import NETWORKS
 
 MAGIC = b"DMHF"
 FORMAT_VERSION = 1
@@ -35,7 +36,7 @@ HEADER = struct.Struct("<4sHHIII")
 PAGE_SIZE = 4096
 ERASED = 0xFF
 MODES = ("factory", "developer")
-TRANSPORTS = ("tcp", "udp")
+TRANSPORTS = NETWORKS  # what the image is built for; the registry maps it to kinds
 # developer credential fields carried as base64 in the manifest (bytes in DeveloperCredentials)
 _BINARY_FIELDS = ("device_cert_der", "server_ca_der", "private_key_der")
 

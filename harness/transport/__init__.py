@@ -7,7 +7,14 @@ Kinds:
 - ``tcp-length``: RFC 7252 messages over plain TCP, each prefixed by a 4-byte big-endian length
   (``coap://host:port`` on a tcp-length context).
 - ``udp``: plain CoAP through aiocoap's own udp6 transport (NoSec).
-- ``dtls``: reserved (X.509 over DTLS); asking for it raises TransportError for now.
+- ``dtls``: RFC 7252 over DTLS 1.2 (X.509 or PSK, HelloVerifyRequest cookies), one session per
+  peer address (``harness.transport.dtls``); the service on Mbed TLS (``server_dtls_context``),
+  boards on OpenSSL (``device_dtls_context``).
+
+Which kind a client uses is its network (a firmware image's ``transport: tcp|udp``) plus the
+URI scheme: ``harness.transport.registry`` (``kind_for``, ``transport(kind)``) is the one table.
+Every remote carries the peer's identity: ``peer_identity(request.remote)`` ->
+``PeerIdentity(kind="certificate"|"psk"|"none", certificate, psk_identity)``.
 
 Public API::
 
@@ -51,6 +58,8 @@ from harness.transport.context import (
     is_connected,
     peer_certificate,
 )
+from harness.transport.dtls_device_engine import DeviceDtlsContext, device_dtls_context
+from harness.transport.dtls_server_engine import MbedDtlsServerContext, server_dtls_context
 from harness.transport.endpoint import Endpoint, TransportKind
 from harness.transport.errors import (
     ConnectFailedError,
@@ -58,21 +67,36 @@ from harness.transport.errors import (
     SecureConnectionError,
     TransportError,
 )
-from harness.transport.handshake import bare_handshake
+from harness.transport.handshake import bare_dtls_handshake, bare_handshake
 from harness.transport.limits import ConnectionBudget, StreamLimits
 from harness.transport.mbedtls_server import MbedTlsServerContext, server_tls_context
 from harness.transport.openssl_device import DeviceTlsContext, device_tls_context
+from harness.transport.peer import NOSEC, PeerIdentity, peer_identity
+from harness.transport.registry import KINDS, NETWORKS, TRANSPORTS, kind_for, transport
 from harness.transport.sslctx import client_ssl_context, server_ssl_context
 from harness.transport.tls_engine import TlsContext, TlsEngine
 
 __all__ = [
     "ConnectionBudget",
     "StreamLimits",
+    "KINDS",
+    "NETWORKS",
+    "NOSEC",
+    "TRANSPORTS",
+    "DeviceDtlsContext",
+    "MbedDtlsServerContext",
+    "PeerIdentity",
+    "device_dtls_context",
+    "kind_for",
+    "peer_identity",
+    "server_dtls_context",
+    "transport",
     "ConnectFailedError",
     "DeviceTlsContext",
     "MbedTlsServerContext",
     "TlsContext",
     "TlsEngine",
+    "bare_dtls_handshake",
     "bare_handshake",
     "device_tls_context",
     "server_tls_context",

@@ -19,6 +19,7 @@ from harness.transport.framing import (
     length_prefixed,
     take_length_prefixed,
 )
+from harness.transport.peer import NOSEC, PeerIdentity
 
 if TYPE_CHECKING:
     from harness.transport.interface import StreamMessageInterface
@@ -91,6 +92,13 @@ class StreamConnection(interfaces.EndpointAddress, asyncio.Protocol):
     def authenticated_claims(self) -> list[bytes]:
         """The verified peer certificate (DER), if any."""
         return [self.peer_certificate] if self.peer_certificate else []
+
+    @property
+    def identity(self) -> PeerIdentity:
+        """The verified certificate of a TLS peer; NoSec on plain TCP."""
+        if self.peer_certificate:
+            return PeerIdentity("certificate", certificate=self.peer_certificate)
+        return NOSEC
 
     @property
     def is_open(self) -> bool:

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 import ssl
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiocoap
 from aiocoap.util import hostportjoin
 
 from harness.transport.connection import StreamConnection
-from harness.transport.endpoint import KINDS, SCHEMES, Endpoint
+from harness.transport.dtls import DtlsSession
+from harness.transport.endpoint import Endpoint
 from harness.transport.errors import TransportError
 from harness.transport.interface import StreamMessageInterface
+from harness.transport.registry import client_tls_ok, transport
 from harness.transport.tls_engine import TlsContext
-from harness.transport.udp import SafeMessageInterfaceUDP6 as MessageInterfaceUDP6
-
-UDP_RECEIVE_BUFFER = 2 * 1024 * 1024
-"""SO_RCVBUF asked for a server's udp socket (Linux caps it at net.core.rmem_max)."""
-
-_DTLS_LATER = (
-    "The dtls transport is not implemented yet; use tls-record, tcp-length or udp."
-)
 
 
 def peer_certificate(remote: object) -> bytes | None:
@@ -32,25 +25,21 @@ def peer_certificate(remote: object) -> bytes | None:
 
 
 def close_connection(remote: object) -> bool:
-    """Close the stream connection behind a remote (TLS: close_notify first); False if none."""
+    """Close the connection or DTLS session behind a remote (close_notify first); False if none."""
     if isinstance(remote, StreamConnection) and remote.is_open:
         remote.close()
+        return True
+    if isinstance(remote, DtlsSession) and remote.is_open:
+        remote.drop("closed by the server", quiet=True, notify=True)
         return True
     return False
 
 
 def is_connected(remote: object) -> bool:
-    """True while the stream connection behind a remote is open (udp remotes: always True)."""
-    if isinstance(remote, StreamConnection):
+    """True while the connection or DTLS session behind a remote is open (udp: always True)."""
+    if isinstance(remote, StreamConnection | DtlsSession):
         return remote.is_open
     return remote is not None
-
-
-def _check_kind(kind: str) -> None:
-    if kind == "dtls":
-        raise TransportError(_DTLS_LATER)
-    if kind not in KINDS:
-        raise TransportError(f"Unknown transport kind {kind!r}; use one of {', '.join(KINDS)}.")
 
 
 @dataclass
@@ -59,17 +48,23 @@ class ServerContext:
 
     context: aiocoap.Context
     bound: dict[str, tuple[str, int]] = field(default_factory=dict)
-    interfaces: dict[str, StreamMessageInterface] = field(default_factory=dict)
+    interfaces: dict[str, Any] = field(default_factory=dict)
 
     def connections(self, kind: str) -> frozenset:
-        """Live connections of a stream endpoint (tls-record or tcp-length)."""
-        return self._stream(kind).connections
+        """Live connections of a stream endpoint, or live sessions of a dtls endpoint."""
+        iface = self._stream(kind)
+        if isinstance(iface, StreamMessageInterface):
+            return iface.connections
+        return frozenset(iface.sessions.values())
 
     async def wait_no_connections(self, kind: str, timeout: float = 5.0) -> None:
         """Wait until a stream endpoint has no connection left (TimeoutError otherwise)."""
-        await self._stream(kind).wait_idle(timeout)
+        iface = self._stream(kind)
+        if not isinstance(iface, StreamMessageInterface):
+            raise TransportError(f"{kind} has sessions, not connections; use connections().")
+        await iface.wait_idle(timeout)
 
-    def _stream(self, kind: str) -> StreamMessageInterface:
+    def _stream(self, kind: str) -> Any:
         if kind not in self.interfaces:
             raise TransportError(
                 f"This server has no {kind} stream endpoint; add Endpoint({kind!r})."
@@ -83,61 +78,18 @@ class ServerContext:
                 f"This server has no {kind} endpoint; add Endpoint({kind!r}) when creating it."
             )
         host, port = self.bound[kind]
-        return f"{SCHEMES[kind]}://{hostportjoin(host, port)}"
+        return f"{transport(kind).scheme}://{hostportjoin(host, port)}"
 
     async def shutdown(self) -> None:
         """Close every listener and connection."""
         await self.context.shutdown()
 
 
-async def _add_udp_server(ctx: aiocoap.Context, endpoint: Endpoint) -> tuple[str, int]:
-    holder: list[MessageInterfaceUDP6] = []
-
-    async def make(mman):
-        try:
-            iface = await MessageInterfaceUDP6.create_server_transport_endpoint(
-                mman, log=ctx.log, loop=ctx.loop, bind=(endpoint.host, endpoint.port),
-                multicast=[],
-            )
-        except OSError as exc:
-            raise TransportError(
-                f"Cannot listen for udp on {endpoint.host}:{endpoint.port} "
-                f"({exc.strerror or exc}); choose another port or stop the process that holds it."
-            ) from None
-        holder.append(iface)
-        return iface
-
-    await ctx._append_tokenmanaged_messagemanaged_transport(make)
-    sock = holder[0].transport.get_extra_info("socket")
-    with contextlib.suppress(OSError):  # room for bursts while the loop is busy (capped by the OS)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
-    port = sock.getsockname()[1]
-    return (endpoint.host, int(port))
-
-
-async def _add_stream_server(ctx: aiocoap.Context, endpoint: Endpoint) -> StreamMessageInterface:
-    holder: list[StreamMessageInterface] = []
-
-    async def make(mman):
-        iface = await StreamMessageInterface.create_server(
-            mman, ctx.log, ctx.loop, kind=endpoint.kind, host=endpoint.host, port=endpoint.port,
-            ssl_context_factory=endpoint.ssl_context_factory,
-            handshake_timeout=endpoint.handshake_timeout,
-            on_handshake_failure=endpoint.on_handshake_failure,
-            budget=endpoint.budget,
-        )
-        holder.append(iface)
-        return iface
-
-    await ctx._append_tokenmanaged_messagemanaged_transport(make)
-    return holder[0]
-
-
 async def create_server_context(site, endpoints: list[Endpoint]) -> ServerContext:
     """Start one aiocoap server Context serving `site` on every endpoint (one per kind)."""
     kinds = [e.kind for e in endpoints]
     for kind in kinds:
-        _check_kind(kind)
+        transport(kind)
     if len(set(kinds)) != len(kinds):
         raise TransportError(f"Endpoints {kinds} repeat a kind; give each kind at most once.")
     ctx = aiocoap.Context(loop=asyncio.get_running_loop(), serversite=site,
@@ -145,12 +97,9 @@ async def create_server_context(site, endpoints: list[Endpoint]) -> ServerContex
     server = ServerContext(ctx)
     try:
         for endpoint in endpoints:
-            if endpoint.kind == "udp":
-                server.bound["udp"] = await _add_udp_server(ctx, endpoint)
-            else:
-                iface = await _add_stream_server(ctx, endpoint)
-                assert iface.bound is not None
-                server.bound[endpoint.kind] = (endpoint.host, iface.bound[1])
+            bound, iface = await transport(endpoint.kind).start_server(ctx, endpoint)
+            server.bound[endpoint.kind] = bound
+            if iface is not None:
                 server.interfaces[endpoint.kind] = iface
     except BaseException:
         if ctx.request_interfaces:  # aiocoap cannot shut down a context without transports
@@ -164,21 +113,13 @@ async def create_client_context(
 ) -> aiocoap.Context:
     """A client Context for one kind; requests the server sends back are served by `site`.
 
-    Request URIs: coaps://host:port/... (tls-record), coap://host:port/... (tcp-length, udp).
+    Request URIs: coaps://host:port/... (tls-record, dtls), coap://host:port/... (tcp-length,
+    udp). dtls takes a DeviceDtlsContext as `ssl_context`.
     """
-    _check_kind(kind)
+    spec = transport(kind)
+    client_tls_ok(kind, ssl_context)
     loop = asyncio.get_running_loop()
     ctx = aiocoap.Context(loop=loop, serversite=site, loggername="coap-client")
-    if kind == "udp":
-        await ctx._append_tokenmanaged_messagemanaged_transport(
-            lambda mman: MessageInterfaceUDP6.create_client_transport_endpoint(
-                mman, log=ctx.log, loop=loop
-            )
-        )
-    else:
-        await ctx._append_tokenmanaged_messagemanaged_transport(
-            lambda mman: StreamMessageInterface.create_client(
-                mman, ctx.log, loop, kind=kind, ssl_context=ssl_context
-            )
-        )
+    await ctx._append_tokenmanaged_messagemanaged_transport(
+        spec.client_interface(ctx, loop, ssl_context))
     return ctx

@@ -11,9 +11,6 @@ from harness.transport.limits import ConnectionBudget
 from harness.transport.tls_engine import TlsContext
 
 TransportKind = Literal["tls-record", "tcp-length", "udp", "dtls"]
-KINDS: tuple[str, ...] = ("tls-record", "tcp-length", "udp", "dtls")
-SCHEMES: dict[str, str] = {"tls-record": "coaps", "tcp-length": "coap", "udp": "coap",
-                           "dtls": "coaps"}
 
 
 @dataclass
@@ -23,12 +20,14 @@ class Endpoint:
     has not finished its handshake within `handshake_timeout` seconds is disconnected.
     `on_handshake_failure(peer "host:port", reason)` is told of every failed server handshake
     (e.g. an untrusted client CA), so the server can record the refusal. Stream endpoints that
-    share one `budget` (harness.transport.limits) share its connection cap and idle timeouts."""
+    share one `budget` (harness.transport.limits) share its connection cap and idle timeouts.
+    A dtls session silent for `idle_timeout` seconds is dropped (the peer handshakes again)."""
 
     kind: TransportKind
     host: str = "127.0.0.1"
     port: int = 0
     ssl_context_factory: Callable[[], ssl.SSLContext | TlsContext] | None = None
     handshake_timeout: float = 10.0
+    idle_timeout: float = 300.0
     on_handshake_failure: Callable[[str, str], None] | None = None
     budget: ConnectionBudget | None = None

@@ -60,3 +60,51 @@ async def bare_handshake(host: str, port: int, tls_context: TlsContext | ssl.SSL
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
+
+
+class _Datagrams(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        self.queue.put_nowait(data)
+
+
+async def bare_dtls_handshake(host: str, port: int, dtls_context, *,
+                              timeout: float = 10.0) -> float:
+    """One DTLS handshake (cookie exchange included, no CoAP) with a dtls endpoint; its seconds.
+
+    `dtls_context` is a DeviceDtlsContext (certificate or PSK). Raises SecureConnectionError.
+    """
+    loop = asyncio.get_running_loop()
+    start = time.perf_counter()
+    transport, proto = await loop.create_datagram_endpoint(_Datagrams, remote_addr=(host, port))
+    engine = dtls_context.new_engine()
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                try:
+                    done = engine.handshake()
+                except TlsEngineError as exc:
+                    raise SecureConnectionError(f"DTLS handshake with {host}:{port} failed "
+                                                f"({exc.reason}).") from None
+                for datagram in engine.outgoing():
+                    transport.sendto(datagram)
+                if done:
+                    return time.perf_counter() - start
+                try:
+                    data = await asyncio.wait_for(proto.queue.get(),
+                                                  engine.retransmit_in() or 1.0)
+                except TimeoutError:
+                    engine.retransmit()
+                    continue
+                engine.feed(data)
+    except TimeoutError:
+        raise SecureConnectionError(f"DTLS handshake with {host}:{port} took over {timeout:g} s; "
+                                    "check that the port is a dtls endpoint.") from None
+    finally:
+        with contextlib.suppress(Exception):
+            engine.close_notify()
+            for datagram in engine.outgoing():
+                transport.sendto(datagram)
+        transport.close()

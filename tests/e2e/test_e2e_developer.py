@@ -13,6 +13,7 @@ import pytest
 
 from harness.cloud import events as ev
 from harness.pki import make_bootstrap_device_cert, make_ca
+from harness.transport import registry
 
 pytestmark = [pytest.mark.area("developer"), pytest.mark.firmware("developer")]
 
@@ -57,7 +58,7 @@ def test_developer_image_with_an_untrusted_ca_fails_the_secure_connection(board,
     whose device certificate comes from a CA nobody uploaded fails the TLS handshake; the client
     reports ConnectSecureConnectionFailed (12) and the service records the refused handshake."""
     transport = board.capabilities.client_transport
-    if transport not in (None, "tls-record"):
+    if transport is not None and not registry.transport(transport).needs_tls:
         pytest.skip(f"board {board.id}: its client connects over {transport}, without TLS; "
                     "set `transport: tls-record` on the board to run this scenario")
     own = make_bootstrap_device_cert(make_ca("unknown developer CA"), "dev-untrusted")

@@ -13,6 +13,7 @@ from harness.cloud.rest import (
     openapi_doc,
     routes_admin,
     routes_admin_observe,
+    routes_admin_standard,
     routes_applications,
     routes_devices,
     routes_enrollments,
@@ -72,7 +73,8 @@ def build_app(ctx: RestContext) -> FastAPI:
         return JSONResponse(problem.body(), status_code=500)
 
     for module in (routes_enrollments, routes_trusted_certs, routes_devices, routes_applications,
-                   routes_notifications, routes_admin, routes_admin_observe):
+                   routes_notifications, routes_admin, routes_admin_observe,
+                   routes_admin_standard):
         app.include_router(module.router)
     openapi_doc.install(app)
     return app

@@ -10,13 +10,18 @@ from harness.cloud.store.certificates import SERVICES, STATUSES, CertificateStor
 from harness.cloud.store.devices import DeviceStore
 from harness.cloud.store.enrollments import EnrollmentStore
 from harness.cloud.store.events import EventStore
+from harness.cloud.store.psk import PskStore
 
 __all__ = ["DB_FILE", "SERVICES", "STATUSES", "ConflictError", "NotFoundError", "Store", "StoreError",
            "hash_api_key"]
 
 
 class Store(AccountStore, CertificateStore, EnrollmentStore, DeviceStore, EventStore):
-    """The whole store: accounts, certificates, enrollments, devices, events."""
+    """The whole store: accounts, certificates, enrollments, devices, events; `psk`: PSK keys."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.psk = PskStore(self._sql)
 
     @classmethod
     def open(cls, data_dir: Path) -> Store:

@@ -57,8 +57,13 @@ class DeviceStore(StoreBase):
             raise ConflictError(f"Device {device.id} already exists; use another id.") from None
         return device
 
-    def update_device(self, device_id: str, **changes: Any) -> Device:
-        """Change fields of a device (updated_at is set); returns the new row."""
+    def update_device(self, device_id: str, *, when_state: tuple[DeviceState, ...] | None = None,
+                      **changes: Any) -> Device:
+        """Change fields of a device (updated_at is set); returns the new row.
+
+        With `when_state`, the change applies only if the device is in one of those states at
+        that moment (in the same transaction); otherwise the row is returned unchanged.
+        """
         unknown = set(changes) - set(_DEVICE_FIELDS) - {"id"}
         if unknown or "id" in changes:
             raise StoreError(f"Cannot change {sorted(unknown | ({'id'} & set(changes)))} of a device.")
@@ -68,6 +73,8 @@ class DeviceStore(StoreBase):
             row = db.execute("SELECT * FROM devices WHERE id=?", (device_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"No device {device_id!r}; list the devices to find the id.")
+            if when_state is not None and DeviceState(row["state"]) not in when_state:
+                return self._device(row)
             device = replace(self._device(row), **changes, updated_at=utcnow())
             sets = ",".join(f"{n}=?" for n in _DEVICE_FIELDS)
             db.execute(f"UPDATE devices SET {sets} WHERE id=?",  # noqa: S608

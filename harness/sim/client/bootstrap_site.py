@@ -78,6 +78,11 @@ class BootstrapSite:
             return self._put(request, path, text)
         if request.code == Code.DELETE:
             return self._delete(path, text)
+        if request.code == Code.GET and path is not None and len(path) <= 1 \
+                and (not path or path[0] in (SECURITY, SERVER)):
+            # Bootstrap-Discover (OMA LwM2M 1.1.1 Core §5.2.7.3): the objects and instances
+            return Message(code=Code.CONTENT, content_format=ContentFormat.LINK_FORMAT,
+                           payload=self.data.objects.discover(path[0] if path else None).encode())
         return Message(code=Code.METHOD_NOT_ALLOWED)
 
     def _finish(self) -> Message:

@@ -29,6 +29,7 @@ from harness.sim.client.bootstrap_site import BootstrapData, BootstrapSite
 from harness.sim.client.credentials import (
     BOOTSTRAP_ITEMS,
     LWM2M_ITEMS,
+    LWM2M_SECURITY_MODE,
     CredentialError,
     ServerCredentials,
     delete_lwm2m_credentials,
@@ -46,7 +47,7 @@ from harness.sim.client.device_object import DeviceObject
 from harness.sim.client.error_map import Failure, bootstrap_failure, registration_failure
 from harness.sim.client.security_object import CHAIN_LOST_DETAILS, CHAIN_RESOURCES
 from harness.sim.client.settings import Backoff, ClientSettings, firmware_value
-from harness.transport import SecureConnectionError, create_client_context
+from harness.transport import SecureConnectionError, create_client_context, kind_for, transport
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,9 @@ class DeviceClient:
         # a bootstrap write that was a bare resource list removed the cert-chain resources 12-14 of
         # the LwM2M security instance: registration cannot read its credentials until power-off
         self._chain_resources_lost = False
+        # bootstraps since the last registration: a second one waits the back-off (a bootstrap
+        # that leads nowhere must not repeat at once, like the client's reconnection timer)
+        self._bootstraps_since_register = 0
 
     # --- public ---------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -169,6 +173,10 @@ class DeviceClient:
 
     # --- bootstrap ----------------------------------------------------------------------------
     async def _bootstrap(self) -> None:
+        if self._bootstraps_since_register:
+            delay = self.backoff.next_delay()
+            self._say(text.TRACE_RETRY.format(delay=delay))
+            await self._wait_or_deregister(delay)
         try:
             creds = read_server_credentials(self.store, BOOTSTRAP_ITEMS)
         except CredentialError as exc:
@@ -177,7 +185,7 @@ class DeviceClient:
         if creds is None:
             raise _Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
                                 text.DETAILS_READ_FAILED, retry=False))
-        endpoint = self.store.get_str(items.ENDPOINT_NAME) or subject_fields(creds.device.cert).get("CN", "")
+        endpoint = self.store.get_str(items.ENDPOINT_NAME) or creds.subject.get("CN", "")
         query: list[str] = [f"ep={endpoint}"]
         extra = uri_query(creds.uri)
         if "?" in creds.uri:
@@ -210,7 +218,7 @@ class DeviceClient:
         finally:
             await self._close_context()
         self._say(text.TRACE_BOOTSTRAPPED)
-        self.backoff.reset()
+        self._bootstraps_since_register += 1
 
     def _commit(self, data: BootstrapData, bs_creds: ServerCredentials) -> None:
         """Store what Bootstrap-Finish committed (runtime items), or raise _Retry."""
@@ -228,11 +236,14 @@ class DeviceClient:
                                                  Security.SERVER_PUBLIC_KEY, Security.SECRET_KEY)}
         if mode == SecurityMode.CERTIFICATE and not all(material.values()):
             raise _Retry(_finish_failed("certificate mode without cert, CA and key"))
-        if mode not in (SecurityMode.CERTIFICATE, SecurityMode.NOSEC):
+        psk = mode == SecurityMode.PSK
+        if psk and not (material[Security.PUBLIC_KEY_OR_IDENTITY] and material[Security.SECRET_KEY]):
+            raise _Retry(_finish_failed("PSK mode without identity and key"))
+        if mode not in (SecurityMode.CERTIFICATE, SecurityMode.NOSEC, SecurityMode.PSK):
             raise _Retry(_finish_failed(f"unsupported security mode {mode}"))
         try:
             subject = subject_fields(load_chain(material[Security.PUBLIC_KEY_OR_IDENTITY])[0]) \
-                if material[Security.PUBLIC_KEY_OR_IDENTITY] else {}
+                if material[Security.PUBLIC_KEY_OR_IDENTITY] and not psk else {}
         except HilError:
             raise _Retry(_finish_failed("invalid LwM2M certificate")) from None
         pending: dict[str, bytes] = {}  # written in one atomic store write (a crash: all or none)
@@ -243,9 +254,15 @@ class DeviceClient:
 
         try:
             put(items.LWM2M_SERVER_URI, uri.encode())
-            put(items.LWM2M_DEVICE_CERT, material[Security.PUBLIC_KEY_OR_IDENTITY])
-            put(items.LWM2M_SERVER_CA_CERT, material[Security.SERVER_PUBLIC_KEY])
-            put(items.LWM2M_DEVICE_PRIVATE_KEY, material[Security.SECRET_KEY])
+            put(LWM2M_SECURITY_MODE, int(mode).to_bytes(4, "little"))
+            stale = []  # NoSec and PSK leave no stale certificate behind
+            for name, rid in ((items.LWM2M_DEVICE_CERT, Security.PUBLIC_KEY_OR_IDENTITY),
+                              (items.LWM2M_SERVER_CA_CERT, Security.SERVER_PUBLIC_KEY),
+                              (items.LWM2M_DEVICE_PRIVATE_KEY, Security.SECRET_KEY)):
+                if material[rid]:
+                    put(name, material[rid])
+                else:
+                    stale.append(name)
             if subject.get("L"):
                 put(items.INTERNAL_ENDPOINT, subject["L"].encode())
             aid = query_value(uri, "aid")
@@ -263,6 +280,8 @@ class DeviceClient:
                     put(name, data.device[rid])
             if pending:
                 self.store.put_many(pending, factory=False)
+            for name in stale:
+                self.store.delete(name)
         except (HilError, OSError, TlvError):
             raise _Retry(Failure(text.ClientError.ConnectorFailedToStoreCredentials,
                                  text.DETAILS_STORE_FAILED)) from None
@@ -292,7 +311,8 @@ class DeviceClient:
         if self._chain_resources_lost:
             raise _Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
                                 CHAIN_LOST_DETAILS, retry=False))
-        if self._bootstrap_mode() and is_expired(creds.device.cert, self._now()):
+        if self._bootstrap_mode() and creds.device is not None and \
+                is_expired(creds.device.cert, self._now()):
             raise _Rebootstrap()
         subject = creds.subject
         self.endpoint_name = subject.get("CN") or self.store.get_str(items.ENDPOINT_NAME) or ""
@@ -347,6 +367,7 @@ class DeviceClient:
             else self._requested_lifetime()
         device.changed.clear()
         self.backoff.reset()
+        self._bootstraps_since_register = 0
         self.registered.set()
         self._say(text.REGISTERED)
         if not self._printed_endpoint:
@@ -359,11 +380,13 @@ class DeviceClient:
                                device: DeviceObject) -> None:
         while True:
             update_in = self.lifetime * 0.75
-            expiry_in = (creds.not_after - self._now()).total_seconds()
-            check_expiry = self._bootstrap_mode()
+            expiry_in = (creds.not_after - self._now()).total_seconds() if creds.not_after \
+                else update_in
+            check_expiry = self._bootstrap_mode() and creds.device is not None
             wait = min(update_in, expiry_in) if check_expiry else update_in
             await self._wait_or_deregister(max(wait, 0.0), deregister_here=(base,))
-            if check_expiry and is_expired(creds.device.cert, self._now()):
+            if check_expiry and creds.device is not None and \
+                    is_expired(creds.device.cert, self._now()):
                 raise _Rebootstrap()
             await self._update(base, creds, device)
 
@@ -448,13 +471,11 @@ class DeviceClient:
         except CredentialError as exc:
             raise _Stop(Failure(text.ClientError.ConnectInvalidParameters, str(exc), retry=False)) \
                 from None
-        if self.settings.transport == "tcp":
-            kind = "tls-record" if scheme == "coaps" else "tcp-length"
-        else:
-            kind = "dtls" if scheme == "coaps" else "udp"
+        kind = kind_for(self.settings.transport, scheme)
+        family = transport(kind).tls_family
         try:
-            ssl_context = creds.tls_context(self._clock_seconds, self._adopt_server_time) \
-                if scheme == "coaps" else None
+            ssl_context = creds.security_context(family, self._clock_seconds,
+                                                 self._adopt_server_time) if family else None
             self._context = await create_client_context(kind, ssl_context=ssl_context, site=site)
         except HilError as exc:
             log.warning("client context for %s failed: %s", kind, exc)

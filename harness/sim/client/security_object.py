@@ -147,6 +147,10 @@ class ObjectModel:
                                                           Security.SERVER_PUBLIC_KEY,
                                                           Security.SECRET_KEY)):
                     return False
+            elif mode == SecurityMode.PSK:
+                if not (instance.get(Security.PUBLIC_KEY_OR_IDENTITY)
+                        and instance.get(Security.SECRET_KEY)):
+                    return False
             elif mode != SecurityMode.NOSEC:
                 return False
         return True
@@ -164,6 +168,29 @@ class ObjectModel:
             if res.get(Security.BOOTSTRAP_SERVER) == TRUE:
                 return res
         return None
+
+    def discover(self, obj: int | None = None) -> str:
+        """A Bootstrap-Discover answer (link-format) for / or /0 or /1 (OMA LwM2M Core §5.2.7.3).
+
+        Security instances of LwM2M servers carry `ssid` (and `uri` when set); the
+        bootstrap-server instance carries neither; server instances carry `ssid`.
+        """
+        links = ['</>;lwm2m="1.0"'] if obj is None else []
+        if obj in (None, 0):
+            for iid, res in sorted(self.security.items()):
+                attrs = ""
+                if res.get(Security.BOOTSTRAP_SERVER) != TRUE:
+                    attrs = f";ssid={_int(res.get(Security.SHORT_SERVER_ID)) or 1}"
+                    uri = res.get(Security.SERVER_URI)
+                    if isinstance(uri, bytes) and uri:
+                        attrs += f';uri="{uri.decode("utf-8", "replace")}"'
+                links.append(f"</0/{iid}>{attrs}")
+        if obj in (None, 1):
+            for iid, res in sorted(self.server.items()):
+                links.append(f"</1/{iid}>;ssid={_int(res.get(0)) or 1}")
+        if obj is None:
+            links.append("</3/0>")
+        return ",".join(links)
 
     @property
     def server_values(self) -> Resources:

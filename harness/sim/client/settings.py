@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HilError
+from harness.transport.registry import NETWORKS
 
 ENV_BACKOFF_BASE = "HIL_SIM_BACKOFF_BASE"
 ENV_REQUEST_TIMEOUT = "HIL_SIM_REQUEST_TIMEOUT"
@@ -61,8 +62,9 @@ class ClientSettings:
         """Settings of `firmware` (manifest), with HIL_SIM_* environment overrides."""
         env = os.environ if environ is None else environ
         transport = str(firmware_value(firmware, "transport", "tcp") or "tcp").lower()
-        if transport not in ("tcp", "udp"):
-            raise HilError(f"Firmware transport {transport!r} is unknown; use 'tcp' or 'udp'.")
+        if transport not in NETWORKS:
+            raise HilError(f"Firmware transport {transport!r} is unknown; use one of "
+                           f"{', '.join(NETWORKS)}.")
         base = firmware_value(firmware, "backoff_base", DEFAULT_BACKOFF_BASE)
         if env.get(ENV_BACKOFF_BASE):
             base = env[ENV_BACKOFF_BASE]

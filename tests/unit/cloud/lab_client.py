@@ -22,7 +22,12 @@ from harness.lwm2m.ids import ContentFormat
 from harness.lwm2m.senml import decode_senml
 from harness.lwm2m.tlv import as_int, as_str, decode_resources
 from harness.pki import Credential, load_certificate, load_private_key, subject_fields
-from harness.transport import client_ssl_context, create_client_context
+from harness.transport import (
+    client_ssl_context,
+    create_client_context,
+    device_dtls_context,
+    transport,
+)
 
 DEFAULT_LINKS = '</1/0>,</3/0>,</3/0/0>;rt="manufacturer",</3/0/4>,</3/0/5>'
 
@@ -157,10 +162,14 @@ class LabDevice:
     async def _context(self, credential: Credential | None) -> aiocoap.Context:
         if self._ctx is None:
             ssl_context = None
-            if self.kind == "tls-record":
+            family = transport(self.kind).tls_family
+            if family:
                 if credential is None or self.server_ca_der is None:
-                    raise ValueError("tls-record needs a device credential and the server CA")
-                ssl_context = client_ssl_context(credential, self.server_ca_der)
+                    raise ValueError(f"{self.kind} needs a device credential and the server CA")
+                make = {"tls": lambda: client_ssl_context(credential, self.server_ca_der),
+                        "dtls": lambda: device_dtls_context(cred=credential,
+                                                            server_ca=[self.server_ca_der])}
+                ssl_context = make[family]()
             self._ctx = await create_client_context(self.kind, ssl_context=ssl_context,
                                                     site=_DeviceSite(self))
         return self._ctx

@@ -27,7 +27,7 @@ BODY = ",".join(f'</3/0/{i}>;rt="resource number {i}";v="value {i:04d}";obs' for
 
 def _register_block(number: int, more: bool, chunk: bytes, token: bytes, mid: int) -> bytes:
     message = Message(code=Code.POST, payload=chunk, uri_path=("rd",),
-                      uri_query=("ep=pipelined-1", "lt=300", "b=U", f"aid={AID}"),
+                      uri_query=("ep=pipelined-1", "lt=300", "lwm2m=1.0", "b=U", f"aid={AID}"),
                       content_format=40, block1=(number, more, 5))
     message.mtype, message.token, message.mid = Type.CON, token, mid
     data = message.encode()

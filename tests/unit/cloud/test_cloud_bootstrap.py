@@ -143,10 +143,14 @@ def test_cloud_bootstrap_nosec_then_register(tmp_path, kind):
             dev = LabDevice(kind, "nosec-1")
             prov = await dev.bootstrap(svc.bootstrap_uri(kind), aid=acc.id)
             assert prov.security_mode == SecurityMode.NOSEC and prov.credential is None
-            assert prov.lwm2m_uri == f"{svc.lwm2m_uri(kind)}?aid={acc.id}"
-            assert prov.writes["/1/0"][7] == (b"U" if kind == "udp" else b"T")
+            # ?aid= only for the Device Management Client (mccv=, or the stream transports only
+            # it speaks): a standard udp client cannot parse a URI with a query
+            standard = kind == "udp"
+            assert prov.lwm2m_uri == svc.lwm2m_uri(kind) + ("" if standard else f"?aid={acc.id}")
+            assert prov.writes["/1/0"][7] == (b"U" if standard else b"T")
             await dev.switch_to_lwm2m(prov)
-            response = await dev.register(prov.lwm2m_uri)
+            response = await dev.register(prov.lwm2m_uri,
+                                          extra_query=f"aid={acc.id}" if standard else "")
             assert response.opt.location_path[:2] == ("rd", acc.id)
             [entry] = svc.devices(acc.id)
             assert entry.id == dev.device_id and entry.state == DeviceState.REGISTERED

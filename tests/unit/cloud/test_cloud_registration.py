@@ -63,9 +63,9 @@ def test_cloud_lifetime_is_clamped_and_granted_as_max_age(tmp_path):
 
 @pytest.mark.parametrize(("query", "code", "needle"), [
     ("lt=300&b=U", "4.00", "needs ep="),
-    ("ep=x&lt=abc", "4.00", "lt='abc' is not a positive integer"),
-    ("ep=x&lt=0", "4.00", "lt='0'"),
-    ("ep=x&lt=-5", "4.00", "lt='-5'"),
+    ("ep=x&lwm2m=1.0&lt=abc", "4.00", "lt='abc' is not a positive integer"),
+    ("ep=x&lwm2m=1.0&lt=0", "4.00", "lt='0'"),
+    ("ep=x&lwm2m=1.0&lt=-5", "4.00", "lt='-5'"),
 ])
 def test_cloud_bad_register_queries(tmp_path, query, code, needle):
     async def scenario():
@@ -87,7 +87,7 @@ def test_cloud_bad_bodies_unknown_paths_and_huge_payloads(tmp_path):
             acc = svc.create_account("lab")
             dev = LabDevice("tcp-length", "x")
             base = svc.lwm2m_uri("tcp-length")
-            reg = f"{base}/rd?ep=x&aid={acc.id}"
+            reg = f"{base}/rd?ep=x&lwm2m=1.0&aid={acc.id}"
             bad = await dev.request(Code.POST, reg, payload=b"<unclosed", content_format=40)
             assert str(bad.code).startswith("4.00") and "malformed" in bad.payload.decode()
             wrong_ct = await dev.request(Code.POST, reg, payload=b"{}", content_format=50)

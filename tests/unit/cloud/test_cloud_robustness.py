@@ -35,7 +35,8 @@ def test_cloud_garbage_everywhere_then_normal_onboarding(tmp_path):
                 await writer.wait_closed()
             # an unparsable Register on udp gets an error, not silence
             probe = LabDevice("udp", "probe")
-            response = await probe.request(Code.POST, f"{svc.lwm2m_uri('udp')}/rd?ep=p&aid={acc.id}",
+            response = await probe.request(Code.POST,
+                                           f"{svc.lwm2m_uri('udp')}/rd?ep=p&lwm2m=1.0&aid={acc.id}",
                                            payload=b"\xff\xfe", content_format=40)
             assert str(response.code).startswith("4.00")
             await probe.close()
