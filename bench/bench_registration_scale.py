@@ -191,7 +191,8 @@ def one_run(args: argparse.Namespace, peer_cmd: str | None, run_no: int) -> dict
                 rss, hwm = proc_mem(proc.pid)
                 out[done] = {"rate": args.batch / wall, "cpu_us": cpu / args.batch * 1e6,
                              "p50_ms": lat[len(lat) // 2] * 1e3, "p99_ms": lat[int(len(lat) * .99)] * 1e3,
-                             "retx": load.retransmissions - rt0, "kib_per_dev": (rss - base_rss) / done / 1024,
+                             "retx": load.retransmissions - rt0,
+                             "kib_per_dev": (rss - base_rss) / done / 1024,
                              "peak_kib_per_dev": (hwm - base_rss) / done / 1024}
         cpu0 = proc_cpu(proc.pid)
         time.sleep(args.idle)
