@@ -119,9 +119,10 @@ class DeviceStore(StoreBase):
             rows = self._query("SELECT COUNT(*) AS n FROM devices WHERE developer_certificate_id=?",
                                (developer_certificate_id,))
             return int(rows[0]["n"])
-        with self._tx() as db:  # the lock: a create cannot slip between the count and the cache
-            counts = self.__dict__.setdefault("_device_counts", {})
-            if account_id not in counts:
-                counts[account_id] = int(db.execute("SELECT COUNT(*) FROM devices WHERE account_id=?",
-                                                    (account_id,)).fetchone()[0])
-            return counts[account_id]
+        counts = self.__dict__.setdefault("_device_counts", {})
+        count = counts.get(account_id)
+        if count is None:
+            with self._tx() as db:  # the lock: a create cannot slip between the count and the cache
+                count = counts[account_id] = int(db.execute(
+                    "SELECT COUNT(*) FROM devices WHERE account_id=?", (account_id,)).fetchone()[0])
+        return count
