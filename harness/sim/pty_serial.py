@@ -8,7 +8,8 @@ is discarded. The board keeps its own slave fd open so the master never sees EIO
 host is connected; output written while nobody reads fills the pty buffer and is dropped beyond
 `max_backlog` bytes, like a UART nobody listens to.
 
-Baud emulation: each byte takes 10 bits / baud of line time, in both directions.
+Baud emulation: each byte takes 10 bits / baud of line time, in both directions; output is paced
+in 16-byte slices, so the host sees bytes as the line would deliver them, not 256 at a time.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 TIOCPKT = getattr(termios, "TIOCPKT", 0x5420)
 TIOCPKT_DATA = 0x00
 TIOCPKT_FLUSHREAD = 0x01
-_CHUNK = 256
+_CHUNK = 16  # bytes per paced write: 1.4 ms of line time at 115200 baud
 
 
 class PtySerial:

@@ -210,13 +210,17 @@ class BoardRuntime:
         """Serve provisioning frames on the UART until one session ends."""
         from harness.provisioning.device import FactoryDevice
 
-        device = FactoryDevice(self.store, self.clock, trace=console)
+        traces: list[str] = []  # trace lines of a bundle go out after its response frame
+        device = FactoryDevice(self.store, self.clock, trace=traces.append)
         done = asyncio.Event()
 
         def receive(data: bytes) -> None:
             out = device.feed(data)
             if out:
                 self.serial.write(out)
+            for line in traces:
+                console(line)
+            traces.clear()
             if device.sessions_finished:
                 done.set()
 
