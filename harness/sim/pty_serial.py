@@ -105,16 +105,22 @@ class PtySerial:
 
     async def _write_loop(self) -> None:
         tx_free_at = 0.0
+        idle = True
         while True:
             await self._out_event.wait()
             if not self._out:
                 self._out_event.clear()
+                idle = True
                 continue
             chunk = bytes(self._out[:_CHUNK])
             if self.baud:
                 now = self._loop.time()
-                tx_free_at = max(now, tx_free_at) + len(chunk) * 10 / self.baud
-                await asyncio.sleep(tx_free_at - now)
+                if idle:  # the line starts now; while busy the slices keep the line's own schedule,
+                    tx_free_at = now  # so a late wake-up is caught up instead of adding up
+                    idle = False
+                tx_free_at += len(chunk) * 10 / self.baud
+                if tx_free_at > now:
+                    await asyncio.sleep(tx_free_at - now)
                 if not self._out.startswith(chunk):  # a host open flushed it meanwhile
                     continue
             written = await self._write_some(chunk)
