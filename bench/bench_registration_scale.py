@@ -40,11 +40,11 @@ def _option(number: int, last: int, value: bytes) -> bytes:
     return bytes([(delta << 4) | 13, length - 13]) + value
 
 
-def register_message(mid: int, token: bytes, ep: str, aid: str | None) -> bytes:
+def register_message(mid: int, token: bytes, ep: str, aid: str | None, lifetime: int = 86400) -> bytes:
     """A CON POST /rd with ep, lt, b (and aid) and a link-format body."""
     out = bytearray([0x40 | len(token), 0x02]) + struct.pack("!H", mid) + token
     out += _option(11, 0, b"rd") + _option(12, 11, b"\x28")
-    queries = [f"ep={ep}", "lt=86400", "b=U"] + ([f"aid={aid}"] if aid else [])
+    queries = [f"ep={ep}", f"lt={lifetime}", "b=U"] + ([f"aid={aid}"] if aid else [])
     last = 12
     for q in queries:
         out += _option(15, last, q.encode())
