@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness import yamlfile
 from harness.errors import HilError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +66,32 @@ class ServerPorts(_Strict):
     udp: Port | None = 0
 
 
+class StreamConfig(_Strict):
+    """Bounds on tls-record and tcp-length connections (harness.transport.limits)."""
+
+    idle_timeout: Seconds = Field(1350.0, description="close a connection silent this long "
+                                  "(the real client pings every 540 s)")
+    first_message_timeout: Seconds = Field(30.0, description="close a connection that sent no "
+                                           "CoAP message this long after it opened")
+    max_connections: int | None = Field(None, ge=1, description="open connections over all "
+                                        "stream listeners; default: half the open-file limit")
+
+
+class Retention(_Strict):
+    """What peers can make the service write, and how long it keeps it (harness.cloud.retention)."""
+
+    refusals_per_minute: int = Field(600, ge=1, description="refusals recorded as a denial + "
+                                     "an event; more are counted in one summary denial")
+    refusal_burst: int = Field(30, ge=1, description="refusals recorded at once before the rate "
+                               "applies")
+    log_lines_per_minute: int = Field(60, ge=1, description="lines per message template a minute "
+                                      "from the loggers peers can trigger")
+    max_denials: int = Field(10000, ge=1, description="denial rows kept (oldest deleted first)")
+    max_events: int = Field(100000, ge=1, description="event rows kept (oldest deleted first)")
+    max_age_days: float = Field(30.0, gt=0, description="denials and events older are deleted")
+    prune_interval: Seconds = 60.0
+
+
 class ServiceConfig(_Strict):
     """The Device Management service: how `hil cloud serve` and the in-process service run, and
     which one the suite uses (`kind`: local = in-process, remote = one started elsewhere)."""
@@ -80,6 +107,8 @@ class ServiceConfig(_Strict):
     bootstrap: ServerPorts = ServerPorts()
     lwm2m: ServerPorts = ServerPorts()
     rest_port: Port = 0
+    stream: StreamConfig = StreamConfig()
+    retention: Retention = Retention()
     data_dir: Path | None = Field(None, description="SQLite + CA keys; default: a per-run temp dir")
     timing: Timing = Timing()
 
@@ -168,10 +197,48 @@ class NativeBoardConfig(BoardConfigBase):
         return path if path.is_absolute() else REPO_ROOT / path
 
 
-BoardConfig = Annotated[PyocdBoardConfig | VirtualBoardConfig | NativeBoardConfig,
-                        Field(discriminator="kind")]
+FCC_CLIENT_ENV = "HIL_FCC_CLIENT"
+"""Environment variable naming the real factory client binary (overrides an fcc board's `binary:`)."""
+DEFAULT_FCC_CLIENT = Path("../shared/peers/fcc-linux/factory-client.elf")
+"""The real factory configurator client, relative to the repository (a sibling checkout)."""
+
+
+class FactoryClientBoardConfig(BoardConfigBase):
+    """The real factory configurator client (Linux, TCP) as a board: its socket bridged to a pty."""
+
+    kind: Literal["fcc"]
+    target: str = Field("fcc-linux", description="the image target of the real factory client")
+    firmware: str = Field("fcc-factory", description="image name in firmware/manifest.yaml")
+    binary: Path | None = Field(None, description=f"factory-client.elf (default ${FCC_CLIENT_ENV}, "
+                                                  f"else {DEFAULT_FCC_CLIENT} beside the repository "
+                                                  "or a parent folder)")
+
+    def binary_path(self) -> Path:
+        """The client binary: $HIL_FCC_CLIENT, else `binary:` (repository-relative), else found."""
+        env = os.environ.get(FCC_CLIENT_ENV)
+        if env or self.binary:
+            path = Path(env) if env else Path(self.binary or "")
+            return path if path.is_absolute() else REPO_ROOT / path
+        from harness.provisioning.real_client import find_binary
+
+        return find_binary() or REPO_ROOT / DEFAULT_FCC_CLIENT
+
+
+class LabgridBoardConfig(BoardConfigBase):
+    """A board on another host: a labgrid place (serial over RFC 2217, probe over `pyocd server`)."""
+
+    kind: Literal["labgrid"]
+    target: str = Field(description="pyOCD target type of the board behind the place's probe")
+    coordinator: str = Field(pattern=r"^[^\s:]+:\d{1,5}$",
+                             description="HOST:PORT of labgrid-coordinator (labgrid-client -x)")
+    place: str = Field(min_length=1, description="the labgrid place holding the board's resources")
+    acquire_timeout: Seconds = Field(60.0, description="wait this long for a place another user holds")
+
+
+BoardConfig = Annotated[PyocdBoardConfig | VirtualBoardConfig | NativeBoardConfig
+                        | FactoryClientBoardConfig | LabgridBoardConfig, Field(discriminator="kind")]
 """One lab board; `kind` chooses the model (and the Board implementation, harness.boards.registry)."""
-BOARD_KINDS: tuple[str, ...] = ("pyocd", "sim", "native")
+BOARD_KINDS: tuple[str, ...] = ("pyocd", "sim", "native", "fcc", "labgrid")
 
 
 def board_config(**fields: Any) -> BoardConfig:
@@ -367,11 +434,17 @@ def _duplicate_board_ids(data: dict[str, Any]) -> list[str]:
 def parse_lab_config(text: str, source: Path | None = None) -> LabConfig:
     """Parse and validate lab config YAML text; raise ConfigError listing every problem."""
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yamlfile.load(text, _LineLoader)
+    except yamlfile.YamlFileError as exc:
+        raise ConfigError([f"the file {exc}"], source) from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, a position
+        line = text[:exc.position].count("\n") + 1
+        raise ConfigError([f"line {line}: character {exc.character!r} is not allowed in YAML; "
+                           "remove it"], source) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError([f"{at}YAML syntax error: {problem}; fix the YAML"], source) from None
     if data is None:
         data = {}
@@ -417,7 +490,9 @@ def load_lab_config(path: str | os.PathLike[str] | None = None) -> LabConfig:
     """Load the lab config (explicit path, $HIL_LAB_CONFIG or lab_config.yaml) and validate it."""
     file = lab_config_path(path)
     try:
-        text = file.read_text()
+        text = yamlfile.read_text(file)
+    except yamlfile.YamlFileError as exc:
+        raise ConfigError([f"the lab config {exc}"], file) from None
     except FileNotFoundError:
         raise ConfigError(
             [f"lab config file not found; create it or point {LAB_CONFIG_ENV} at one"], file

@@ -8,7 +8,6 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol, TypeVar
 
 from cryptography import x509
@@ -416,13 +415,3 @@ def _parsed_ca(pem: str) -> x509.Certificate:
     """A trusted CA's certificate, parsed once per distinct PEM (a change gives a new PEM)."""
     return load_certificate(pem.encode())
 
-
-def write_encrypted_key(path: Path, key: PrivateKey, password: bytes) -> None:
-    """Write a private key as password-encrypted PKCS#8 PEM (mode 0600)."""
-    data = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(password),
-    )
-    path.touch(mode=0o600, exist_ok=True)
-    path.write_bytes(data)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 T = TypeVar("T")
 
@@ -31,16 +32,6 @@ class ListResponse(_Response, Generic[T]):
     has_more: bool
     total_count: int
     data: list[T]
-
-
-class ErrorResponse(_Response):
-    """The v3 error body."""
-
-    object: str = "error"
-    code: int
-    type: str
-    message: str
-    request_id: str = ""
 
 
 # ---------------------------------------------------------------- enrollments
@@ -244,12 +235,25 @@ class VerificationKey(_Response):
 
 # ---------------------------------------------------------------- notifications
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
+
+
 class WebhookRequest(_Request):
     """PUT /v2/notification/callback."""
 
     url: str = Field(min_length=8, max_length=2048)
     headers: dict[str, str] = Field(default_factory=dict)
     serialization: dict[str, Any] | None = None
+
+    @field_validator("headers")
+    @classmethod
+    def _http_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not _HEADER_NAME.fullmatch(name) or not _HEADER_VALUE.fullmatch(text):
+                raise ValueError(f"header {name[:40]!r} is not a valid HTTP header; use an ASCII "
+                                 "token as its name and printable ASCII as its value")
+        return value
 
 
 class Webhook(_Response):

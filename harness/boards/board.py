@@ -6,6 +6,7 @@ harness.boards.registry. Callers ask `board.capabilities`, never the kind.
 
 from __future__ import annotations
 
+import socket
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -150,6 +151,12 @@ class Board(ABC):
             raise HilError(f"firmware image file {file} (image {name!r}) is missing; build or copy it.")
         return file
 
+    def check_image(self, image: Path) -> None:
+        """Raise HilError (one sentence) if `image` cannot be this board's image; called before
+        anything starts or is written."""
+        if not image.is_file():
+            raise HilError(f"firmware image {image} does not exist; build it or fix the path.")
+
     @abstractmethod
     def flash(self, image: str | Path, *, timeout: float = 120.0, progress: bool = False,
               chip_erase: bool = False) -> float:
@@ -188,6 +195,10 @@ class Board(ABC):
     def probe_id(self) -> str | None:
         """The pyOCD unique id of its probe, or None without a probe."""
         return None
+
+    def location(self) -> str:
+        """The host the board is attached to (this one unless the kind says otherwise)."""
+        return socket.gethostname()
 
     @abstractmethod
     def survey(self, ports: list[Any], probe_seen: bool) -> Survey:

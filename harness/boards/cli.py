@@ -13,9 +13,10 @@ from rich.table import Table
 
 from harness.boards.board import Board
 from harness.boards.discovery import discover
+from harness.boards.kinds.labgrid import other_places
 from harness.boards.manifest import load_manifest
 from harness.boards.registry import make_board
-from harness.config import LabConfig
+from harness.config import LabConfig, LabgridBoardConfig
 from harness.errors import HilError
 from harness.terminal import output_console
 
@@ -39,6 +40,9 @@ def boards_table(lab: LabConfig) -> int:
                   ", ".join(f"{p.unique_id} ({p.description})" for p in found.unclaimed_probes))
     if found.unclaimed_ports:
         out.print("serial ports not in the lab config: " + ", ".join(found.unclaimed_ports))
+    remote = [b for b in lab.boards if isinstance(b, LabgridBoardConfig)]
+    for line in other_places(remote) if remote else []:
+        out.print(f"not in the lab config: {line}")
     missing = [st for st in found.boards if st.problems]
     return 1 if missing else 0
 
@@ -48,6 +52,7 @@ def _resolve_image(lab: LabConfig, board: Board, image: Path,
     """A path as given, or an image name of the firmware manifest (built if virtual; a developer
     image compiles in the credentials of `dev_credentials`, a mbed_cloud_dev_credentials.c)."""
     if image.exists():
+        board.check_image(image)
         return image
     manifest = load_manifest(lab.manifest_path())
     if str(image) in manifest.images:
@@ -75,8 +80,8 @@ def flash_board(lab: LabConfig, board_id: str, image: Path, *, chip_erase: bool 
                 dev_credentials: Path | None = None) -> int:
     """Flash `image` (a file or a manifest image name) onto a board; virtual boards stay running."""
     board = make_board(lab.board(board_id))
+    path = _resolve_image(lab, board, Path(image), dev_credentials)  # before anything starts
     board.check()
-    path = _resolve_image(lab, board, Path(image), dev_credentials)
     seconds = board.flash(path, progress=True, chip_erase=chip_erase)
     print(f"{board_id}: flashed {image} in {seconds:.1f} s")
     return 0
@@ -123,13 +128,13 @@ def provision_board(lab: LabConfig, board_id: str, mode: str = "bootstrap",
     from harness.factory import bench_bundle
     from harness.provisioning.host import ProvisioningError, provision
 
-    bundle, device = bench_bundle(Path(data_dir), board_id, mode, account_name=account)
-    config = lab.board(board_id)
+    config = lab.board(board_id)  # every check before the service is asked to create anything
     dialect = dialect_for_image(config.firmware, load_manifest(lab.manifest_path()))
     board = make_board(config)
     if not board.capabilities.factory_provisioning:
         raise HilError(f"board {board_id}: {board.capabilities.why_not('factory_provisioning')}; "
                        "provision a board that runs a factory image.")
+    bundle, device = bench_bundle(Path(data_dir), board_id, mode, account_name=account)
     console = board.open_console()
     try:
         try:
@@ -150,10 +155,13 @@ def provision_board(lab: LabConfig, board_id: str, mode: str = "bootstrap",
         if not result.ok:
             return 1
         if follow > 0:
-            outcome = f"{dialect['registered'].pattern}|{dialect['error_details'].pattern}"
+            # a client registers; the real factory client alone ends its factory flow
+            done = "registered" if "registered" in dialect.patterns else "factory_done"
+            failed = "error_details" if "error_details" in dialect.patterns else "error"
+            outcome = f"{dialect[done].pattern}|{dialect[failed].pattern}"
             for line in console.readlines_until(outcome, follow):
                 print(f"  | {line}")
-            return 0 if any(dialect.match("registered", line) for line in console.lines) else 1
+            return 0 if any(dialect.match(done, line) for line in console.lines) else 1
         return 0
     finally:
         board.close_console()

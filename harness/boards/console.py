@@ -92,6 +92,8 @@ class SerialConsole:
             path = self._resolve()
             try:
                 if path:
+                    if "://" in path:  # a network port (rfc2217://host:port of a remote board)
+                        return serial.serial_for_url(path, self.baudrate, timeout=0.05)
                     return serial.Serial(path, self.baudrate, timeout=0.05, exclusive=True)
             except serial.SerialException as exc:
                 error = exc

@@ -35,11 +35,25 @@ class ProbeRef:
     """The pyOCD target type."""
 
 
-def _check_image(image: Path) -> None:
+IMAGE_FORMATS = (".bin", ".hex", ".elf", ".axf")
+"""The file formats pyOCD's FileProgrammer reads (by extension)."""
+
+
+def check_image(image: Path, flash_size: int | None = None) -> None:
+    """Raise FlashError (one sentence) unless `image` is a non-empty pyOCD image file that fits
+    `flash_size` bytes (a .bin; None: not checked here)."""
     if not image.is_file():
         raise FlashError(f"firmware image {image} does not exist; build it or fix the path.")
-    if image.stat().st_size == 0:
+    if image.suffix.lower() not in IMAGE_FORMATS:
+        raise FlashError(f"firmware image {image} is not a {'/'.join(IMAGE_FORMATS)} file; give "
+                         "a firmware image or a manifest image name.")
+    size = image.stat().st_size
+    if size == 0:
         raise FlashError(f"firmware image {image} is empty; rebuild it.")
+    if flash_size is not None and image.suffix.lower() == ".bin" and size > flash_size:
+        raise FlashError(f"firmware image {image} is {size} bytes, more than the board's "
+                         f"{flash_size}-byte flash; build an image for this target.")
+
 
 
 def _progress_callback(progress: Progress | None, task: int | None) -> Callable[[float], None]:
@@ -98,7 +112,7 @@ def flash(board: ProbeRef, image_path: str | Path, *, timeout: float = 120.0,
     `chip_erase` erases the whole chip first, stored credentials included (a factory-new board).
     """
     image = Path(image_path)
-    _check_image(image)
+    check_image(image)
     start = time.monotonic()
     bar = Progress(TextColumn(f"flash {board.id}"), BarColumn(), TimeElapsedColumn(),
                    transient=True) if progress else None

@@ -8,6 +8,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from harness import yamlfile
 from harness.config import REPO_ROOT
 from harness.errors import HilError
 
@@ -82,11 +83,25 @@ def load_manifest(path: str | Path | None = None) -> FirmwareManifest:
     """Load and validate the firmware manifest (default firmware/manifest.yaml)."""
     file = Path(path) if path else DEFAULT_MANIFEST
     try:
-        data = yaml.safe_load(file.read_text())
+        data = yamlfile.load(yamlfile.read_text(file))
     except FileNotFoundError:
         raise ManifestError(f"firmware manifest {file} not found; create it or fix the path.") from None
+    except OSError as exc:
+        raise ManifestError(f"cannot read the firmware manifest {file} ({exc.strerror}); fix its "
+                            "permissions or the path.") from None
+    except yamlfile.YamlFileError as exc:
+        raise ManifestError(f"firmware manifest {file} {exc}.") from None
+    except yaml.reader.ReaderError as exc:
+        raise ManifestError(f"firmware manifest {file} holds character {exc.character!r}, which "
+                            "YAML does not allow; remove it.") from None
     except yaml.YAMLError as exc:
-        raise ManifestError(f"firmware manifest {file} is not valid YAML ({exc}); fix it.") from None
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise ManifestError(f"firmware manifest {file} is not valid YAML{at} "
+                            f"({getattr(exc, 'problem', None) or 'syntax error'}); fix it.") from None
+    if data is not None and not isinstance(data, dict):
+        raise ManifestError(f"firmware manifest {file} holds a {type(data).__name__}, not a mapping "
+                            "with `dialects:` and `images:`; fix its top level.")
     try:
         manifest = FirmwareManifest.model_validate({**(data or {}), "source": file.resolve()})
     except ValidationError as exc:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from harness.boards.board import Board
+from harness.boards.kinds.factory_client import FactoryClientBoard
+from harness.boards.kinds.labgrid import LabgridBoard
 from harness.boards.kinds.native import NativeBoard
 from harness.boards.kinds.pyocd import PyocdBoard
 from harness.boards.kinds.virtual import BACKOFF_ENV, VirtualBoard
 from harness.config import BoardConfig
 from harness.errors import HilError
 
-KINDS: dict[str, type[Board]] = {cls.kind: cls for cls in (PyocdBoard, VirtualBoard, NativeBoard)}
+KINDS: dict[str, type[Board]] = {cls.kind: cls for cls in (PyocdBoard, VirtualBoard, NativeBoard,
+                                                   FactoryClientBoard, LabgridBoard)}
 """Every board kind; a new kind is a module in harness/boards/kinds/ plus one entry here
 (and its config model in harness/config.py)."""
 

@@ -23,12 +23,14 @@ from harness.cloud.coap_util import (
     code_text,
     describe_remote,
     error_reply,
+    is_decimal,
     parse_query,
     peer_cert_der,
     request_remote,
     transport_kind,
 )
 from harness.cloud.records import DeviceState, utcnow
+from harness.cloud.retention import RefusalGate
 from harness.cloud.store import Store
 from harness.config import Timing
 from harness.lwm2m.ids import ContentFormat
@@ -49,8 +51,20 @@ class InjectedError:
     """Only the Bootstrap-Requests of this endpoint name (None: any)."""
 
 
+STORE_STAGES = ("directory", "credentials")
+"""Where a Bootstrap-Request can meet an unavailable store: deciding (the Device Directory) or
+issuing the LwM2M credentials; the service answers them as Internal error #1 and #2."""
+
+
+class StoreUnavailable(Exception):
+    """The service's store failed (an injected fault: the database is unavailable)."""
+
+
 class BootstrapServer:
     """Serves Bootstrap-Requests; needs `context` (the aiocoap server Context) before requests."""
+
+    refusals: RefusalGate | None = None
+    """Set by the service: may a refusal be recorded (harness.cloud.retention)?"""
 
     def __init__(self, store: Store, pki: ServicePki, events: ev.EventBus, timing: Timing,
                  rules: BootstrapRules, *, lwm2m_uri: Callable[[str], str],
@@ -64,6 +78,7 @@ class BootstrapServer:
         self.bootstrap_uri = bootstrap_uri
         self.context: aiocoap.Context | None = None
         self._faults: collections.deque[InjectedError] = collections.deque()
+        self._store_failures: list[tuple[str, str | None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     def resource(self) -> aiocoap.resource.Resource:
@@ -75,6 +90,20 @@ class BootstrapServer:
         `text` (fault injection)."""
         for _ in range(count):
             self._faults.append(InjectedError(code, text, endpoint))
+
+    def fail_store(self, stage: str, count: int = 1, endpoint: str | None = None) -> None:
+        """Make the store fail at `stage` (one of STORE_STAGES) for the next `count`
+        Bootstrap-Requests (of `endpoint`, or any): the service's own failure path (fault injection)."""
+        if stage not in STORE_STAGES:
+            raise ValueError(f"store stage {stage!r} is unknown; use one of {', '.join(STORE_STAGES)}")
+        self._store_failures.extend([(stage, endpoint)] * count)
+
+    def _store_fails(self, stage: str, endpoint: str) -> None:
+        """Raise StoreUnavailable when a store failure was injected for this stage and endpoint."""
+        for failure in self._store_failures:
+            if failure[0] == stage and failure[1] in (None, endpoint):
+                self._store_failures.remove(failure)
+                raise StoreUnavailable(f"the {stage} store is unavailable (injected fault)")
 
     def _take_fault(self, request: Message) -> InjectedError | None:
         """The first injected fault for this request's endpoint (removed), or None."""
@@ -99,6 +128,8 @@ class BootstrapServer:
     def _refuse(self, code: str, text: str, endpoint: str | None, remote: object,
                 **context: str | None) -> Message:
         log.info("bootstrap refused %s %s (ep=%s, %s)", code, text, endpoint, describe_remote(remote))
+        if self.refusals is not None and not self.refusals.admit():
+            return error_reply(code, text)  # over the refusal budget: answered, not recorded
         try:
             self.store.record_denial(text, endpoint_name=endpoint,
                                      account_id=context.get("account_id"),
@@ -129,7 +160,7 @@ class BootstrapServer:
             return self._refuse("4.00", "Bootstrap-Request needs ep=<endpoint name> in the query",
                                 None, remote)
         pct = query.get("pct")
-        if pct is not None and not pct.isdigit():
+        if pct is not None and not is_decimal(pct):
             return self._refuse("4.00", f"pct={pct!r} is not a content-format number; "
                                 "use pct=11542 (TLV) or pct=110 (SenML-JSON)", endpoint, remote)
         kind = transport_kind(remote)
@@ -137,6 +168,7 @@ class BootstrapServer:
         request_info = BootstrapRequest(endpoint, query.get("aid") or None, query.get("iep") or None,
                                         cert)
         try:
+            self._store_fails("directory", endpoint)
             plan = self.rules.decide(request_info)
         except Denied as denied:
             return self._refuse(denied.code, denied.text, endpoint, remote, **denied.context)
@@ -144,6 +176,7 @@ class BootstrapServer:
             log.exception("bootstrap of ep=%s failed internally", endpoint)
             return self._refuse("5.00", "Internal error #1", endpoint, remote)
         try:
+            self._store_fails("credentials", endpoint)
             writes = self._writes(plan, kind, senml=pct is not None and int(pct) in SENML_PCT)
         except Exception:  # noqa: BLE001
             log.exception("issuing LwM2M credentials for ep=%s failed", endpoint)
@@ -151,7 +184,8 @@ class BootstrapServer:
                                 account_id=plan.account.id)
         if plan.new_device:
             self.events.publish(ev.Event(ev.DEVICE_CREATED, plan.device.id, plan.account.id,
-                                         {"ep": plan.device.id, "original-ep": endpoint}))
+                                         {"ep": plan.device.id, "original-ep": endpoint,
+                                          "state": str(plan.device.state)}))
         log.info("bootstrap accepted ep=%s device=%s account=%s (%s%s)", endpoint, plan.device.id,
                  plan.account.id, kind, ", first-to-claim" if plan.first_to_claim else "")
         task = asyncio.get_running_loop().create_task(self._provision(remote, plan, writes))
@@ -213,9 +247,11 @@ class BootstrapServer:
                 "ep": device.id, "original-ep": device.endpoint_name, "reason": reason}))
             return
         now = utcnow()
-        self.store.update_device(device.id, state=DeviceState.BOOTSTRAPPED, bootstrapped_timestamp=now)
+        entry = self.store.update_device(device.id, state=DeviceState.BOOTSTRAPPED,
+                                         bootstrapped_timestamp=now)
         self.events.publish(ev.Event(ev.BOOTSTRAP, device.id, plan.account.id, {
             "ep": device.id, "original-ep": device.endpoint_name, "account_id": plan.account.id,
+            "state": str(entry.state),
             "first_to_claim": plan.first_to_claim, "new_device": plan.new_device,
             "mode": "nosec" if plan.nosec else "certificate"}))
 

@@ -19,6 +19,11 @@ MAX_BODY = 64 * 1024
 _CODE_RE = re.compile(r"^([245])\.(\d\d)$")
 
 
+def is_decimal(text: str) -> bool:
+    """True for ASCII decimal digits only ("²" or "١٢" pass str.isdigit but are no CoAP number)."""
+    return text.isascii() and text.isdigit()
+
+
 class QueryError(ValueError):
     """A query that cannot be parsed; the message is the 4.00 diagnostic."""
 

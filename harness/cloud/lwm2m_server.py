@@ -23,6 +23,7 @@ from harness.cloud.coap_util import (
     code_text,
     describe_remote,
     error_reply,
+    is_decimal,
     parse_query,
     peer_cert_der,
     request_remote,
@@ -31,6 +32,7 @@ from harness.cloud.coap_util import (
 from harness.cloud.dedup_cache import bound_duplicate_cache
 from harness.cloud.ratelimit import RateLimiter
 from harness.cloud.records import Account, Device, DeviceState, ExecutionMode, new_id, utcnow
+from harness.cloud.retention import RefusalGate
 from harness.cloud.store import Store
 from harness.config import Timing
 from harness.errors import HilError
@@ -91,6 +93,9 @@ def merge_resources(current: list[dict[str, Any]], links: list[Link]) -> list[di
 class Lwm2mServer:
     """Registration interface over aiocoap; `context` is set by the service before requests."""
 
+    refusals: RefusalGate | None = None
+    """Set by the service: may a refusal be recorded (harness.cloud.retention)?"""
+
     def __init__(self, store: Store, pki: ServicePki, events: ev.EventBus, timing: Timing, *,
                  nosec_default_account: str | None = None) -> None:
         self.store = store
@@ -141,7 +146,7 @@ class Lwm2mServer:
         if text is None:
             value = self.timing.lifetime_default
         else:
-            if not text.isdigit() or int(text) <= 0:
+            if not is_decimal(text) or int(text) <= 0:
                 raise _Refused("4.00", f"lt={text!r} is not a positive integer; send the lifetime "
                                        "in seconds, e.g. lt=86400")
             value = int(text)
@@ -218,6 +223,8 @@ class Lwm2mServer:
 
     def _record_refusal(self, request: Message, refused: _Refused) -> None:
         """A refused Register: a denial in the store and a registration-error event."""
+        if self.refusals is not None and not self.refusals.admit():
+            return  # over the refusal budget (harness.cloud.retention)
         query = {}
         with contextlib.suppress(QueryError):
             query = parse_query(request)
@@ -239,7 +246,8 @@ class Lwm2mServer:
                           mode: str) -> ev.Event:
         return ev.Event(ev.REGISTRATION, device_id, account_id, {
             "ep": device_id, "original-ep": query["ep"], "ept": ept, "q": "Q" in binding,
-            "lt": lifetime, "resources": resources, "mode": mode})
+            "lt": lifetime, "resources": resources, "mode": mode,
+            "state": str(DeviceState.REGISTERED)})
 
     async def register(self, request: Message) -> Message:
         """POST /rd: create or overwrite the device's registration."""

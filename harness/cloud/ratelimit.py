@@ -49,11 +49,6 @@ class RateLimiter:
             return True
         return False
 
-    def forget(self, key: str) -> None:
-        """Drop the counters of `key`."""
-        self._ops.pop(key, None)
-        self._held_until.pop(key, None)
-
     def tracked_keys(self) -> int:
         """How many keys the limiter currently remembers (counters or holds)."""
         return len(self._ops.keys() | self._held_until.keys())

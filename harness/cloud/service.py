@@ -21,18 +21,28 @@ from harness.cloud.developer import DeveloperCertificate, issue_developer_certif
 from harness.cloud.lwm2m_server import Lwm2mServer
 from harness.cloud.records import Account, Device, Enrollment, TrustedCertificate
 from harness.cloud.rest import start_rest
+from harness.cloud.retention import (
+    RefusalBudget,
+    RefusalGate,
+    install_log_limit,
+    prune,
+    remove_log_limit,
+)
 from harness.cloud.store import Store
 from harness.cloud.wiretap import ServiceTrace
 from harness.config import ServiceConfig
 from harness.errors import HilError
 from harness.pki import Credential, load_certificate
 from harness.transport import (
+    ConnectionBudget,
     Endpoint,
     ServerContext,
+    StreamLimits,
     TlsContext,
     create_server_context,
     server_tls_context,
 )
+from harness.transport.limits import install_accept_error_filter
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +90,14 @@ class DeviceManagementService:
         self.bootstrap: BootstrapServer | None = None
         self.lwm2m: Lwm2mServer | None = None
         self.rest: Any = None
+        stream = self.config.stream
+        self.connection_budget = ConnectionBudget(StreamLimits(
+            idle_timeout=stream.idle_timeout, first_message_timeout=stream.first_message_timeout,
+            max_connections=stream.max_connections))
+        self.refusal_budget = RefusalBudget(self.config.retention)
+        self._log_limit = None
+        self._refusals = RefusalGate(self.refusal_budget, lambda _text: None)
+        self._prune_task: asyncio.Task[None] | None = None
         self._bs_trust = _TrustCache()
         self._lwm2m_trust = _TrustCache()
 
@@ -93,7 +111,9 @@ class DeviceManagementService:
             raise ServiceError(f"Cannot create the service data_dir {self.data_dir} ({exc.strerror}); "
                                "choose a writable directory.") from None
         self.events.bind_loop(asyncio.get_running_loop())
+        install_accept_error_filter(asyncio.get_running_loop())
         self.store = Store.open(self.data_dir)
+        self._log_limit = install_log_limit(self.config.retention.log_lines_per_minute)
         try:
             self.pki = ServicePki.load_or_create(self.data_dir, self.config.host)
             timing = self.config.timing
@@ -103,6 +123,8 @@ class DeviceManagementService:
                                              lwm2m_uri=self._lwm2m_uri_for, bootstrap_uri=self.bootstrap_uri)
             self.lwm2m = Lwm2mServer(self.store, self.pki, self.events, timing,
                                      nosec_default_account=self.nosec_default_account)
+            gate = RefusalGate(self.refusal_budget, self.store.record_denial)
+            self.bootstrap.refusals = self.lwm2m.refusals = self._refusals = gate
             bs_site = LeanSite()
             bs_site.add_resource(("bs",), self.bootstrap.resource())
             rd_site = LeanSite()
@@ -118,6 +140,7 @@ class DeviceManagementService:
             self.lwm2m.context = self.lwm2m_server.context
             self.trace.attach(self.lwm2m_server.context, "lwm2m")
             self.lwm2m.start()
+            self._prune_task = asyncio.get_running_loop().create_task(self._prune_loop())
             await self._start_rest()
         except BaseException:
             await self.stop()
@@ -130,8 +153,27 @@ class DeviceManagementService:
         if self.start_rest:
             self.rest = await start_rest(self)
 
+    async def _prune_loop(self) -> None:
+        """Apply the retention policy now and every prune_interval seconds."""
+        retention = self.config.retention
+        while self.store is not None:
+            try:
+                denials, events = prune(self.store, retention)
+                if denials or events:
+                    log.info("retention: deleted %d denials and %d events", denials, events)
+            except Exception:  # noqa: BLE001 - keep serving; try again next time
+                log.exception("applying the retention policy failed")
+            await asyncio.sleep(retention.prune_interval)
+
     async def stop(self) -> None:
         """Stop servers, background tasks and the REST API; close the store (idempotent)."""
+        if self._prune_task is not None:
+            self._prune_task.cancel()
+            await asyncio.gather(self._prune_task, return_exceptions=True)
+            self._prune_task = None
+        if self._log_limit is not None:
+            remove_log_limit(self._log_limit)
+            self._log_limit = None
         if self.rest is not None and hasattr(self.rest, "stop"):
             try:
                 await self.rest.stop()
@@ -160,6 +202,8 @@ class DeviceManagementService:
         """A TLS handshake was refused (e.g. the client CA is not trusted): a denial + an event."""
         text = f"Secure connection failed ({server}, {reason})"
         log.info("%s server: TLS handshake from %s failed: %s", server, peer, reason)
+        if self.store is None or not self._refusals.admit():
+            return
         if self.store is not None:
             self.store.record_denial(text)
         self.events.publish(ev.Event(ev.BOOTSTRAP_ERROR if server == "bootstrap" else
@@ -181,7 +225,8 @@ class DeviceManagementService:
                 continue
             tls = kind == "tls-record"
             out.append(Endpoint(kind, self.config.host, port, ssl_factory if tls else None,
-                                on_handshake_failure=on_handshake_failure if tls else None))
+                                on_handshake_failure=on_handshake_failure if tls else None,
+                                budget=self.connection_budget))
         if not out:
             raise ServiceError("No transport has a port for a server; set a port for one of "
                                f"{self.config.transports} in the service config.")
@@ -264,11 +309,6 @@ class DeviceManagementService:
         """The CA that issues developer certificates."""
         return self._pki().developer_ca
 
-    @property
-    def bootstrap_ca(self) -> Credential:
-        """The CA of the bootstrap server's TLS certificate (the server CA)."""
-        return self._pki().server_ca
-
     def _store(self) -> Store:
         if self.store is None:
             raise ServiceError("The Device Management service is not running; call start() first.")
@@ -316,6 +356,13 @@ class DeviceManagementService:
         if self.bootstrap is None:
             raise ServiceError("The Device Management service is not running; call start() first.")
         self.bootstrap.inject_error(code, text, count, endpoint)
+
+    def fail_store(self, stage: str, count: int = 1, endpoint: str | None = None) -> None:
+        """Make the store fail at `stage` ("directory" or "credentials") for the next `count`
+        Bootstrap-Requests (of `endpoint`, or any) (fault injection)."""
+        if self.bootstrap is None:
+            raise ServiceError("The Device Management service is not running; call start() first.")
+        self.bootstrap.fail_store(stage, count, endpoint)
 
     def _persist_event(self, event: ev.Event) -> None:
         if self.store is not None:

@@ -60,7 +60,7 @@ def _format_attr(key: str, value: str | bool | int) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{key}={value}"
     text = str(value)
-    if key in _TOKEN_ATTRS and text.isdigit():
+    if key in _TOKEN_ATTRS and text.isascii() and text.isdigit():
         return f"{key}={text}"
     return '{}="{}"'.format(key, text.replace("\\", "\\\\").replace('"', '\\"'))
 
@@ -83,7 +83,7 @@ def resource_paths(links: Iterable[Link]) -> list[tuple[int, ...]]:
     out: list[tuple[int, ...]] = []
     for link in links:
         segments = [s for s in link.path.split("/") if s]
-        if not segments or not all(s.isdigit() for s in segments):
+        if not segments or not all(s.isascii() and s.isdigit() for s in segments):
             continue
         out.append(tuple(int(s) for s in segments))
     return out

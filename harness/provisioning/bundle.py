@@ -103,12 +103,6 @@ class Bundle:
         """Verify defaults to 1 when the group is absent."""
         return True if self.verify is None else self.verify
 
-    def item_names(self) -> list[str]:
-        """Names of every item this bundle stores."""
-        return ([k.name for k in self.keys] + [c.name for c in self.certificates]
-                + [c.name for c in self.certificate_chains]
-                + [n for n in self.config_params if n != it.CURRENT_TIME])
-
     def to_dict(self) -> dict[str, Any]:
         """The request as a plain dict (groups in a stable order; no ACL fields)."""
         out: dict[str, Any] = {it.GROUP_SCHEME_VERSION: self.scheme_version}

@@ -1,4 +1,11 @@
-"""Device side of factory provisioning (the factory-configurator-client + FCE serial loop)."""
+"""Device side of factory provisioning (the factory-configurator-client + FCE serial loop).
+
+It answers like the real client (checked against it: tests/unit/provisioning/data/), and it
+never loses the credentials a board already has: a session works on a staged copy of the store
+(erased at the session's first frame, as FCE does) that is committed in one atomic write only
+when the session ends with a successful bundle. A refused or interrupted session leaves the old
+store as it was.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +18,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import pki
 from harness.provisioning import items as it
-from harness.provisioning.bundle import Bundle, BundleError, CsrResult, Response
+from harness.provisioning import kcm
+from harness.provisioning import parse as p
+from harness.provisioning.bundle import Bundle, BundleError, CsrRequest, CsrResult, Response
 from harness.provisioning.clock import DeviceClock
-from harness.provisioning.der import join_der_chain
 from harness.provisioning.frame import (
     BadFrame,
     FrameReader,
@@ -25,26 +32,22 @@ from harness.provisioning.frame import (
     encode_response,
 )
 from harness.provisioning.items import FccStatus
-from harness.provisioning.parse import check_scheme, decode_top_map, parse_groups, rbp_buffer
 from harness.provisioning.store import ItemStore
-from harness.provisioning.verify import verify_device
+from harness.provisioning.verify import bootstrap_mode, ca_identifier, verify_device
 
 log = logging.getLogger(__name__)
 
-RBP_PREFIX = "rbp."  # root-of-trust / entropy / disable flag: survive fcc_storage_delete
-RBP_ENTROPY = "rbp.Entropy"
-RBP_ROT = "rbp.ROT"
-RBP_FACTORY_DISABLED = "rbp.FactoryDisabled"
 MAX_RESPONSE_WITHOUT_CSRS = 512
 MAX_RESPONSE_WITH_CSRS = 512 * 5
+DEVICE_TEXT_LIMIT = 4096  # console text kept between frames (the device never reads it)
 
 
 class FactoryDevice:
     """Handles provisioning bundles like a board running the factory configurator client.
 
-    `store` is the board's item store, `clock` its wall clock (mbed.CurrentTime sets it),
-    `production` enables the production-build checks (clientAuth EKU). `trace` receives short
-    mbed-trace-like lines (never item contents) that a board may print on its console.
+    `store` is the board's committed item store, `clock` its wall clock (mbed.CurrentTime sets
+    it), `production` enables the production-build checks (clientAuth EKU). `trace` receives
+    short mbed-trace-like lines (never item contents) that a board may print on its console.
     """
 
     def __init__(
@@ -53,43 +56,55 @@ class FactoryDevice:
         clock: DeviceClock | None = None,
         *,
         production: bool = True,
+        secure_time: bool = True,
         trace: Callable[[str], None] | None = None,
     ) -> None:
-        """Make a device handler over `store`."""
+        """Make a device handler over `store` (`secure_time`: a build with
+        PAL_USE_SECURE_TIME, whose last bundle of a session stores the bootstrap CA's id)."""
         self.store = store
         self.clock = clock or DeviceClock()
         self.production = production
+        self.secure_time = secure_time
         self._trace = trace or (lambda line: None)
-        self._reader = FrameReader("request")
-        self.in_session = False
+        self._reader = FrameReader("request", max_text=DEVICE_TEXT_LIMIT)
+        self.staged: ItemStore | None = None  # the session's storage, None between sessions
+        self.session_finished = True  # g_is_session_finished: only a completed loop changes it
         self.sessions_finished = 0
+        self.sessions_committed = 0
+        self.internal_errors = 0  # bundles that hit the catch-all (a handler bug): fuzzing wants 0
         self.last_response: Response | None = None
         self._lock = threading.Lock()
 
-    # --- state ---------------------------------------------------------------------------------
+    @property
+    def in_session(self) -> bool:
+        """True between the first frame of a session and its last bundle."""
+        return self.staged is not None
+
     @property
     def factory_disabled(self) -> bool:
-        """True once a bundle with Disable=1 succeeded."""
-        return self.store.get(RBP_FACTORY_DISABLED) == b"\x01"
-
-    def _erase_storage(self) -> None:
-        """fcc_storage_delete: drop every item except the root-of-trust buffers."""
-        keep = {n: self.store.get(n) for n in self.store.names() if n.startswith(RBP_PREFIX)}
-        self.store.erase_all()
-        for name, data in keep.items():
-            if data is not None:
-                self.store.put(name, data, factory=True)
+        """True once a bundle with Disable=1 succeeded in this session's storage."""
+        storage = self.staged if self.staged is not None else self.store
+        return storage.get(it.RBP_FACTORY_DISABLED) == b"\x01"
 
     # --- bundle level ---------------------------------------------------------------------------
     def handle(self, request_cbor: bytes) -> tuple[FtcdStatus, bytes | None]:
         """Process one bundle; (SUCCESS, response CBOR) or (FAILED_TO_PROCESS_DATA, None)."""
         with self._lock:
-            if not self.in_session:
-                if not self.factory_disabled:  # a disabled device keeps its credentials
-                    self._erase_storage()
-                self.in_session = True
-            response, send = self._process(request_cbor)
+            if self.staged is None:
+                # fcc_storage_delete at the first frame: on Linux storage it also wipes entropy,
+                # RoT and the disable flag. The committed store is untouched until commit.
+                self.staged = ItemStore()
+                self.session_finished = True
+            try:
+                response, send = self._process(request_cbor)
+            except Exception:  # noqa: BLE001 - a handler bug must still answer, never hang
+                self.internal_errors += 1
+                log.exception("factory device: unexpected error in the bundle handler")
+                response = Response(FccStatus.ERROR, it.GENERAL_ERROR)
+                send = True
             self.last_response = response
+            if self.session_finished:
+                self._end_session(response.status == FccStatus.SUCCESS)
             limit = MAX_RESPONSE_WITH_CSRS if response.csrs else MAX_RESPONSE_WITHOUT_CSRS
             encoded = response.to_cbor() if send else None
             if encoded is not None and len(encoded) > limit:
@@ -100,138 +115,121 @@ class FactoryDevice:
                 return FtcdStatus.FAILED_TO_PROCESS_DATA, None
             return FtcdStatus.SUCCESS, encoded
 
+    def _end_session(self, success: bool) -> None:
+        """The session is over; commit its storage only when its last bundle succeeded."""
+        staged, self.staged = self.staged, None
+        self.sessions_finished += 1
+        if success and staged is not None:
+            self.store.commit_provisioning(staged)
+            self.sessions_committed += 1
+            self._trace("[INFO][fcc ]: storage committed")
+        elif staged is not None:
+            self._trace("[INFO][fcc ]: session failed, storage left as it was")
+
     def _process(self, data: bytes) -> tuple[Response, bool]:
-        """Run the bundle handler; returns the response and whether to send it."""
-        session_id: str | None = None
-        keep_alive = False
+        """Run the bundle handler (fcc_bundle_handler order); the response and whether to send."""
+        assert self.staged is not None
+        store = self.staged
         warnings: list[str] = []
-        csrs: list[CsrResult] = []
+        bundle = Bundle()
         try:
-            top = decode_top_map(data)
-            sid = top.get(it.GROUP_SESSION_ID)
-            session_id = sid if isinstance(sid, str) else None
-            check_scheme(top)
-            self._apply_rbp(top)
+            pairs = p.decode_top_pairs(data)
+            p.check_scheme(pairs)
+            for group, name, status, item in (
+                    (it.GROUP_ENTROPY, it.RBP_ENTROPY, FccStatus.ENTROPY_ERROR, it.RBP_ENTROPY_NAME),
+                    (it.GROUP_ROT, it.RBP_ROT, FccStatus.ROT_ERROR, it.RBP_ROT_NAME)):
+                value = p.rbp_buffer(pairs, group)
+                if value is not None:
+                    if store.get(name) is not None or (group == it.GROUP_ROT and _has_items(store)):
+                        # written once per storage (PAL_ERR_ITEM_EXIST); the first KCM item
+                        # stored without a RoT makes the storage derive its own
+                        raise BundleError(status, item)
+                    store.put(name, value, factory=True)
             if self.factory_disabled:
-                self._end_session()
                 return Response(FccStatus.FACTORY_DISABLED_ERROR,
                                 it.error_message(FccStatus.FACTORY_DISABLED_ERROR)), False
-            bundle = parse_groups(top)
-            keep_alive = bool(bundle.keep_alive)
-            self._store_groups(top, bundle)
-            csrs = [self._make_csr(r) for r in bundle.csr_requests]
+            csr_value = self._walk(pairs, bundle, store)
+            self.session_finished = not bundle.keep_alive
+            p.check_flags(bundle)
+            csrs = self._make_csrs(csr_value, store) if bundle.csr_requests else []
+            if self.session_finished and self.secure_time:
+                self._set_trusted_ca_id(store, warnings)
             if bundle.effective_verify:
-                warnings = verify_device(self.store, self.clock.now(), production=self.production)
+                verify_device(store, self.clock.now(), production=self.production,
+                              warnings=warnings)
             if bundle.disable:
-                self.store.put(RBP_FACTORY_DISABLED, b"\x01", factory=True)
-            response = Response(FccStatus.SUCCESS, it.SUCCESS_MESSAGE, warnings, session_id, csrs)
+                store.put(it.RBP_FACTORY_DISABLED, b"\x01", factory=True)
+            return Response(FccStatus.SUCCESS, it.SUCCESS_MESSAGE, warnings,
+                            bundle.session_id, csrs), True
         except BundleError as exc:
-            response = Response(exc.status, exc.info, [], session_id)
-        if not keep_alive or response.status != FccStatus.SUCCESS:
-            self._end_session()
-        return response, True
+            return Response(exc.status, exc.info, warnings, bundle.session_id), True
 
-    def _end_session(self) -> None:
-        """The session is over: the next valid frame starts a new one (and erases storage)."""
-        self.in_session = False
-        self.sessions_finished += 1
-
-    def _apply_rbp(self, top: dict[Any, Any]) -> None:
-        """Entropy then ROT, before anything else touches storage."""
-        for group, name in ((it.GROUP_ENTROPY, RBP_ENTROPY), (it.GROUP_ROT, RBP_ROT)):
-            value = rbp_buffer(top, group)
-            if value is not None:
-                self.store.put(name, value, factory=True)
-
-    def _store_groups(self, top: dict[Any, Any], bundle: Bundle) -> None:
-        """Store Keys/Certificates/CertificateChains/ConfigParams in the map's order."""
-        for group in top:
+    def _walk(self, pairs: p.Pairs, bundle: Bundle, store: ItemStore) -> Any:
+        """The loop over the top map: store each group as it comes; returns the CsrReqs value."""
+        csr_value = None
+        for key, value in pairs:
+            group = p.match_group(key)
             if group == it.GROUP_KEYS:
-                for key in bundle.keys:
-                    self._store_key(key.name, key.data, key.type)
+                for entry in p.entries(value, group):
+                    k = p.key_entry(entry)
+                    kcm.store_key(store, k.name, k.data, k.type)
             elif group == it.GROUP_CERTIFICATES:
-                for cert in bundle.certificates:
-                    self._store_certificates(cert.name, [cert.data], cert.private_key_name)
+                for entry in p.entries(value, group):
+                    c = p.certificate_entry(entry)
+                    kcm.store_certificate(store, c.name, c.data, c.private_key_name)
             elif group == it.GROUP_CERTIFICATE_CHAINS:
-                for chain in bundle.certificate_chains:
-                    self._store_certificates(chain.name, chain.certs, None)
+                for entry in p.entries(value, group):
+                    chain = p.chain_entry(entry)
+                    kcm.store_chain(store, chain.name, chain.certs)
             elif group == it.GROUP_CONFIG_PARAMS:
-                for name, value in bundle.config_params.items():
-                    self._store_param(name, value)
+                for entry in p.entries(value, group):
+                    kcm.store_param(store, self.clock, *p.config_entry(entry))
+            elif group == it.GROUP_VERIFY:
+                bundle.verify = p.flag(value, group)
+            elif group == it.GROUP_DISABLE:
+                bundle.disable = p.flag(value, group)
+            elif group == it.GROUP_KEEP_ALIVE:
+                bundle.keep_alive = p.flag(value, group)
+            elif group == it.GROUP_SESSION_ID:
+                bundle.session_id = p.session_id(value)
+            elif group == it.GROUP_CSR_REQUESTS:
+                csr_value = value
+                bundle.csr_requests = [CsrRequest("", "")]  # parsed after the loop
+        return csr_value
 
-    def _put_new(self, name: str, data: bytes) -> None:
-        if self.store.get(name) is not None:
-            raise BundleError(FccStatus.KCM_FILE_EXIST_ERROR, name,
-                              info=f"Data already exists:{name}")
-        self.store.put(name, data, factory=True)
+    @staticmethod
+    def _set_trusted_ca_id(store: ItemStore, warnings: list[str]) -> None:
+        """fcc_trust_ca_cert_id_set at a session's last bundle: read the mode, keep the CA's id.
 
-    def _store_key(self, name: str, data: bytes, key_type: str) -> None:
-        try:
-            if key_type == it.KEY_TYPE_ECC_PRIVATE:
-                key = serialization.load_der_private_key(data, None)
-            else:
-                key = serialization.load_der_public_key(data)
-        except (ValueError, TypeError):
-            raise BundleError(FccStatus.KCM_CRYPTO_ERROR, name,
-                              info=f"Private key parse failed:{name}") from None
-        if not isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
-            raise BundleError(FccStatus.NOT_SUPPORTED, name)
-        self._put_new(name, data)
-
-    def _store_certificates(self, name: str, certs: list[bytes], key_name: str | None) -> None:
-        try:
-            parsed = [x509.load_der_x509_certificate(c) for c in certs]
-        except ValueError:
-            raise BundleError(FccStatus.KCM_CRYPTO_ERROR, name,
-                              info=f"Certificate parse failed:{name}") from None
-        for cert, issuer in zip(parsed, parsed[1:], strict=False):
-            if not pki.issued_by(cert, issuer):
-                raise BundleError(FccStatus.INVALID_CERTIFICATE, name,
-                                  info=f"Chain validation error:{name}")
-        if key_name is not None:
-            key_der = self.store.get(key_name)
-            if key_der is None:
-                raise BundleError(FccStatus.ITEM_NOT_EXIST, key_name)
-            try:
-                key = pki.load_private_key(key_der)
-            except pki.CertificateError:
-                raise BundleError(FccStatus.CERTIFICATE_PUBLIC_KEY_CORRELATION_ERROR,
-                                  name) from None
-            if not pki.key_matches_cert(key, parsed[0]):
-                raise BundleError(FccStatus.CERTIFICATE_PUBLIC_KEY_CORRELATION_ERROR, name)
-        self._put_new(name, join_der_chain(certs))
-
-    def _store_param(self, name: str, value: str | bytes | int) -> None:
-        if name == it.CURRENT_TIME:
-            if not isinstance(value, int) or value < 0:
-                raise BundleError(FccStatus.BUNDLE_ERROR, name)
-            self.clock.set(value)
+        It runs before verification, so a missing or bad mbed.UseBootstrap (or bootstrap CA)
+        fails here, without the time warnings verification would have made first; its
+        "Bootstrap mode not activated" warning stays when the bundle has Verify=0.
+        """
+        if not bootstrap_mode(store, warnings):
             return
-        if isinstance(value, int):
-            size = it.int_storage_size(name)
-            try:
-                data = value.to_bytes(size, "little", signed=value < 0)
-            except OverflowError:
-                raise BundleError(FccStatus.WRONG_ITEM_DATA_SIZE, name) from None
-        elif isinstance(value, str):
-            data = value.encode("utf-8")
-        else:
-            data = value
-        self._put_new(name, data)
+        ca_der = store.get(it.BOOTSTRAP_SERVER_CA_CERT)
+        if ca_der is None:
+            raise BundleError(FccStatus.ITEM_NOT_EXIST, it.BOOTSTRAP_SERVER_CA_CERT)
+        if store.get(it.RBP_TRUSTED_CA_ID) is None:
+            store.put(it.RBP_TRUSTED_CA_ID, ca_identifier(ca_der), factory=True)
 
-    def _make_csr(self, request: Any) -> CsrResult:
+    def _make_csrs(self, value: Any, store: ItemStore) -> list[CsrResult]:
+        return [self._make_csr(r, store) for r in p.csr_requests(value)]
+
+    @staticmethod
+    def _make_csr(request: CsrRequest, store: ItemStore) -> CsrResult:
         """Generate a key pair on the device, store the key, return a CSR for it."""
         key = ec.generate_private_key(ec.SECP256R1())
         key_der = key.private_bytes(serialization.Encoding.DER,
                                     serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
-        self._put_new(request.private_key_name, key_der)
+        kcm.put_new(store, request.private_key_name, key_der)
         try:
             subject = x509.Name.from_rfc4514_string(request.subject.strip().strip(","))
-        except ValueError:
-            raise BundleError(FccStatus.BUNDLE_ERROR, request.private_key_name) from None
-        csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(
-            key, hashes.SHA256())
+            csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(
+                key, hashes.SHA256())
+        except Exception:  # noqa: BLE001 - a subject the builder refuses is a bundle error
+            raise p.structural("CSR subject is not usable") from None
         return CsrResult(request.private_key_name, csr.public_bytes(serialization.Encoding.DER))
 
     # --- transport level ------------------------------------------------------------------------
@@ -279,3 +277,8 @@ class FactoryDevice:
                 write(out)
             if until_session_end and self.sessions_finished > finished_before:
                 return
+
+
+def _has_items(store: ItemStore) -> bool:
+    """True once a KCM item (not a root-of-trust buffer) is stored."""
+    return any(not name.startswith(it.RBP_PREFIX) for name in store.names())

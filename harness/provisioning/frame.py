@@ -12,6 +12,7 @@ TOKEN = b"mbedprov"
 SDA_TOKEN = b"mbeddbap"  # Secure-Device-Access, big-endian: not the factory protocol
 SIGNATURE_SIZE = 32
 MAX_MESSAGE_SIZE = 64 * 1024  # a longer length field is garbled: reported as MEMORY_OUT
+MAX_TEXT = 1024 * 1024  # console text kept between frames (the newest bytes win)
 
 
 class FtcdStatus(IntEnum):
@@ -104,12 +105,14 @@ class FrameReader:
     the token and can be collected with take_text().
     """
 
-    def __init__(self, kind: FrameKind, *, max_message_size: int = MAX_MESSAGE_SIZE) -> None:
-        """Make a reader for `kind` frames with a cap on the message length."""
+    def __init__(self, kind: FrameKind, *, max_message_size: int = MAX_MESSAGE_SIZE,
+                 max_text: int = MAX_TEXT) -> None:
+        """Make a reader for `kind` frames with caps on the message length and kept text."""
         if kind not in ("request", "response"):
             raise ValueError(f"kind must be 'request' or 'response', not {kind!r}")
         self.kind: FrameKind = kind
         self.max_message_size = max_message_size
+        self.max_text = max_text
         self._buf = bytearray()
         self._text = bytearray()
         self._in_frame = False
@@ -153,13 +156,19 @@ class FrameReader:
         if idx < 0:
             keep = _partial_token_suffix(self._buf)
             cut = len(self._buf) - keep
-            self._text += self._buf[:cut]
+            self._keep_text(self._buf[:cut])
             del self._buf[:cut]
             return False
-        self._text += self._buf[:idx]
+        self._keep_text(self._buf[:idx])
         del self._buf[: idx + len(TOKEN)]
         self._in_frame = True
         return True
+
+    def _keep_text(self, text: bytes | bytearray) -> None:
+        """Remember text outside frames, keeping only the newest `max_text` bytes."""
+        self._text += text[-self.max_text:] if self.max_text else b""
+        if len(self._text) > self.max_text:
+            del self._text[: len(self._text) - self.max_text]
 
     def _parse_body(self) -> Parsed | None:
         """Parse after the token; None = need more bytes (state kept)."""

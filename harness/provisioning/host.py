@@ -86,7 +86,7 @@ class ProvisionResult:
 
 
 def _open(port: str | serial.Serial, baudrate: int) -> tuple[serial.Serial, bool, str]:
-    if isinstance(port, serial.Serial):
+    if isinstance(port, serial.SerialBase):  # also the rfc2217:// port of a remote board
         return port, False, port.port or "<serial>"
     try:
         return serial.Serial(port, baudrate=baudrate, timeout=0.05, exclusive=True), True, port
@@ -118,10 +118,13 @@ class Session:
 
     def close(self) -> None:
         """Close the port if this session opened it (else restore its read timeout)."""
-        if self._owned and self._serial.is_open:
-            self._serial.close()
-        elif not self._owned:
-            self._serial.timeout = self._saved_timeout
+        try:
+            if self._owned and self._serial.is_open:
+                self._serial.close()
+            elif not self._owned:
+                self._serial.timeout = self._saved_timeout
+        except (serial.SerialException, OSError):
+            pass  # the board went away (reset, power loss): nothing left to restore
 
     def send(self, bundle: Bundle, *, timeout: float | None = None) -> ProvisionResult:
         """Send one bundle as it is and wait for the device's response frame."""

@@ -136,8 +136,8 @@ VENDOR_ID = "mbed.VendorId"
 INTERNAL_ENDPOINT = "mbed.InternalEndpoint"
 ACCOUNT_ID = "mbed.AccountID"
 
-DEVICE_METADATA = (MANUFACTURER, MODEL_NUMBER, DEVICE_TYPE, HARDWARE_VERSION, SERIAL_NUMBER,
-                   MEMORY_TOTAL_KB)
+DEVICE_METADATA = (MANUFACTURER, MODEL_NUMBER, DEVICE_TYPE, HARDWARE_VERSION, MEMORY_TOTAL_KB,
+                   SERIAL_NUMBER)  # the order the real client checks them in
 FOUR_BYTE_INTS = frozenset({USE_BOOTSTRAP, MEMORY_TOTAL_KB, FIRST_TO_CLAIM})
 UUID_ITEMS = (CLASS_ID, VENDOR_ID)
 UUID_SIZE = 16
@@ -197,6 +197,29 @@ WARN_ITEM_EMPTY = "Item empty:"
 WARN_REDUNDANT = "Item redundant:"
 WARN_TIME_VALIDITY = "Certificate validity cannot be checked:"
 WARN_LESS_THAN_10_YEARS = "Certificate validity is less than 10 years:"
+WARN_CA_IDENTIFIER = "CA identifier wasn't set properly:"
+
+# --- InfoMessage texts of KCM / crypto failures (fcc_output_info_handler.c, seen on the real
+# client): they replace the status prefix --------------------------------------------------------
+GENERAL_ERROR = "General error:"
+ERR_DATA_EXISTS = "Data already exists:"
+ERR_DATA_EMPTY = "Item data empty:"
+ERR_PRIVATE_KEY_FORMAT = "Public key format invalid:"
+ERR_PUBLIC_KEY_PARSE = "Public key parse failed:"
+ERR_CERT_PARSE = "Certificate parse failed:"
+ERR_CHAIN_VALIDATION = "Chain validation error:"
+ERR_SELF_GENERATED_CERT = "Self-generated certificate validation failed:"
+ERR_TOO_MANY_CSRS = ("Too many CSR requests. Maximum CSR requests supported is "
+                     "CSR_MAX_NUMBER_OF_CSRS")
+RBP_ENTROPY_NAME = "entropy"  # the item names the real client reports for Entropy / ROT errors
+RBP_ROT_NAME = "rot"
+
+# --- root-of-trust items (kept outside the KCM namespace; erased with the storage on Linux) ---
+RBP_PREFIX = "rbp."
+RBP_ENTROPY = "rbp.Entropy"
+RBP_ROT = "rbp.ROT"
+RBP_FACTORY_DISABLED = "rbp.FactoryDisabled"
+RBP_TRUSTED_CA_ID = "rbp.TrustedCaId"
 
 
 def error_message(status: FccStatus, item: str = "") -> str:

@@ -8,11 +8,13 @@ import os
 import struct
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import HilError
 
 _FORMAT = "dm-hil-itemstore/1"
+FaultHook = Callable[[str], None]
 
 
 class StoreError(HilError):
@@ -26,7 +28,15 @@ class ItemStore:
     later. A runtime write over a factory item keeps the factory copy as a backup, so
     factory_reset() restores it ("factory reset erases runtime items and restores FCC items").
     With path=None the store lives in memory only.
+
+    A provisioning session never writes here item by item: it fills a staged in-memory store
+    and commit_provisioning() replaces the whole content in one atomic file write, marking the
+    store `committed`. Every write is temp file + fsync + rename, so a crash at any point
+    leaves either the old file or the new one. `fault_hook` (tests) is called at each step
+    of a write with the step's name ("temp", "written", "synced", "replaced").
     """
+
+    fault_hook: FaultHook | None = None
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         """Open (or create on first write) the store at `path`."""
@@ -34,6 +44,7 @@ class ItemStore:
         self._lock = threading.RLock()
         self._items: dict[str, bytes] = {}
         self._factory: dict[str, bytes] = {}
+        self._committed = False
         self._load()
 
     # --- reading -------------------------------------------------------------------------------
@@ -61,6 +72,12 @@ class ItemStore:
         with self._lock:
             return sorted(self._factory)
 
+    @property
+    def committed(self) -> bool:
+        """True when a provisioning session (or the developer flow) committed a set here."""
+        with self._lock:
+            return self._committed
+
     def get_int(self, name: str) -> int | None:
         """The item as a little-endian integer (4 or 8 bytes), or None if absent/other size."""
         data = self.get(name)
@@ -84,6 +101,23 @@ class ItemStore:
                 self._factory[name] = bytes(data)
             self._save()
 
+    def put_many(self, items: dict[str, bytes], *, factory: bool) -> None:
+        """Store several items in one atomic write (all of them or none survive a crash)."""
+        for name, data in items.items():
+            if not isinstance(data, bytes | bytearray):
+                raise TypeError(f"item {name!r} must be bytes, not {type(data).__name__}")
+        with self._lock:
+            old = (dict(self._items), dict(self._factory))
+            for name, data in items.items():
+                self._items[name] = bytes(data)
+                if factory:
+                    self._factory[name] = bytes(data)
+            try:
+                self._save()
+            except BaseException:
+                self._items, self._factory = old
+                raise
+
     def delete(self, name: str) -> None:
         """Remove `name` (its factory backup too, like kcm_item_delete)."""
         with self._lock:
@@ -92,11 +126,25 @@ class ItemStore:
             self._save()
 
     def erase_all(self) -> None:
-        """Remove every item, factory and runtime (fcc_storage_delete)."""
+        """Remove every item, factory and runtime (a chip erase): nothing is committed."""
         with self._lock:
             self._items.clear()
             self._factory.clear()
+            self._committed = False
             self._save()
+
+    def commit_provisioning(self, staged: ItemStore) -> None:
+        """Replace everything with the staged session's items (factory items) in one write."""
+        with staged._lock:
+            items, factory = dict(staged._items), dict(staged._factory)
+        with self._lock:
+            old = (self._items, self._factory, self._committed)
+            self._items, self._factory, self._committed = items, factory, True
+            try:
+                self._save()
+            except BaseException:
+                self._items, self._factory, self._committed = old
+                raise
 
     def factory_reset(self) -> None:
         """Drop runtime items and runtime overrides; restore the factory items."""
@@ -114,6 +162,7 @@ class ItemStore:
                 raise ValueError(f"format is {doc.get('format')!r}")
             self._items = {k: base64.b64decode(v) for k, v in doc["items"].items()}
             self._factory = {k: base64.b64decode(v) for k, v in doc["factory"].items()}
+            self._committed = bool(doc.get("committed", bool(self._factory)))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StoreError(
                 f"Item store {self.path} is unreadable ({exc}); delete the file to start blank."
@@ -126,18 +175,41 @@ class ItemStore:
             "format": _FORMAT,
             "items": {k: base64.b64encode(v).decode() for k, v in sorted(self._items.items())},
             "factory": {k: base64.b64encode(v).decode() for k, v in sorted(self._factory.items())},
+            "committed": self._committed,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        fault = self.fault_hook or (lambda step: None)
+        fault("temp")
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh)
+                text = json.dumps(doc)
+                fh.write(text[: len(text) // 2])
+                fault("written")
+                fh.write(text[len(text) // 2:])
                 fh.flush()
                 os.fsync(fh.fileno())
+            fault("synced")
             os.chmod(tmp, 0o600)
             os.replace(tmp, self.path)
+            fault("replaced")
+            _fsync_dir(self.path.parent)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
             raise StoreError(
                 f"Cannot write item store {self.path} ({exc}); check the directory is writable."
             ) from None
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable (best effort: not every file system allows it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

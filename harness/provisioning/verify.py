@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ from harness.provisioning import items as it
 from harness.provisioning.bundle import BundleError
 from harness.provisioning.der import split_der_chain
 from harness.provisioning.items import FccStatus
+from harness.provisioning.kcm import load_certificate, load_p256_private
 from harness.provisioning.store import ItemStore
 
 TEN_YEARS_SECONDS = 10 * 365 * 24 * 60 * 60
@@ -34,14 +36,27 @@ class Verification:
         self.warnings.append(prefix + item)
 
 
-def verify_device(store: ItemStore, now: float, *, production: bool = True) -> list[str]:
-    """Run every check in order; return the warnings, or raise BundleError on the first error."""
-    v = Verification(store, now, production)
+def ca_identifier(ca_der: bytes) -> bytes:
+    """The identifier the device keeps of its trusted bootstrap CA (for secure time)."""
+    return hashlib.sha256(ca_der).digest()
+
+
+def verify_device(store: ItemStore, now: float, *, production: bool = True,
+                  warnings: list[str] | None = None) -> list[str]:
+    """Run every check in order; return the warnings, or raise BundleError on the first error.
+
+    `warnings` (if given) receives each warning as it is made, so the caller still has the
+    ones gathered before an error (the real client sends them with the error response).
+    """
+    if warnings is not None:
+        warnings.clear()  # fcc_clean_output_info_handler at the start of verification
+    v = Verification(store, now, production, warnings if warnings is not None else [])
     _check_time(v)
     use_bootstrap = _check_bootstrap_mode(v)
     _require(v, it.ENDPOINT_NAME)
-    for name in it.DEVICE_METADATA:
-        _require(v, name)
+    for name in it.DEVICE_METADATA:  # presence only: an empty value is accepted
+        if v.store.get(name) is None:
+            raise BundleError(FccStatus.ITEM_NOT_EXIST, name)
     _check_root_ca(v, use_bootstrap)
     _check_server_uri(v, use_bootstrap)
     _check_device_cert_and_key(v, use_bootstrap)
@@ -49,6 +64,11 @@ def verify_device(store: ItemStore, now: float, *, production: bool = True) -> l
     for name in it.UUID_ITEMS:
         _check_uuid(v, name)
     return v.warnings
+
+
+def bootstrap_mode(store: ItemStore, warnings: list[str]) -> bool:
+    """fcc_get_bootstrap_mode on its own (the CA-identifier step runs it before verification)."""
+    return _check_bootstrap_mode(Verification(store, 0.0, warnings=warnings))
 
 
 def _require(v: Verification, name: str) -> bytes:
@@ -76,9 +96,8 @@ def _check_bootstrap_mode(v: Verification) -> bool:
     data = v.store.get(it.USE_BOOTSTRAP)
     if data is None:
         raise BundleError(FccStatus.ITEM_NOT_EXIST, it.USE_BOOTSTRAP)
-    if len(data) != 4:
-        raise BundleError(FccStatus.WRONG_ITEM_DATA_SIZE, it.USE_BOOTSTRAP)
-    value = int.from_bytes(data, "little")
+    # the client reads the first 4 bytes into a uint32; a shorter item leaves garbage in it
+    value = int.from_bytes(data[:4], "little") if len(data) >= 4 else -1
     if value not in (0, 1):
         raise BundleError(FccStatus.BOOTSTRAP_MODE_ERROR, it.USE_BOOTSTRAP)
     if value == 0:
@@ -97,8 +116,10 @@ def _warn_if_present(v: Verification, name: str) -> None:
 
 def _check_root_ca(v: Verification, use_bootstrap: bool) -> None:
     name, other = _mode_names(use_bootstrap, it.BOOTSTRAP_SERVER_CA_CERT, it.LWM2M_SERVER_CA_CERT)
-    _require(v, name)
+    ca_der = _require(v, name)
     _warn_if_present(v, other)
+    if use_bootstrap and v.store.get(it.RBP_TRUSTED_CA_ID) != ca_identifier(ca_der):
+        v.warn(it.WARN_CA_IDENTIFIER, name)
 
 
 def _check_server_uri(v: Verification, use_bootstrap: bool) -> None:
@@ -107,10 +128,8 @@ def _check_server_uri(v: Verification, use_bootstrap: bool) -> None:
     _warn_if_present(v, other)
     ftc_data = v.store.get(it.FIRST_TO_CLAIM)
     first_to_claim = False
-    if ftc_data is not None:
-        if len(ftc_data) != 4:
-            raise BundleError(FccStatus.WRONG_ITEM_DATA_SIZE, name)
-        first_to_claim = int.from_bytes(ftc_data, "little") == 1
+    if ftc_data is not None and len(ftc_data) >= 4:
+        first_to_claim = int.from_bytes(ftc_data[:4], "little") == 1
     if not (uri.startswith(b"coap://") or uri.startswith(b"coaps://")):
         raise BundleError(FccStatus.URI_WRONG_FORMAT, name)
     has_aid = b"?aid=" in uri or b"&aid=" in uri
@@ -134,9 +153,12 @@ def _aid_from_uri(uri: bytes) -> bytes | None:
 def _load_chain(v: Verification, name: str) -> list[x509.Certificate]:
     data = _require(v, name)
     try:
-        return [x509.load_der_x509_certificate(der) for der in split_der_chain(data)]
+        certs = [load_certificate(der) for der in split_der_chain(data)]
     except ValueError:
-        raise BundleError(FccStatus.INVALID_CERTIFICATE, name) from None
+        certs = [None]
+    if any(cert is None for cert in certs):
+        raise BundleError(FccStatus.INVALID_CERTIFICATE, name)
+    return [cert for cert in certs if cert is not None]
 
 
 def _check_device_cert_and_key(v: Verification, use_bootstrap: bool) -> None:
@@ -148,35 +170,44 @@ def _check_device_cert_and_key(v: Verification, use_bootstrap: bool) -> None:
                                         it.LWM2M_DEVICE_CERT)
     chain = _load_chain(v, cert_name)
     leaf = chain[0]
-    try:
-        key = pki.load_private_key(key_der)
-    except pki.CertificateError:
-        raise BundleError(FccStatus.CERTIFICATE_PUBLIC_KEY_CORRELATION_ERROR, cert_name) from None
-    if not pki.key_matches_cert(key, leaf):
+    key = load_p256_private(key_der)
+    if key is None or not pki.key_matches_cert(key, leaf):
         raise BundleError(FccStatus.CERTIFICATE_PUBLIC_KEY_CORRELATION_ERROR, cert_name)
     if v.production and not _has_client_auth(leaf):
         raise BundleError(FccStatus.INVALID_CERTIFICATE, cert_name)
     _warn_if_present(v, other_cert)
     subject = pki.subject_fields(leaf)
-    if subject.get("CN", "").encode() != v.store.get(it.ENDPOINT_NAME):
+    if "CN" not in subject:  # an attribute the certificate lacks: 11, "General error:"
+        raise BundleError(FccStatus.INVALID_CERT_ATTRIBUTE, cert_name)
+    if subject["CN"].encode() != v.store.get(it.ENDPOINT_NAME):
         raise BundleError(FccStatus.INVALID_LWM2M_CN_ATTR, cert_name)
     if not use_bootstrap:
         aid = _aid_from_uri(v.store.get(it.LWM2M_SERVER_URI) or b"")
         if aid is None:
             raise BundleError(FccStatus.URI_WRONG_FORMAT, cert_name)
-        if subject.get("OU", "").encode() != aid:
+        if "OU" not in subject:
+            raise BundleError(FccStatus.INVALID_CERT_ATTRIBUTE, cert_name)
+        if subject["OU"].encode() != aid:
             raise BundleError(FccStatus.INVALID_LWM2M_CN_ATTR, cert_name)
-    if pki.is_self_signed(leaf):
+    if _is_self_signed(leaf):
         v.warn(it.WARN_SELF_SIGNED, cert_name)
     for cert in chain:
         _check_expiry(v, cert, cert_name)
 
 
+def _is_self_signed(cert: x509.Certificate) -> bool:
+    try:
+        return pki.is_self_signed(cert)
+    except Exception:  # noqa: BLE001 - an unsupported signature algorithm is not self-signed
+        return False
+
+
 def _has_client_auth(cert: x509.Certificate) -> bool:
+    """Mbed TLS rule: no EKU extension means no restriction; an EKU must list clientAuth."""
     try:
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
-        return False
+        return True
     return ExtendedKeyUsageOID.CLIENT_AUTH in eku
 
 

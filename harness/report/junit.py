@@ -27,6 +27,7 @@ BOARD = "board"
 TARGET = "target"
 PROBE_ID = "probe_id"
 FIRMWARE = "firmware"
+BOARD_HOST = "board_host"
 ENDPOINT_NAME = "endpoint_name"
 DEVICE_ID = "device_id"
 SCENARIO = "scenario"
@@ -76,9 +77,11 @@ def record_board(
     target: str | None = None,
     probe_id: str | None = None,
     firmware: str | None = None,
+    host: str | None = None,
 ) -> None:
-    """Record which board, target, probe and firmware image a test ran on."""
-    set_properties(props, **{BOARD: board, TARGET: target, PROBE_ID: probe_id, FIRMWARE: firmware})
+    """Record which board, target, probe and firmware image a test ran on (and the board's host)."""
+    set_properties(props, **{BOARD: board, TARGET: target, PROBE_ID: probe_id, FIRMWARE: firmware,
+                             BOARD_HOST: host})
 
 
 def record_device(

@@ -53,6 +53,14 @@ def _rows(summary: Summary) -> Iterator[tuple[str, int, list[str], list[list[str
         ["scenario", *_COUNT_COLUMNS],
         [[scenario, *_count_cells(c)] for scenario, c in summary.by_scenario.items()],
     )
+    if summary.by_seed:
+        yield (
+            "Scenarios per seed",
+            2,
+            ["seed", "scenario", *_COUNT_COLUMNS],
+            [[seed, scenario, *_count_cells(c)]
+             for seed, scenarios in summary.by_seed.items() for scenario, c in scenarios.items()],
+        )
     phases = summary.phases
     if phases:
         yield (

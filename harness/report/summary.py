@@ -10,6 +10,7 @@ from pathlib import Path
 from junitparser import Error, Failure, Skipped, TestCase, TestSuite
 
 from harness.report.junit import BOARD, PHASE_PREFIX, PHASE_SUFFIX, SCENARIO
+from harness.report.seeds import seeds_of
 from harness.report.xmlfile import case_properties, load_junit
 
 NO_BOARD = "(no board)"
@@ -70,6 +71,8 @@ class Summary:
     totals: Counts = field(default_factory=Counts)
     by_board: dict[str, Counts] = field(default_factory=dict)
     by_scenario: dict[str, Counts] = field(default_factory=dict)
+    by_seed: dict[str, dict[str, Counts]] = field(default_factory=dict)
+    """Seed document title -> scenario -> counts, for the tests that name a seed statement."""
     phase_medians: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
@@ -161,10 +164,15 @@ def summarize(path: Path | str) -> Summary:
             summary.totals.add(result.outcome, result.time_s)
             summary.by_board.setdefault(result.board, Counts()).add(result.outcome, result.time_s)
             summary.by_scenario.setdefault(result.scenario, Counts()).add(result.outcome, result.time_s)
+            for seed in seeds_of(props):
+                summary.by_seed.setdefault(seed, {}).setdefault(result.scenario, Counts()).add(
+                    result.outcome, result.time_s)
             for phase, seconds in _phase_times(props).items():
                 phase_samples.setdefault(result.board, {}).setdefault(phase, []).append(seconds)
     summary.by_board = dict(sorted(summary.by_board.items()))
     summary.by_scenario = dict(sorted(summary.by_scenario.items()))
+    summary.by_seed = {seed: dict(sorted(scenarios.items()))
+                       for seed, scenarios in sorted(summary.by_seed.items())}
     summary.phase_medians = {
         board: {phase: statistics.median(values) for phase, values in phases.items()}
         for board, phases in sorted(phase_samples.items())

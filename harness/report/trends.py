@@ -71,8 +71,3 @@ def scenario_trends(runs: list[Run]) -> list[ScenarioTrend]:
         if seen == {"passed", "failed"}:
             trends[scenario].flaky_firmware.append(firmware)
     return [trends[name] for name in sorted(trends)]
-
-
-def flaky_scenarios(runs: list[Run]) -> list[str]:
-    """Names of the scenarios that passed and failed on the same firmware image."""
-    return [t.scenario for t in scenario_trends(runs) if t.flaky]

@@ -207,6 +207,12 @@ class AdminClient:
                    json_body={"code": code, "text": text, "count": count,
                               "endpoint_name": endpoint_name})
 
+    def fail_store(self, stage: str = "directory", count: int = 1,
+                   endpoint_name: str | None = None) -> None:
+        """The store fails at `stage` for the next `count` Bootstrap-Requests (of `endpoint_name`)."""
+        self._call("POST", "/faults/store-failures", 204,
+                   json_body={"stage": stage, "count": count, "endpoint_name": endpoint_name})
+
     def add_directory_entry(self, account_id: str, endpoint_name: str, *,
                             device_key: str | None = None) -> Device:
         """A device record put straight into the directory."""

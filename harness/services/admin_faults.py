@@ -19,6 +19,12 @@ class AdminFaults(Faults):
         shared by test workers, name it) with `code` and `text`."""
         self.admin.inject_bootstrap_error(code, text, count, endpoint_name)
 
+    def fail_store(self, stage: str = "directory", count: int = 1,
+                   endpoint_name: str | None = None) -> None:
+        """Make the service's store fail at `stage` ("directory": deciding the Bootstrap-Request,
+        "credentials": issuing the LwM2M credentials) for the next `count` Bootstrap-Requests."""
+        self.admin.fail_store(stage, count, endpoint_name)
+
     def add_directory_entry(self, account_id: str, endpoint_name: str, *,
                             device_key: str | None = None) -> Device:
         """Put a device record straight into the directory."""

@@ -61,6 +61,12 @@ class Faults(abc.ABC):
         shared by test workers, name it) with `code` and `text`."""
 
     @abc.abstractmethod
+    def fail_store(self, stage: str = "directory", count: int = 1,
+                   endpoint_name: str | None = None) -> None:
+        """Make the service's store fail at `stage` ("directory" or "credentials") for the next
+        `count` Bootstrap-Requests (of `endpoint_name`, or any)."""
+
+    @abc.abstractmethod
     def add_directory_entry(self, account_id: str, endpoint_name: str, *,
                             device_key: str | None = None) -> Device:
         """Put a device record straight into the directory (fill a quota, take a name)."""

@@ -19,6 +19,7 @@ from pyocd.probe.debug_probe import DebugProbe
 
 from harness.sim import registry
 from harness.sim.control import ControlClient, ControlError
+from harness.sim.probe_mailbox import MailboxMemory
 
 
 class VirtualProbe(DebugProbe):
@@ -152,6 +153,10 @@ class VirtualProbe(DebugProbe):
     def is_reset_asserted(self) -> bool:
         """Whether nRESET is held."""
         return self._reset_asserted
+
+    def get_memory_interface_for_ap(self, ap_address: Any) -> MailboxMemory:
+        """The debug mailbox (control requests from `pyocd server` clients, see probe_mailbox)."""
+        return MailboxMemory(lambda: self.control)
 
 
 class VirtualProbePlugin(Plugin):

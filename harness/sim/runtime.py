@@ -34,8 +34,10 @@ BANNER = "Start Device Management Client"
 VERSION_LINE = "Device Management Client version {version}"
 FACTORY_READY = "Factory flow begins..."
 FACTORY_DONE = "Factory flow done"
+FACTORY_FAILED = "Factory flow failed, waiting for a new session"
 STARTING_DEVELOPER_FLOW = "Starting developer flow"
 DEVELOPER_CREDENTIALS_EXIST = "Developer credentials already exist, continuing.."
+MAX_CLOCK = 253402300799.0  # 9999-12-31T23:59:59Z
 CREDENTIAL_ITEMS = (it.BOOTSTRAP_DEVICE_CERT, it.LWM2M_DEVICE_CERT)
 
 
@@ -71,8 +73,9 @@ class BoardPlatform:
         self.reboot()
 
     def now(self) -> float:
-        """The board clock: 0 until provisioning (mbed.CurrentTime) or a TLS server sets it."""
-        return self.runtime.clock.now()
+        """The board clock: 0 until provisioning (mbed.CurrentTime) or a TLS server sets it;
+        capped at the year 9999 (a provisioned time may be absurd, dates must still work)."""
+        return min(self.runtime.clock.now(), MAX_CLOCK)
 
     def set_time(self, unix_seconds: float) -> None:
         """Set the board clock."""
@@ -84,8 +87,28 @@ def has_credentials(store: ItemStore) -> bool:
     return it.ENDPOINT_NAME in store and any(name in store for name in CREDENTIAL_ITEMS)
 
 
+def provisioning_problem(store: ItemStore, now: float = 0.0) -> str | None:
+    """Why the store cannot boot the client (None when it holds a committed, verified set).
+
+    A set counts only when a provisioning session (or the developer flow) committed it as a
+    whole, and it still passes the factory verification (fcc_verify_device_configured_4mbed_cloud).
+    """
+    from harness.provisioning.bundle import BundleError
+    from harness.provisioning.verify import verify_device
+
+    if not store.committed:
+        return "no committed credential set"
+    try:
+        verify_device(store, now)
+    except BundleError as exc:
+        return f"stored credentials fail verification ({exc.info.strip()})"
+    return None
+
+
 def write_developer_credentials(store: ItemStore, creds: dict[str, Any]) -> None:
-    """Write compiled-in developer credentials as factory items (the developer flow)."""
+    """Write compiled-in developer credentials as factory items (the developer flow), atomically."""
+    target, store = store, ItemStore()
+
     def text(name: str, value: str) -> None:
         store.put(name, value.encode(), factory=True)
 
@@ -103,6 +126,7 @@ def write_developer_credentials(store: ItemStore, creds: dict[str, Any]) -> None
     text(it.DEVICE_TYPE, creds.get("device_type", "dev_device_type"))
     text(it.HARDWARE_VERSION, creds.get("hardware_version", "dev_hardware_version"))
     store.put(it.MEMORY_TOTAL_KB, int(creds.get("memory_total_kb", 0)).to_bytes(4, "little"), factory=True)
+    target.commit_provisioning(store)
 
 
 class BoardRuntime:
@@ -191,8 +215,11 @@ class BoardRuntime:
             console(BANNER)
             console(VERSION_LINE.format(version=image.client_version))
             if image.mode == "factory":
-                if not has_credentials(self.store):
-                    await self._factory_flow(console)
+                problem = provisioning_problem(self.store, self.clock.now())
+                while problem is not None:
+                    log.info("virtual board %s: factory flow (%s)", self.board_id, problem)
+                    if await self._factory_flow(console):
+                        problem = None
             else:
                 self._developer_flow(image, console)
             await self._run_client(image, console)
@@ -206,12 +233,16 @@ class BoardRuntime:
             console(f"{BOOT_PREFIX} Error: application crashed (HardFault); see the board log.")
             self.state = "down"
 
-    async def _factory_flow(self, console: Callable[[str], None]) -> None:
-        """Serve provisioning frames on the UART until one session ends."""
+    async def _factory_flow(self, console: Callable[[str], None]) -> bool:
+        """Serve provisioning frames on the UART until one session ends; True if it committed."""
         from harness.provisioning.device import FactoryDevice
+        from harness.sim.tb_client import is_thingsboard_image
 
+        # the DM client's build has PAL_USE_SECURE_TIME (its session end stores the bootstrap
+        # CA's id and so needs mbed.UseBootstrap); the ThingsBoard application's build does not
+        secure_time = self.image is None or not is_thingsboard_image(self.image)
         traces: list[str] = []  # trace lines of a bundle go out after its response frame
-        device = FactoryDevice(self.store, self.clock, trace=traces.append)
+        device = FactoryDevice(self.store, self.clock, secure_time=secure_time, trace=traces.append)
         done = asyncio.Event()
 
         def receive(data: bytes) -> None:
@@ -230,7 +261,9 @@ class BoardRuntime:
             await done.wait()
         finally:
             self.serial.set_receiver(None)
-        console(FACTORY_DONE)
+        committed = device.sessions_committed > 0
+        console(FACTORY_DONE if committed else FACTORY_FAILED)
+        return committed
 
     def _developer_flow(self, image: FirmwareImage, console: Callable[[str], None]) -> None:
         """First boot of a developer image: store the compiled-in credentials."""

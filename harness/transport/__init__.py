@@ -28,6 +28,8 @@ Public API::
         -> ssl.SSLContext (Python's ssl, for tests and tools; any context above fits where
         an ssl_context is asked for)
     await bare_handshake(host, port, tls_context) -> float   # one mTLS handshake, seconds
+    ConnectionBudget(StreamLimits(idle_timeout, first_message_timeout, max_connections))
+        shared by server Endpoints (budget=...): idle timeouts and one cap on their connections
     SecureConnectionError, ConnectionClosedError, ConnectFailedError, TransportError
         (all HilError; the first three are also aiocoap.error.NetworkError)
 
@@ -57,12 +59,15 @@ from harness.transport.errors import (
     TransportError,
 )
 from harness.transport.handshake import bare_handshake
+from harness.transport.limits import ConnectionBudget, StreamLimits
 from harness.transport.mbedtls_server import MbedTlsServerContext, server_tls_context
 from harness.transport.openssl_device import DeviceTlsContext, device_tls_context
 from harness.transport.sslctx import client_ssl_context, server_ssl_context
 from harness.transport.tls_engine import TlsContext, TlsEngine
 
 __all__ = [
+    "ConnectionBudget",
+    "StreamLimits",
     "ConnectFailedError",
     "DeviceTlsContext",
     "MbedTlsServerContext",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from aiocoap import interfaces
@@ -54,6 +55,11 @@ class StreamConnection(interfaces.EndpointAddress, asyncio.Protocol):
         self.failure: Exception | None = None
         self.ready: asyncio.Future[None] = interface.loop.create_future()
         self.closed: asyncio.Future[None] = interface.loop.create_future()
+        self.opened_at = time.monotonic()
+        self.messages_received = 0
+        self._last_message_at = self.opened_at
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._admitted = False
 
     # ---- EndpointAddress
     @property
@@ -102,10 +108,59 @@ class StreamConnection(interfaces.EndpointAddress, asyncio.Protocol):
         self._transport = transport
         self.peer = _addr(transport.get_extra_info("peername"))
         self.local = _addr(transport.get_extra_info("sockname"))
+        budget = self._interface.budget
+        if self.server_side and budget is not None:
+            if not budget.admit(self, f"{self.kind} {self.hostinfo_local}"):
+                self._closed = True
+                transport.abort()
+                return
+            self._admitted = True
+            self._arm_idle_timer()
         self._interface.connection_opened(self)
+
+    # ---- idle timeout (server side, harness.transport.limits)
+    def _arm_idle_timer(self) -> None:
+        budget = self._interface.budget
+        assert budget is not None
+        delay = budget.deadline(self, self._last_message_at) - time.monotonic()
+        self._idle_timer = self._interface.loop.call_later(max(delay, 0.0), self._check_idle)
+
+    def _check_idle(self) -> None:
+        self._idle_timer = None
+        budget = self._interface.budget
+        if self._closed or budget is None:
+            return
+        if time.monotonic() < budget.deadline(self, self._last_message_at):
+            self._arm_idle_timer()
+            return
+        budget.idle_closed += 1
+        self.evict("no message within the first-message timeout" if self.messages_received == 0
+                   else "idle longer than the idle timeout")
+
+    def evict(self, reason: str) -> None:
+        """Drop the connection for a server limit, logging at debug level only (see limits)."""
+        log.debug("%s %s: %s; closing the connection", self.kind, self.hostinfo, reason)
+        if self.failure is None:
+            self.failure = ConnectionClosedError(
+                f"{self.kind} connection with {self.hostinfo} was closed by the server: {reason}."
+            )
+        if self.messages_received:
+            self.close()
+            return
+        self._closed = True
+        if self._transport is not None:
+            self._transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Fail pending work on this connection and forget it."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        if self._admitted:
+            self._admitted = False
+            budget = self._interface.budget
+            if budget is not None:
+                budget.release(self)
         self._closed = True
         self._queue = None
         if not self.ready.done():
@@ -160,6 +215,8 @@ class StreamConnection(interfaces.EndpointAddress, asyncio.Protocol):
             self._send_now(message)
 
     def _deliver(self, message: bytes) -> None:
+        self.messages_received += 1
+        self._last_message_at = time.monotonic()
         self._interface.received_message(self, message)
 
     def abort(self, reason: str) -> None:
@@ -194,7 +251,8 @@ class LengthPrefixConnection(StreamConnection):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Plain TCP is ready at once."""
         super().connection_made(transport)
-        self._mark_ready()
+        if not self._closed:
+            self._mark_ready()
 
     def data_received(self, data: bytes) -> None:
         """Split the stream into messages."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import ssl
 from dataclasses import dataclass, field
 
 import aiocoap
-from aiocoap.transports.udp6 import MessageInterfaceUDP6
 from aiocoap.util import hostportjoin
 
 from harness.transport.connection import StreamConnection
@@ -15,6 +16,10 @@ from harness.transport.endpoint import KINDS, SCHEMES, Endpoint
 from harness.transport.errors import TransportError
 from harness.transport.interface import StreamMessageInterface
 from harness.transport.tls_engine import TlsContext
+from harness.transport.udp import SafeMessageInterfaceUDP6 as MessageInterfaceUDP6
+
+UDP_RECEIVE_BUFFER = 2 * 1024 * 1024
+"""SO_RCVBUF asked for a server's udp socket (Linux caps it at net.core.rmem_max)."""
 
 _DTLS_LATER = (
     "The dtls transport is not implemented yet; use tls-record, tcp-length or udp."
@@ -103,7 +108,10 @@ async def _add_udp_server(ctx: aiocoap.Context, endpoint: Endpoint) -> tuple[str
         return iface
 
     await ctx._append_tokenmanaged_messagemanaged_transport(make)
-    port = holder[0].transport.get_extra_info("socket").getsockname()[1]
+    sock = holder[0].transport.get_extra_info("socket")
+    with contextlib.suppress(OSError):  # room for bursts while the loop is busy (capped by the OS)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+    port = sock.getsockname()[1]
     return (endpoint.host, int(port))
 
 
@@ -116,6 +124,7 @@ async def _add_stream_server(ctx: aiocoap.Context, endpoint: Endpoint) -> Stream
             ssl_context_factory=endpoint.ssl_context_factory,
             handshake_timeout=endpoint.handshake_timeout,
             on_handshake_failure=endpoint.on_handshake_failure,
+            budget=endpoint.budget,
         )
         holder.append(iface)
         return iface

@@ -22,6 +22,7 @@ from harness.transport.connection import (
     StreamConnection,
 )
 from harness.transport.errors import ConnectFailedError, SecureConnectionError, TransportError
+from harness.transport.limits import ConnectionBudget
 from harness.transport.tls_engine import TlsContext
 from harness.transport.tls_record import TlsRecordConnection
 
@@ -44,6 +45,7 @@ class StreamMessageInterface(GenericMessageInterface):
         ssl_context_factory=None,
         handshake_timeout: float = HANDSHAKE_TIMEOUT,
         on_handshake_failure=None,
+        budget: ConnectionBudget | None = None,
     ) -> None:
         super().__init__(mman, coap_log, loop)
         if kind not in ("tls-record", "tcp-length"):
@@ -57,6 +59,7 @@ class StreamMessageInterface(GenericMessageInterface):
         self._ssl_context_factory = ssl_context_factory
         self._handshake_timeout = handshake_timeout
         self.on_handshake_failure = on_handshake_failure
+        self.budget = budget
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[StreamConnection] = set()
         self._idle = asyncio.Event()
@@ -70,15 +73,20 @@ class StreamMessageInterface(GenericMessageInterface):
                             ssl_context_factory=None,
                             handshake_timeout: float = HANDSHAKE_TIMEOUT,
                             on_handshake_failure=None,
+                            budget: ConnectionBudget | None = None,
                             ) -> StreamMessageInterface:
-        """Listen on host:port; tls-record needs an SSLContext factory (called per connection)."""
+        """Listen on host:port; tls-record needs an SSLContext factory (called per connection).
+
+        `budget` bounds accepted connections (idle timeouts, cap; harness.transport.limits).
+        """
         if kind == "tls-record" and ssl_context_factory is None:
             raise TransportError(
                 "A tls-record endpoint needs ssl_context_factory; pass e.g. "
                 "lambda: server_ssl_context(cert, trusted_cas)."
             )
         self = cls(mman, coap_log, loop, kind=kind, ssl_context_factory=ssl_context_factory,
-                   handshake_timeout=handshake_timeout, on_handshake_failure=on_handshake_failure)
+                   handshake_timeout=handshake_timeout, on_handshake_failure=on_handshake_failure,
+                   budget=budget)
         try:
             self._server = await loop.create_server(self._accept, host, port)
         except OSError as exc:
@@ -151,7 +159,7 @@ class StreamMessageInterface(GenericMessageInterface):
             return
         try:
             message = Message.decode(data, remote=conn)
-        except error.UnparsableMessage:
+        except (error.UnparsableMessage, UnicodeError):  # UnicodeError: a non-UTF-8 text option
             conn.abort(f"unparsable CoAP message ({len(data)} bytes); the peer must send "
                        "RFC 7252 messages")
             return

@@ -50,7 +50,6 @@ class TlsRecordConnection(StreamConnection):
         self._handshaken = False
         self._handshake_timeout = handshake_timeout
         self._timer: asyncio.TimerHandle | None = None
-        self._messages_received = 0
         self._renegotiation_asked = False
         self._reported = False
 
@@ -62,6 +61,8 @@ class TlsRecordConnection(StreamConnection):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Start the handshake (the client speaks first) and its timeout."""
         super().connection_made(transport)
+        if self._closed:  # refused at the connection cap
+            return
         self._timer = self._interface.loop.call_later(
             self._handshake_timeout, self._handshake_timed_out
         )
@@ -74,7 +75,7 @@ class TlsRecordConnection(StreamConnection):
             self._timer.cancel()
             self._timer = None
         peer_went = not self._closed  # we did not close or abort it ourselves
-        if peer_went and self._handshaken and self._messages_received == 0 \
+        if peer_went and self._handshaken and self.messages_received == 0 \
                 and self.failure is None:
             self._report_refusal(self._silent_close_reason())
         super().connection_lost(exc)
@@ -168,7 +169,7 @@ class TlsRecordConnection(StreamConnection):
             return
         except TlsEngineError as exc:
             reason = exc.reason
-            if self._messages_received == 0:
+            if self.messages_received == 0:
                 self._report_refusal(
                     f"{self._silent_close_reason() if self._renegotiation_asked else reason} "
                     "(after the handshake, before any request)")
@@ -182,7 +183,6 @@ class TlsRecordConnection(StreamConnection):
             return
         self._flush()
         if message:
-            self._messages_received += 1
             self._deliver(message)
 
     def _peer_closed(self) -> None:

@@ -18,6 +18,8 @@ pytestmark = [pytest.mark.area("developer"), pytest.mark.firmware("developer")]
 
 
 @pytest.mark.scenario("developer: a restart keeps the device ID")
+@pytest.mark.seed("onboarding", "If the credentials exist, the device registers directly with the "
+                  "LwM2M server. Otherwise, it connects to the bootstrap server.")
 def test_restart_of_a_developer_device_keeps_its_device_id(board, factory, device, cloud):
     """A developer device stores its LwM2M credentials; after a reset it registers again with
     the same device ID and does not bootstrap again."""
@@ -47,6 +49,8 @@ def test_wiping_a_developer_device_gives_a_new_device_id(board, factory, device,
 
 
 @pytest.mark.scenario("developer: Secure Connection Failed with a certificate from an untrusted CA")
+@pytest.mark.seed("first-to-claim", "Secure Connection Failed. The CA certificate has not been "
+                  "uploaded")
 def test_developer_image_with_an_untrusted_ca_fails_the_secure_connection(board, device, cloud,
                                                                            account):
     """"Secure Connection Failed. The CA certificate has not been uploaded": a developer image
@@ -73,12 +77,20 @@ def test_developer_image_with_an_untrusted_ca_fails_the_secure_connection(board,
 
 
 @pytest.mark.scenario("developer: directory states cloud_enrolling -> bootstrapped -> registered")
+@pytest.mark.seed("onboarding", "For a new device, Device Management creates an entry for the "
+                  "device in the Device Directory, assigns it a new device ID and sets its state "
+                  "to cloud enrolling.")
 def test_developer_device_goes_through_the_directory_states(factory, device, cloud):
-    """A new device is created (cloud enrolling), bootstrapped, then registered."""
+    """A new device is created (cloud enrolling), bootstrapped, then registered: the directory
+    state each of the service's events carries."""
     factory.developer()
     registration = device.wait_registered()
-    states = [e.type for e in cloud.events(device.since) if e.device_id == registration.device_id]
+    mine = [e for e in cloud.events(device.since) if e.device_id == registration.device_id]
+    states = [e.type for e in mine]
     assert states.index(ev.DEVICE_CREATED) < states.index(ev.BOOTSTRAP) < states.index(ev.REGISTRATION)
+    seen = [e.data.get("state") for e in mine
+            if e.type in (ev.DEVICE_CREATED, ev.BOOTSTRAP, ev.REGISTRATION)]
+    assert seen[:3] == ["cloud_enrolling", "bootstrapped", "registered"], seen
     entry = device.wait_state("registered")
     assert entry.bootstrapped_timestamp is not None and entry.registered_at is not None
 

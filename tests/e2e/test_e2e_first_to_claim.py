@@ -26,6 +26,10 @@ def _oem_ca_for(rest, factory):
 
 @pytest.mark.area("first-to-claim")
 @pytest.mark.scenario("first-to-claim: enrollment ID from the device certificate; claimed; aid")
+@pytest.mark.seed("first-to-claim", "The fingerprint is calculated as SHA256 hash of the DER format "
+                  "of the device bootstrap certificate ... Add the version prefix A-")
+@pytest.mark.seed("first-to-claim", "the bootstrap server checks the device against the existing "
+                  "enrollments. If it finds a match, it assigns the device to the account.")
 def test_enrolled_device_is_claimed_by_the_account_that_enrolled_it(rest, factory, device, account):
     """"The fingerprint is calculated as SHA256 hash of the DER format of the device bootstrap
     certificate ... Add the version prefix A-" ... "the bootstrap server checks the device against
@@ -47,6 +51,8 @@ def test_enrolled_device_is_claimed_by_the_account_that_enrolled_it(rest, factor
 
 @pytest.mark.area("first-to-claim")
 @pytest.mark.scenario("first-to-claim: later bootstraps reach the claiming account")
+@pytest.mark.seed("first-to-claim", "The process also writes the account ID (as aid) to the device, "
+                  "so that following bootstraps will automatically reach the correct account.")
 def test_claimed_device_bootstraps_into_its_account_without_the_enrollment(make_cloud, factory, device):
     """"The process also writes the account ID (as aid) to the device, so that following
     bootstraps will automatically reach the correct account." The enrollment is cancelled after
@@ -71,6 +77,8 @@ def test_claimed_device_bootstraps_into_its_account_without_the_enrollment(make_
 
 @pytest.mark.area("first-to-claim")
 @pytest.mark.scenario("first-to-claim: bulk enrollment by CSV")
+@pytest.mark.seed("first-to-claim", "Both the portal and the REST API provide bulk handling of the "
+                  "enrollments using a .csv file. See /v3/device-enrollments-bulk-uploads")
 def test_bulk_enrollment_csv_lets_the_device_claim(rest, factory, device, account):
     """"Both the portal and the REST API provide bulk handling of the enrollments using a .csv
     file. See /v3/device-enrollments-bulk-uploads"."""
@@ -87,6 +95,10 @@ def test_bulk_enrollment_csv_lets_the_device_claim(rest, factory, device, accoun
 
 @pytest.mark.area("ownership")
 @pytest.mark.scenario("ownership transfer: cancel, factory reset, new owner enrolls")
+@pytest.mark.seed("first-to-claim", "Remove the enrollment ID of the device from your account's "
+                  "enrollment ... your device application needs to call factory reset ... The new owner can "
+                  "then claim device ownership by adding its enrollment identity to their Device Management "
+                  "account's enrollment list.")
 def test_ownership_of_a_first_to_claim_device_moves_to_the_new_owner(rest, factory, device, cloud,
                                                                        account, other_account):
     """"Remove the enrollment ID of the device from your account's enrollment ... your device
@@ -113,6 +125,8 @@ def test_ownership_of_a_first_to_claim_device_moves_to_the_new_owner(rest, facto
 
 @pytest.mark.area("ownership")
 @pytest.mark.scenario("ownership transfer: only devices made for claiming")
+@pytest.mark.seed("first-to-claim", "Remember that ownership transfer only works on devices that "
+                  "were originally manufactured for ownership claiming.")
 def test_a_device_not_made_for_claiming_cannot_be_transferred(factory, device, cloud, account,
                                                               other_account):
     """"Remember that ownership transfer only works on devices that were originally manufactured
@@ -131,3 +145,43 @@ def test_a_device_not_made_for_claiming_cannot_be_transferred(factory, device, c
     assert again.device_id == first.device_id
     assert cloud.device(again.device_id).account_id == account.id
     assert cloud.devices(other_account.id) == []
+
+
+@pytest.mark.area("first-to-claim")
+@pytest.mark.scenario("first-to-claim: upload the CA only once")
+@pytest.mark.seed("first-to-claim", "Upload the CA certificate as one of the trusted CAs, and mark "
+                  "it for enrollment. Note that you only need to do this once for each CA.")
+def test_the_oem_ca_is_uploaded_once_and_keeps_serving_its_devices(rest, factory, device, account):
+    """A second upload of the same CA is refused (409), and the first upload keeps working: a
+    device of that CA is claimed through it."""
+    ca = _oem_ca_for(rest, factory)
+    rest.request("POST", "/v3/trusted-certificates", expect=409,
+                 json_body={"name": "oem-again", "certificate": ca.cert_pem.decode(),
+                            "service": "bootstrap", "enrollment_mode": True})
+    uploaded = [c for c in rest.list_trusted_certificates().data if c.subject and "oem" in c.subject]
+    assert len(uploaded) == 1, f"the CA is trusted once: {[c.name for c in uploaded]}"
+    made = factory.bootstrap(ca=ca, first_to_claim=True, trust=False)
+    rest.create_enrollment(made.enrollment_id)
+    device.wait_registered()
+    assert device.directory().account_id == account.id
+
+
+@pytest.mark.area("first-to-claim")
+@pytest.mark.scenario("first-to-claim: enrolling after a refusal and restarting onboards the device")
+@pytest.mark.seed("first-to-claim", "If the server cannot find the device on the enrollment list, it "
+                  "rejects the device (which then fails to complete onboarding). Add the device's "
+                  "enrollment identity to the enrollment list and restart to device to initiate "
+                  "another bootstrap attempt.")
+def test_refused_device_onboards_after_enrollment_and_restart(rest, factory, device, account, board):
+    """Refused with "Enrollment ID not registered" first; once the identity is enrolled, a
+    restart bootstraps the device into the account."""
+    ca = _oem_ca_for(rest, factory)
+    made = factory.bootstrap(ca=ca, first_to_claim=True, trust=False)
+    error = device.wait_error()
+    assert error.details.endswith("Enrollment ID not registered"), error.details
+    rest.create_enrollment(made.enrollment_id)
+    device.checkpoint()
+    board.reset()
+    registration = device.wait_registered()
+    assert registration.endpoint_name == made.endpoint_name
+    assert device.directory().account_id == account.id

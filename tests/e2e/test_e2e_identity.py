@@ -9,10 +9,11 @@ from __future__ import annotations
 import pytest
 
 from fixtures.cloud import new_account
-from harness.client.troubleshooting import DUPLICATE_ENDPOINT
 from harness.cloud import events as ev
 
 LWM2M_CERT_SECONDS = 2
+DUPLICATE_ENDPOINT = "Duplicated device endpoint name"
+"""Seed troubleshooting table: "Duplicated device endpoint name." (sent without the full stop)."""
 
 
 def _onboard_again(board, factory, **options):
@@ -23,6 +24,9 @@ def _onboard_again(board, factory, **options):
 
 @pytest.mark.area("identity")
 @pytest.mark.scenario("identity: bootstrap keeps the device ID of a known device")
+@pytest.mark.seed("onboarding", "If the device has onboarded in the past, a new device ID is not "
+                  "assigned. Instead, Device Management updates the device's existing Device Directory "
+                  "entry.")
 def test_bootstrap_reuses_the_device_id_of_a_device_that_onboarded_before(board, factory, device, cloud,
                                                                            account):
     """"If the device has onboarded in the past, a new device ID is not assigned. Instead, Device
@@ -38,6 +42,9 @@ def test_bootstrap_reuses_the_device_id_of_a_device_that_onboarded_before(board,
 
 @pytest.mark.area("identity")
 @pytest.mark.scenario("identity: endpoint name must be unique in the account (bootstrap)")
+@pytest.mark.seed("onboarding", "Bootstrap uses the device's endpoint name as the identifier if the "
+                  "device does not yet have a device ID ... This means that the endpoint name must be "
+                  "unique in the account.")
 def test_same_endpoint_name_with_another_certificate_is_refused_at_bootstrap(board, factory, device,
                                                                               cloud, account):
     """"Bootstrap uses the device's endpoint name as the identifier if the device does not yet
@@ -57,6 +64,9 @@ def test_same_endpoint_name_with_another_certificate_is_refused_at_bootstrap(boa
 @pytest.mark.area("identity")
 @pytest.mark.account(commercial=True)
 @pytest.mark.scenario("identity: direct LwM2M, the last device with an endpoint name overwrites")
+@pytest.mark.seed("onboarding", "The endpoint name individualizes the device. If there are two "
+                  "devices with same endpoint name, the last registering device will overwrite the existing "
+                  "one ... The device ID stays the same as it is mapped to the endpoint name.")
 def test_direct_lwm2m_device_with_the_same_endpoint_name_overwrites_the_existing_one(board, factory,
                                                                                        device, cloud,
                                                                                        account):
@@ -108,6 +118,9 @@ def test_factory_reset_of_a_production_device_keeps_its_device_id(factory, devic
 
 @pytest.mark.area("renewal")
 @pytest.mark.scenario("renewal: LwM2M certificate expiry falls back to bootstrap, same device ID")
+@pytest.mark.seed("onboarding", "If the certificate validity expires ... Device Management Client "
+                  "removes these certificates and falls back to bootstrap mode ... The device ID remains "
+                  "the same, so the device does not lose its identity in Device Management.")
 def test_expired_lwm2m_certificate_is_renewed_through_bootstrap_with_the_same_device_id(
         make_cloud, factory, device):
     """"If the certificate validity expires ... Device Management Client removes these
@@ -126,3 +139,41 @@ def test_expired_lwm2m_certificate_is_renewed_through_bootstrap_with_the_same_de
     assert second.device_id == first.device_id
     assert len(service.devices(owner.id)) == 1
 
+
+
+@pytest.mark.area("identity")
+@pytest.mark.scenario("identity: a device cannot take over another device's ID at bootstrap")
+@pytest.mark.seed("onboarding", "Bootstrap uses the device's endpoint name as the identifier if the "
+                  "device does not yet have a device ID.")
+@pytest.mark.seed("onboarding", "If the device has onboarded in the past, a new device ID is not "
+                  "assigned.")
+def test_bootstrap_with_another_devices_id_gets_its_own_id(cloud, account, factory):
+    """Light clients: device A onboards; device B (another certificate, another name) presents A's
+    device ID in its Bootstrap-Request (iep) and gets a new device ID of its own, while A's entry
+    keeps its name; A presenting its own ID keeps it."""
+    from light_lwm2m import LabDevice, run
+
+    from harness.pki import make_device_cert
+
+    factory.trust(factory.factory_ca)
+    uri = cloud.bootstrap_uri(account.id)
+
+    def light(name: str) -> LabDevice:
+        return LabDevice("tls-record", name, credential=make_device_cert(factory.factory_ca, name),
+                         server_ca_der=cloud.server_ca_der)
+
+    async def scenario() -> tuple[str, str, str]:
+        a, b = light(factory.endpoint_name()), light(factory.endpoint_name())
+        try:
+            first = (await a.bootstrap(uri)).device_id
+            other = (await b.bootstrap(uri, iep=first)).device_id
+            again = (await a.bootstrap(uri, iep=first)).device_id
+            return str(first), str(other), str(again)
+        finally:
+            await a.close()
+            await b.close()
+
+    first, other, again = run(scenario())
+    assert other != first, "a device took over another device's ID by naming it at bootstrap"
+    assert again == first, "a device that onboarded before keeps its device ID"
+    assert len(cloud.devices(account.id)) == 2

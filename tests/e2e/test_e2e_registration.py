@@ -27,6 +27,10 @@ def short_lived(make_cloud, factory, device):
 
 @pytest.mark.firmware("factory", **SHORT_LIFETIME)
 @pytest.mark.scenario("registration: reg-update without original-ep")
+@pytest.mark.seed("onboarding", "The device maintains the registration automatically by sending the "
+                  "server registration updates within the agreed lifetime ... The LwM2M server does not "
+                  "provide the original device name anymore; the web application works with the new device "
+                  "ID.")
 def test_registration_update_carries_device_id_but_not_the_original_name(short_lived):
     """"The device maintains the registration automatically by sending the server registration
     updates within the agreed lifetime ... The LwM2M server does not provide the original device
@@ -43,6 +47,8 @@ def test_registration_update_carries_device_id_but_not_the_original_name(short_l
 @pytest.mark.firmware("factory", **SHORT_LIFETIME)
 @pytest.mark.needs("can_halt")
 @pytest.mark.scenario("registration: expiry clears resources")
+@pytest.mark.seed("onboarding", "Whenever the client deregisters or its registration session "
+                  "expires, the server clears the Resource structure information and message queues.")
 def test_registration_expiry_clears_the_resource_structure(short_lived, board):
     """"Whenever the client deregisters or its registration session expires, the server clears
     the Resource structure information and message queues." """
@@ -61,6 +67,8 @@ def test_registration_expiry_clears_the_resource_structure(short_lived, board):
 
 @pytest.mark.needs("can_deregister")
 @pytest.mark.scenario("registration: de-registration clears resources")
+@pytest.mark.seed("onboarding", "The device deregisters itself when it no longer needs connectivity "
+                  "... The LwM2M server clears the device queues and resource structures from the server.")
 def test_deregistration_clears_resources(factory, device, board):
     """"The device deregisters itself when it no longer needs connectivity ... The LwM2M server
     clears the device queues and resource structures from the server." """
@@ -79,6 +87,9 @@ def test_deregistration_clears_resources(factory, device, board):
 
 @pytest.mark.firmware("factory", lifetime=1, min_lifetime=1)
 @pytest.mark.scenario("registration: rate limit holds a device")
+@pytest.mark.seed("onboarding", "If the Device Management Client performs a registration operation "
+                  "(register or register-update) more than 10 times within 10 seconds, the operation will "
+                  "be put on hold for 60 seconds.")
 def test_more_registrations_than_the_limit_in_the_window_are_held(factory, device, make_cloud):
     """"If the Device Management Client performs a registration operation (register or
     register-update) more than 10 times within 10 seconds, the operation will be put on hold for
@@ -99,3 +110,38 @@ def test_more_registrations_than_the_limit_in_the_window_are_held(factory, devic
     again = watched.wait_event(ev.REGISTRATION, timeout=10,
                                where=lambda e: e.device_id == registration.device_id)
     assert (again.created_at - held.created_at).total_seconds() >= 2.0 - 0.2
+
+
+@pytest.mark.firmware("factory", queue_mode=True)
+@pytest.mark.scenario("registration: a queue-mode client registers with binding UQ")
+def test_queue_mode_firmware_registers_in_queue_mode(factory, device):
+    """A client built for queue mode registers with binding `UQ`; the registration notification
+    says so (`q`), and the directory keeps the binding."""
+    factory.bootstrap()
+    registration = device.wait_registered()
+    assert registration.event.data["q"] is True
+    assert device.directory().binding == "UQ"
+
+
+@pytest.mark.scenario("registration: a client not in queue mode registers with binding U")
+def test_default_firmware_registers_without_queue_mode(factory, device):
+    """The default image registers with binding `U`: the notification's `q` is false."""
+    factory.bootstrap()
+    registration = device.wait_registered()
+    assert registration.event.data["q"] is False
+    assert device.directory().binding == "U"
+
+
+@pytest.mark.firmware("factory", min_lifetime=1)
+@pytest.mark.scenario("registration: the lifetime written at bootstrap is the one negotiated")
+@pytest.mark.seed("onboarding", "The registration transaction includes a negotiation of the "
+                  "registration session lifetime. It is initially configured in the client.")
+def test_registration_uses_the_lifetime_the_bootstrap_server_wrote(short_lived):
+    """The image keeps its default lifetime (a day); the bootstrap server writes 2 s into the
+    Server object, and the client registers with that lifetime and updates within it."""
+    factory, device = short_lived
+    factory.bootstrap()
+    registration = device.wait_registered()
+    assert registration.event.data["lt"] == 2, f"registered with lt={registration.event.data['lt']}"
+    update = device.wait_event(ev.REG_UPDATE, timeout=10)
+    assert update.device_id == registration.device_id

@@ -9,7 +9,7 @@ from pyocd.core.helpers import ConnectHelper
 
 from harness.boards.board import Board, Capabilities, Survey
 from harness.boards.console import SerialConsole
-from harness.boards.flashing import FlashError, ProbeRef, erase_chip, flash
+from harness.boards.flashing import FlashError, ProbeRef, check_image, erase_chip, flash
 from harness.config import PyocdBoardConfig
 
 
@@ -64,6 +64,10 @@ class PyocdBoard(Board):
     def _new_console(self, log_path: str | Path | None) -> SerialConsole:
         return SerialConsole(self.port(), usb_serial_number=self.config.usb_serial_number,
                              baudrate=self.config.baudrate, log_path=log_path, name=self.id)
+
+    def check_image(self, image: Path) -> None:
+        """A pyOCD image file (.bin/.hex/.elf/.axf), not empty; its fit is pyOCD's to judge."""
+        check_image(image)
 
     def flash(self, image: str | Path, *, timeout: float = 120.0, progress: bool = False,
               chip_erase: bool = False) -> float:

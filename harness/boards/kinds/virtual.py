@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.boards.board import Board, Capabilities, Survey
-from harness.boards.flashing import ProbeRef, erase_chip, flash
+from harness.boards.flashing import ProbeRef, check_image, erase_chip, flash
 from harness.boards.kinds.pyocd import probe_reset
 from harness.boards.manifest import FirmwareManifest, ManifestError
 from harness.config import VirtualBoardConfig
@@ -21,6 +21,7 @@ from harness.sim import registry
 from harness.sim.client.settings import ENV_BACKOFF_BASE
 from harness.sim.control import ControlClient
 from harness.sim.firmware import build_image
+from harness.sim.flash import FlashGeometry
 from harness.sim.launcher import BoardStartError, VirtualBoardProcess
 
 BACKOFF_ENV = ENV_BACKOFF_BASE
@@ -125,6 +126,10 @@ class VirtualBoard(Board):
         if not path.exists() or path.read_bytes() != data:
             write_private(path, data)
         return path
+
+    def check_image(self, image: Path) -> None:
+        """A pyOCD image file that fits the virtual flash."""
+        check_image(image, FlashGeometry().size)
 
     def flash(self, image: str | Path, *, timeout: float = 120.0, progress: bool = False,
               chip_erase: bool = False) -> float:

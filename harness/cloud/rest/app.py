@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from harness.cloud.rest import (
+    openapi_doc,
     routes_admin,
     routes_admin_observe,
     routes_applications,
@@ -18,6 +19,7 @@ from harness.cloud.rest import (
     routes_notifications,
     routes_trusted_certs,
 )
+from harness.cloud.rest.auth_first import AuthFirstMiddleware
 from harness.cloud.rest.body_limit import BodyLimitMiddleware
 from harness.cloud.rest.context import RestContext
 from harness.cloud.rest.errors import ApiProblem
@@ -42,6 +44,7 @@ def build_app(ctx: RestContext) -> FastAPI:
                   description="v3 shapes of the Device Management API, for hardware-in-the-loop tests.")
     app.state.ctx = ctx
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(AuthFirstMiddleware, ctx=ctx)  # added last: runs first
 
     @app.exception_handler(ApiProblem)
     async def _problem(_: Request, exc: ApiProblem) -> JSONResponse:
@@ -71,4 +74,5 @@ def build_app(ctx: RestContext) -> FastAPI:
     for module in (routes_enrollments, routes_trusted_certs, routes_devices, routes_applications,
                    routes_notifications, routes_admin, routes_admin_observe):
         app.include_router(module.router)
+    openapi_doc.install(app)
     return app

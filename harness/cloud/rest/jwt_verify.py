@@ -81,8 +81,8 @@ def verify_application_jwt(token: str, application_id: str, keys: Sequence[KeyCa
         raise unauthorized(f"Verification key {signer.name!r} that signed the JWT has an expired "
                            "certificate; update its certificate or use another key.", "invalid_token")
     try:
-        return jwt.decode(token, public_key, algorithms=[alg], options={"require": ["exp"],
-                                                                         "verify_aud": False})
+        claims = jwt.decode(token, public_key, algorithms=[alg], options={"require": ["exp"],
+                                                                           "verify_aud": False})
     except jwt.ExpiredSignatureError:
         raise unauthorized("The JWT has expired (exp is in the past); sign a new one.",
                            "token_expired") from None
@@ -91,4 +91,11 @@ def verify_application_jwt(token: str, application_id: str, keys: Sequence[KeyCa
                            "invalid_token") from None
     except jwt.InvalidTokenError as exc:
         raise unauthorized(f"The JWT is not valid ({exc}); sign a new one.", "invalid_token") from None
+    for name in ("exp", "nbf", "iat"):  # RFC 7519: a NumericDate is a JSON number, not a string
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise unauthorized(f"The JWT's {name} claim is {type(value).__name__}, not a number "
+                               "of seconds (NumericDate); sign it with a numeric {name}."
+                               .replace("{name}", name), "invalid_token")
+    return claims
 

@@ -5,6 +5,7 @@ POST /admin/v1/devices/{id}/requests      a CoAP request to a registered device 
 GET  /admin/v1/denials[?account_id]       refused bootstraps and handshakes, oldest first
 GET  /admin/v1/events?after=N&wait=S      the live event stream (long poll: waits up to S s)
 POST /admin/v1/faults/bootstrap-errors    answer the next Bootstrap-Requests with an error
+POST /admin/v1/faults/store-failures      the store fails while serving the next Bootstrap-Requests
 POST /admin/v1/faults/directory-entries   put a device record straight into the directory
 """
 
@@ -51,6 +52,14 @@ class BootstrapErrors(_Body):
     count: int = Field(1, ge=1, le=1000)
     endpoint_name: str | None = None
     """Only the Bootstrap-Requests of this endpoint (a service shared by several test workers)."""
+
+
+class StoreFailures(_Body):
+    """POST /admin/v1/faults/store-failures."""
+
+    stage: Literal["directory", "credentials"] = "directory"
+    count: int = Field(1, ge=1, le=1000)
+    endpoint_name: str | None = None
 
 
 class DirectoryEntry(_Body):
@@ -146,6 +155,13 @@ def inject_bootstrap_errors(body: BootstrapErrors, ctx: Ctx) -> None:
     """Answer the next `count` Bootstrap-Requests (of one endpoint, or any) with `code` and
     `text` (fault injection)."""
     _running(ctx).inject_bootstrap_error(body.code, body.text, body.count, body.endpoint_name)
+
+
+@router.post("/faults/store-failures", status_code=204)
+def fail_store(body: StoreFailures, ctx: Ctx) -> None:
+    """The store fails at `stage` for the next `count` Bootstrap-Requests (of one endpoint, or
+    any): the service answers with its own internal error (fault injection)."""
+    _running(ctx).fail_store(body.stage, body.count, body.endpoint_name)
 
 
 @router.post("/faults/directory-entries", status_code=201)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,31 @@ def account_from_row(row: sqlite3.Row) -> Account:
                    row["admin_key_hash"], from_ts(row["created_at"]))  # type: ignore[arg-type]
 
 
+def _check_is_store(path: Path) -> None:
+    """Refuse (StoreError, nothing written) a file that is not a dm-hil service database."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
+                                                uri=True)) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE "
+                                                   "type='table'")}
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path} is not a readable service database ({exc}); move it away "
+                         "(the service starts a new one) or point --data-dir at the right "
+                         "directory.") from None
+    if tables and "meta" not in tables:
+        raise StoreError(f"{path} is an SQLite database of something else (tables: "
+                         f"{', '.join(sorted(tables)[:5])}), not a service database; point "
+                         "--data-dir at the service's data dir.")
+
+
 class StoreBase:
     """SQLite-backed store; thread-safe (one connection behind a lock), every write a transaction."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        _check_is_store(self.path)
         self._sql = SqliteDb(self.path, name="service store", error=StoreError, wal=True)
         self._tx = self._sql.transaction
         self._query = self._sql.query

@@ -67,6 +67,24 @@ class EventStore(StoreBase):
         return Denial(int(cur.lastrowid or 0), reason, endpoint_name, account_id, enrollment_identity,
                       fingerprint, trusted_certificate_id, created)
 
+    def prune_records(self, *, max_denials: int, max_events: int, before: dt.datetime
+                      ) -> tuple[int, int]:
+        """Keep the newest `max_denials`/`max_events` rows made at or after `before`."""
+        deleted = []
+        with self._tx() as db:
+            for table, keep in (("denials", max_denials), ("events", max_events)):
+                cur = db.execute(f"DELETE FROM {table} WHERE created_at < ? OR id <= "  # noqa: S608
+                                 f"(SELECT COALESCE(MAX(id), 0) FROM {table}) - ?",
+                                 (ts(before), keep))
+                deleted.append(cur.rowcount)
+        return deleted[0], deleted[1]
+
+    def count_records(self) -> tuple[int, int]:
+        """(denial rows, event rows) in the store."""
+        rows = self._query("SELECT (SELECT COUNT(*) FROM denials) AS d, "
+                           "(SELECT COUNT(*) FROM events) AS e", ())
+        return int(rows[0]["d"]), int(rows[0]["e"])
+
     def list_denials(self, *, account_id: str | None = None) -> list[Denial]:
         """Rejected bootstraps, oldest first."""
         sql, args = "SELECT * FROM denials", ()

@@ -235,26 +235,34 @@ class DeviceClient:
                 if material[Security.PUBLIC_KEY_OR_IDENTITY] else {}
         except HilError:
             raise _Retry(_finish_failed("invalid LwM2M certificate")) from None
+        pending: dict[str, bytes] = {}  # written in one atomic store write (a crash: all or none)
+
+        def put(name: str, value: bytes) -> None:
+            if self.store.get(name) != value:
+                pending[name] = value
+
         try:
-            self._put(items.LWM2M_SERVER_URI, uri.encode())
-            self._put(items.LWM2M_DEVICE_CERT, material[Security.PUBLIC_KEY_OR_IDENTITY])
-            self._put(items.LWM2M_SERVER_CA_CERT, material[Security.SERVER_PUBLIC_KEY])
-            self._put(items.LWM2M_DEVICE_PRIVATE_KEY, material[Security.SECRET_KEY])
+            put(items.LWM2M_SERVER_URI, uri.encode())
+            put(items.LWM2M_DEVICE_CERT, material[Security.PUBLIC_KEY_OR_IDENTITY])
+            put(items.LWM2M_SERVER_CA_CERT, material[Security.SERVER_PUBLIC_KEY])
+            put(items.LWM2M_DEVICE_PRIVATE_KEY, material[Security.SECRET_KEY])
             if subject.get("L"):
-                self._put(items.INTERNAL_ENDPOINT, subject["L"].encode())
+                put(items.INTERNAL_ENDPOINT, subject["L"].encode())
             aid = query_value(uri, "aid")
             if aid:
-                self._put(items.ACCOUNT_ID, aid.encode())
+                put(items.ACCOUNT_ID, aid.encode())
             if self.store.get_int(items.FIRST_TO_CLAIM):
-                self._put(items.FIRST_TO_CLAIM, (0).to_bytes(4, "little"))
+                put(items.FIRST_TO_CLAIM, (0).to_bytes(4, "little"))
             bs_instance = data.bootstrap_instance()
             if bs_instance is not None and bs_instance.get(Security.SERVER_URI):
                 new_bs_uri = as_str(_raw(bs_instance, Security.SERVER_URI))
                 if new_bs_uri and new_bs_uri != bs_creds.uri:
-                    self._put(items.BOOTSTRAP_SERVER_URI, new_bs_uri.encode())
+                    put(items.BOOTSTRAP_SERVER_URI, new_bs_uri.encode())
             for rid, name in ((Device.UTC_OFFSET, items.UTC_OFFSET), (Device.TIMEZONE, items.TIMEZONE)):
                 if isinstance(data.device.get(rid), bytes) and data.device[rid]:
-                    self._put(name, data.device[rid])
+                    put(name, data.device[rid])
+            if pending:
+                self.store.put_many(pending, factory=False)
         except (HilError, OSError, TlvError):
             raise _Retry(Failure(text.ClientError.ConnectorFailedToStoreCredentials,
                                  text.DETAILS_STORE_FAILED)) from None

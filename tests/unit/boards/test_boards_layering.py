@@ -64,4 +64,4 @@ def test_every_kind_is_registered_and_has_a_config_model():
 
     assert set(KINDS) == set(BOARD_KINDS)
     kinds_dir = {p.stem for p in (BOARDS / "kinds").glob("*.py") if p.stem != "__init__"}
-    assert kinds_dir == {"pyocd", "virtual", "native"}
+    assert kinds_dir == {"pyocd", "virtual", "native", "factory_client", "labgrid"}

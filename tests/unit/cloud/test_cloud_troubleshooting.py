@@ -191,3 +191,24 @@ def test_cloud_client_vanishing_mid_bootstrap_reports_and_keeps_serving(tmp_path
             await ok.close()
 
     run(scenario())
+
+
+def test_cloud_store_failure_is_answered_as_the_services_own_internal_error(tmp_path):
+    """An unavailable store while deciding is Internal error #1, while issuing credentials #2;
+    only the named endpoint is affected, and the next request succeeds."""
+    async def scenario():
+        async with running(tmp_path) as svc:
+            ca = factory_ca()
+            acc = trusted_account(svc, ca)
+            with pytest.raises(ValueError, match="store stage 'disk' is unknown"):
+                svc.fail_store("disk")
+            for stage, number in (("directory", 1), ("credentials", 2)):
+                dev = device(svc, ca, f"ep-store-{stage}")
+                svc.fail_store(stage, count=1, endpoint=f"ep-store-{stage}")
+                assert await _refused(svc, dev, aid=acc.id) == ("5.00", f"Internal error #{number}")
+                provisioned = await dev.bootstrap(svc.bootstrap_uri(), aid=acc.id)
+                await dev.close()
+                assert provisioned.device_id
+            assert svc.store.list_denials()[-1].reason == "Internal error #2"
+
+    run(scenario())

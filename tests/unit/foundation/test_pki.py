@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from harness import pki
 
@@ -95,12 +96,10 @@ def test_credential_repr_hides_the_key(ca):
     assert "PRIVATE" not in repr(ca) and "redacted" in repr(ca)
 
 
-def test_encrypted_key_file_is_private_and_encrypted(ca, tmp_path):
-    path = tmp_path / "ca.key"
-    pki.write_encrypted_key(path, ca.key, b"secret-pass")
-    assert path.stat().st_mode & 0o077 == 0
-    assert b"ENCRYPTED PRIVATE KEY" in path.read_bytes()
-    loaded = pki.load_private_key(path.read_bytes(), b"secret-pass")
+def test_an_encrypted_key_loads_with_its_password(ca):
+    encrypted = ca.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.BestAvailableEncryption(b"secret-pass"))
+    loaded = pki.load_private_key(encrypted, b"secret-pass")
     assert pki.key_matches_cert(loaded, ca.cert)
 
 

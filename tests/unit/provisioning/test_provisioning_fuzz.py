@@ -102,3 +102,74 @@ def test_host_decodes_or_raises_provisioning_error(message):
         assert "/dev/ttyTEST" in str(exc)
     else:
         assert isinstance(result.status_name, str)
+
+
+# --- issue 12: garbled frames on both sides, with the real client's corpus as seeds ------------
+import base64  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import tracemalloc  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from harness.provisioning.fuzz import (  # noqa: E402
+    Tally,
+    check_device,
+    check_host,
+    garbled_stream,
+    host_stream,
+    new_device,
+)
+
+_CORPUS = json.loads((Path(__file__).parent / "data" / "fcc_corpus.json").read_text())
+_REQUESTS = [base64.b64decode(s["request"]) for c in _CORPUS.values() for s in c["steps"]]
+_RESPONSES = [base64.b64decode(s["response"])[16:-32] for c in _CORPUS.values()
+              for s in c["steps"] if s["response"]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_garbled_frames_get_documented_answers_on_the_device(seed):
+    tally = Tally()
+    rng = random.Random(seed)
+    device = new_device()
+    for _ in range(3):
+        check_device(device, garbled_stream(_REQUESTS, rng), tally)
+    assert tally.escaped == [] and tally.undocumented == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_garbled_responses_only_raise_provisioning_error_on_the_host(seed):
+    tally = Tally()
+    rng = random.Random(seed)
+    for _ in range(3):
+        check_host(host_stream(_RESPONSES, rng), tally)
+    assert tally.escaped == []
+
+
+def test_every_corpus_frame_once_mutated_is_answered():
+    """The frames that crashed the old handler (InvalidVersion, DuplicateExtension,
+    UnsupportedAlgorithm: corpus cases cert_* / key_unsupported_*) stay regression seeds."""
+    rng = random.Random(12)
+    tally = Tally()
+    for request in _REQUESTS:
+        device = new_device()
+        check_device(device, encode_request(request), tally)
+        check_device(device, garbled_stream([request], rng), tally)
+    assert tally.escaped == [] and tally.undocumented == []
+    assert tally.frames >= len(_REQUESTS)
+
+
+def test_memory_stays_flat_under_serial_noise():
+    device = FactoryDevice(ItemStore())
+    chunk = random.Random(3).randbytes(4096).replace(b"m", b"n")  # never a token
+    tracemalloc.start()
+    try:
+        for _ in range(1024):  # 4 MiB of noise
+            device.feed(chunk)
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 512 * 1024, f"peak {peak} bytes for 4 MiB of noise"
+    assert device._reader.pending < len(TOKEN)
+    assert len(device._reader.take_text()) <= 4096

@@ -11,7 +11,7 @@ from synthetic_nights import BROKEN, FLAKY, REGRESSED, STEADY, Case, seven_night
 
 from harness.cli import main
 from harness.report.runs import load_runs
-from harness.report.trends import flaky_scenarios, scenario_trends
+from harness.report.trends import scenario_trends
 
 
 class Elements(HTMLParser):
@@ -38,7 +38,7 @@ def test_seven_nights_with_one_flaky_scenario_flag_exactly_that_scenario(tmp_pat
     out = tmp_path / "report.html"
     assert main(["report", "html", *map(str, nights), "-o", str(out)]) == 0
     assert f"wrote {out}" in capsys.readouterr().out
-    assert flaky_scenarios(load_runs(nights)) == [FLAKY]
+    assert [t.scenario for t in scenario_trends(load_runs(nights)) if t.flaky] == [FLAKY]
     tags = elements(out.read_text())
     flagged = [a["data-scenario"] for t, a in tags if t == "tr" and "is-flaky" in (a.get("class") or "")]
     assert flagged == [FLAKY]

@@ -1,0 +1,279 @@
+"""Mutation testing of the service's policy, the LwM2M server and the virtual board's client.
+
+    python3 tools/mutation.py [--module PATH ...] [--max N] [--seed S] [--tests PYTEST ARGS]
+
+mutmut's mutation operators (mutmut 2.x, used as a library) make one change at a time in a source
+file; the file is mutated in place, the test command runs (default: the e2e suite, stopping at
+the first failure), and the file is restored. A mutant whose tests fail is killed; one whose tests
+pass survived. Prints the score per module and every survivor (line, original, mutant); `--json`
+writes the same. Slow: one test run per mutant. Sample with `--max`, run in the background under
+`timeout`, and never in CI. Mutants of logging lines are skipped (a log text is not behaviour).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import random
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+try:
+    from mutmut import Context, RelativeMutationID, list_mutations, mutate
+except ImportError:  # mutmut 3 has no such API; without mutmut there is nothing to mutate with
+    sys.exit("tools/mutation.py needs mutmut 2.x (its operators as a library): "
+             "pip install -e '.[mutation]'")
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODULES = (
+    "harness/cloud/bootstrap_policy.py",
+    "harness/cloud/lwm2m_server.py",
+    "harness/sim/client/device_client.py",
+    "harness/sim/client/credentials.py",
+    "harness/sim/client/security_object.py",
+    "harness/sim/client/bootstrap_site.py",
+    "harness/sim/client/device_object.py",
+    "harness/sim/client/settings.py",
+)
+DEFAULT_TESTS = "tests/e2e -x -q -p no:cacheprovider -p no:randomly"
+BACKUP_SUFFIX = ".mutation-original"
+SKIPPED_LINE = re.compile(r"^\s*(log|logger|_log)\.\w+\(|^\s*(\"\"\"|''')|#\s*pragma: no mutate")
+
+
+@dataclass
+class Mutant:
+    """One mutation of a module and what the tests made of it."""
+
+    module: str
+    line_number: int
+    index: int
+    original: str
+    mutated: str
+    outcome: str = "not run"
+    seconds: float = 0.0
+
+
+@dataclass
+class ModuleScore:
+    """Killed / survived / timed-out counts of one module."""
+
+    module: str
+    total_mutants: int
+    skipped_logging: int
+    mutants: list[Mutant] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        """Mutants with this outcome."""
+        return sum(1 for m in self.mutants if m.outcome == outcome)
+
+    @property
+    def score(self) -> float:
+        """Killed (a failing run or a hang) per mutant run, in percent."""
+        run = [m for m in self.mutants if m.outcome != "not run"]
+        killed = sum(1 for m in run if m.outcome in ("killed", "timeout"))
+        return 100.0 * killed / len(run) if run else 0.0
+
+
+def mutants_of(root: Path, module: str) -> tuple[list[Mutant], int]:
+    """All mutants of a module (line, original line, mutated line) and how many were skipped."""
+    source = (root / module).read_text()
+    lines = source.splitlines()
+    found: list[Mutant] = []
+    skipped = 0
+    for mid in list_mutations(Context(source=source, filename=module, dict_synonyms=[])):
+        original = lines[mid.line_number]
+        if SKIPPED_LINE.search(original):
+            skipped += 1
+            continue
+        found.append(Mutant(module, mid.line_number + 1, mid.index, original.strip(), ""))
+    return found, skipped
+
+
+def describe(root: Path, mutant: Mutant) -> None:
+    """Fill in the mutated line of a mutant (parsing is slow: only for the mutants chosen)."""
+    source = (root / mutant.module).read_text()
+    mid = RelativeMutationID(line=source.splitlines()[mutant.line_number - 1], index=mutant.index,
+                             line_number=mutant.line_number - 1, filename=mutant.module)
+    new_lines = _mutated_source(source, mutant.module, mid).splitlines()
+    mutant.mutated = new_lines[mid.line_number].strip() if mid.line_number < len(new_lines) else ""
+
+
+def _mutated_source(source: str, module: str, mid: RelativeMutationID) -> str:
+    new_source, applied = mutate(Context(source=source, filename=module, dict_synonyms=[],
+                                         mutation_id=mid))
+    if applied != 1:
+        raise RuntimeError(f"mutmut applied {applied} mutations for {mid}; expected 1")
+    return new_source
+
+
+def _drop_bytecode(path: Path) -> None:
+    """Remove cached bytecode of `path` (a same-size mutant could otherwise reuse a stale .pyc)."""
+    cache = path.parent / "__pycache__"
+    for pyc in cache.glob(f"{path.stem}.*.pyc"):
+        pyc.unlink(missing_ok=True)
+
+
+def restore_backups(root: Path, modules: list[str]) -> None:
+    """Put back any original left behind by an interrupted run."""
+    for module in modules:
+        backup = root / (module + BACKUP_SUFFIX)
+        if backup.exists():
+            (root / module).write_text(backup.read_text())
+            backup.unlink()
+            _drop_bytecode(root / module)
+            print(f"restored {module} from an interrupted run", flush=True)
+
+
+def run_tests(root: Path, tests: str, timeout: float) -> tuple[str, float]:
+    """Run the test command; 'passed', 'failed' or 'timeout', and the seconds it took."""
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
+    start = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", *shlex.split(tests)], cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return "timeout", time.monotonic() - start
+    return ("passed" if code == 0 else "failed"), time.monotonic() - start
+
+
+def try_mutant(root: Path, mutant: Mutant, tests: str, timeout: float) -> None:
+    """Apply one mutant in place, run the tests, restore the module (always)."""
+    path = root / mutant.module
+    source = path.read_text()
+    backup = root / (mutant.module + BACKUP_SUFFIX)
+    mids = [m for m in list_mutations(Context(source=source, filename=mutant.module, dict_synonyms=[]))
+            if m.line_number + 1 == mutant.line_number and m.index == mutant.index]
+    if not mids:
+        mutant.outcome = "not run"
+        return
+    backup.write_text(source)
+    try:
+        path.write_text(_mutated_source(source, mutant.module, mids[0]))
+        _drop_bytecode(path)
+        result, mutant.seconds = run_tests(root, tests, timeout)
+        mutant.outcome = {"failed": "killed", "passed": "survived"}.get(result, result)
+    finally:
+        path.write_text(source)
+        _drop_bytecode(path)
+        backup.unlink(missing_ok=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--module", action="append", default=None, metavar="PATH",
+                        help="a source file to mutate, relative to --root (repeatable; default: "
+                             "the bootstrap policy, the LwM2M server and the virtual client)")
+    parser.add_argument("--mutant", action="append", default=None, metavar="MODULE:LINE#INDEX",
+                        help="run only this mutant, as --list names it (repeatable), e.g. to "
+                             "re-check a survivor after adding a test")
+    parser.add_argument("--max", type=int, default=None, metavar="N",
+                        help="run at most N mutants per module, a random sample (see --seed)")
+    parser.add_argument("--seed", type=int, default=13, help="seed of the sample (default 13)")
+    parser.add_argument("--tests", default=DEFAULT_TESTS, metavar="ARGS",
+                        help=f"pytest arguments that should kill the mutants (default: {DEFAULT_TESTS!r})")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SEC",
+                        help="seconds one test run may take (default: 3 x the clean run + 30)")
+    parser.add_argument("--root", type=Path, default=ROOT, help="project root (default: this checkout)")
+    parser.add_argument("--list", action="store_true", help="only list the mutants, run nothing")
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write results here")
+    return parser.parse_args(argv)
+
+
+def report(scores: list[ModuleScore]) -> str:
+    """The score table and the survivors, as text."""
+    out = [f"{'module':48} {'mutants':>7} {'run':>5} {'killed':>6} {'timeout':>7} {'survived':>8} "
+           f"{'score':>6}"]
+    for s in scores:
+        ran = len([m for m in s.mutants if m.outcome != "not run"])
+        out.append(f"{s.module:48} {s.total_mutants:>7} {ran:>5} {s.count('killed'):>6} "
+                   f"{s.count('timeout'):>7} {s.count('survived'):>8} {s.score:>5.1f}%")
+    run = [m for s in scores for m in s.mutants if m.outcome != "not run"]
+    killed = sum(1 for m in run if m.outcome in ("killed", "timeout"))
+    out.append(f"TOTAL: {killed} of {len(run)} mutants killed"
+               + (f" ({100.0 * killed / len(run):.1f} %)" if run else ""))
+    survivors = [m for m in run if m.outcome == "survived"]
+    if survivors:
+        out.append("\nSurvivors:")
+        out += [f"  {m.module}:{m.line_number}: {m.original}\n      -> {m.mutated}" for m in survivors]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the mutants and print the score; exit 0 (a score is a measurement), 2 on a bad setup."""
+    args = parse_args(argv)
+    root = args.root.resolve()
+    wanted = set(args.mutant or [])
+    modules = args.module or sorted({w.split(":", 1)[0] for w in wanted}) or list(DEFAULT_MODULES)
+    missing = [m for m in modules if not (root / m).is_file()]
+    if missing:
+        print(f"no such module: {', '.join(missing)}; give paths relative to {root}", file=sys.stderr)
+        return 2
+    lock = (root / ".mutation.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"another tools/mutation.py is running in {root} (it holds .mutation.lock); wait for "
+              "it or use another checkout", file=sys.stderr)
+        return 2
+    restore_backups(root, modules)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout` ends us: restore first
+    scores = []
+    rng = random.Random(args.seed)
+    for module in modules:
+        mutants, skipped = mutants_of(root, module)
+        score = ModuleScore(module, len(mutants), skipped)
+        if wanted:
+            chosen = [m for m in mutants if f"{m.module}:{m.line_number}#{m.index}" in wanted]
+        elif args.max is None or args.max >= len(mutants):
+            chosen = mutants
+        else:
+            chosen = sorted(rng.sample(mutants, args.max), key=lambda m: (m.line_number, m.index))
+        for mutant in chosen:
+            describe(root, mutant)
+        score.mutants = chosen
+        scores.append(score)
+    if args.list:
+        for s in scores:
+            for m in s.mutants:
+                print(f"{m.module}:{m.line_number}#{m.index}: {m.original}  ->  {m.mutated}")
+        return 0
+    clean, seconds = run_tests(root, args.tests, args.timeout or 1800)
+    if clean != "passed":
+        print(f"the tests do not pass on the unmutated code ({clean}); fix them first: "
+              f"python3 -m pytest {args.tests}", file=sys.stderr)
+        return 2
+    timeout = args.timeout or 3 * seconds + 30
+    print(f"clean run: {seconds:.1f} s; per-mutant timeout {timeout:.0f} s", flush=True)
+    for s in scores:
+        for i, m in enumerate(s.mutants, 1):
+            try_mutant(root, m, args.tests, timeout)
+            print(f"[{s.module} {i}/{len(s.mutants)}] {m.outcome:8} {m.seconds:6.1f}s "
+                  f"line {m.line_number}: {m.mutated[:90]}", flush=True)
+            if args.json:
+                _write_json(args.json, scores)
+    print(report(scores), flush=True)
+    if args.json:
+        _write_json(args.json, scores)
+    return 0
+
+
+def _write_json(path: Path, scores: list[ModuleScore]) -> None:
+    path.write_text(json.dumps([{**asdict(s), "score": s.score} for s in scores], indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
