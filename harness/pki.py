@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -404,6 +405,13 @@ R = TypeVar("R", bound=HasCertificate)
 def first_issuer(cert: x509.Certificate, records: Iterable[R]) -> R | None:
     """The first of `records` whose certificate (PEM) signed `cert`: which trusted CA issued it."""
     for record in records:
-        if issued_by(cert, load_certificate(record.certificate.encode())):
+        if issued_by(cert, _parsed_ca(record.certificate)):
             return record
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_ca(pem: str) -> x509.Certificate:
+    """A trusted CA's certificate, parsed once per distinct PEM (a change gives a new PEM)."""
+    return load_certificate(pem.encode())
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import select
 import threading
 import time
 from collections.abc import Iterator
@@ -86,6 +87,7 @@ class SerialConsole:
 
     def _open(self, timeout: float) -> serial.Serial:
         deadline = time.monotonic() + timeout
+        retry = 0.002  # a re-enumerated port is usually back within milliseconds
         while True:
             path = self._resolve()
             try:
@@ -104,7 +106,8 @@ class SerialConsole:
                     f"serial port {what} cannot be opened{why}; check the cable/board and that "
                     "no other program holds the port."
                 )
-            self._stop.wait(0.1)
+            self._stop.wait(retry)
+            retry = min(retry * 2, 0.1)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -115,14 +118,22 @@ class SerialConsole:
                 self._paused.clear()
                 continue
             try:
-                data = self._serial.read(4096) if self._serial else b""
-            except (serial.SerialException, OSError, TypeError, AttributeError):
+                data = self._read_available() if self._serial else b""
+            except (serial.SerialException, OSError, TypeError, AttributeError, ValueError):
                 data = None
             if data is None:
                 self._reopen()
                 continue
             if data:
                 self._add(self._redactor.feed(data))
+
+    def _read_available(self) -> bytes:
+        """What the port has now, as soon as it arrives (no read window that holds a line back)."""
+        assert self._serial is not None
+        readable, _, _ = select.select([self._serial.fileno()], [], [], 0.05)
+        if not readable:
+            return b""
+        return self._serial.read(max(1, self._serial.in_waiting))
 
     def _reopen(self) -> None:
         with contextlib.suppress(Exception):

@@ -30,6 +30,11 @@ HISTORY = 200
 QUEUE_SIZE = 1000
 
 
+def row(event: Event) -> tuple[str, dict[str, Any], bool, Any]:
+    """The event as the store writes it with a device change: (type, data, state_change, created_at)."""
+    return (event.type, event.data, event.type in STATE_CHANGES, event.created_at)
+
+
 @dataclass(frozen=True)
 class Event:
     """One service event; `data` for registrations holds ep, original-ep, ept, resources."""
@@ -117,9 +122,10 @@ class EventBus:
         if callback in self._listeners:
             self._listeners.remove(callback)
 
-    def publish(self, event: Event) -> None:
-        """Persist and deliver an event (call on the loop; other threads are handed over)."""
-        if self._persist is not None:
+    def publish(self, event: Event, *, persisted: bool = False) -> None:
+        """Persist (unless the store wrote it with its change) and deliver an event (call on the
+        loop; other threads are handed over)."""
+        if self._persist is not None and not persisted:
             try:
                 self._persist(event)
             except Exception:  # noqa: BLE001 - a store failure must not lose the live event

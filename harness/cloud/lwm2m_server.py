@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import heapq
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from harness.cloud.coap_util import (
     request_remote,
     transport_kind,
 )
+from harness.cloud.dedup_cache import bound_duplicate_cache
 from harness.cloud.lwm2m_identity import identify
 from harness.cloud.lwm2m_rules import (
     RuleError,
@@ -35,7 +37,7 @@ from harness.cloud.lwm2m_rules import (
     lifetime_of,
 )
 from harness.cloud.ratelimit import RateLimiter
-from harness.cloud.records import Account, Device, DeviceState, ExecutionMode, utcnow
+from harness.cloud.records import Account, Device, DeviceState, ExecutionMode, new_id, utcnow
 from harness.cloud.retention import RefusalGate
 from harness.cloud.store import Store
 from harness.config import Timing
@@ -108,6 +110,8 @@ class Lwm2mServer:
         self.live: dict[str, LiveRegistration] = {}
         self._context: aiocoap.Context | None = None
         self._expiry_task: asyncio.Task[None] | None = None
+        self._due: list[tuple[float, str]] = []  # heap of (expiry epoch seconds, device id)
+        self._deadline: dict[str, float] = {}  # the current expiry of each registered device
 
     @property
     def context(self) -> aiocoap.Context | None:
@@ -118,6 +122,7 @@ class Lwm2mServer:
     def context(self, context: aiocoap.Context | None) -> None:
         if context is not None:
             answer_blocks_in_order(context)  # the client's pipelined Register blocks
+            bound_duplicate_cache(context)  # answered Registers are not kept for 247 s each
         self._context = context
 
     def mount(self, site: aiocoap.resource.Site) -> None:
@@ -126,7 +131,9 @@ class Lwm2mServer:
         site.add_resource(("rd",), _LocationResource(self))
 
     def start(self) -> None:
-        """Start the lifetime-expiry loop."""
+        """Load the registered devices' expiry times (after a restart) and start the expiry loop."""
+        for device in self.store.list_devices(state=DeviceState.REGISTERED):
+            self._schedule(device)
         self._expiry_task = asyncio.get_running_loop().create_task(self._expiry_loop())
 
     async def close(self) -> None:
@@ -204,6 +211,15 @@ class Lwm2mServer:
         self.events.publish(ev.Event(ev.REGISTRATION_ERROR, None, account_id, {
             "original-ep": query.get("ep"), "code": str(refused.code), "reason": refused.text}))
 
+    @staticmethod
+    def _registered_event(device_id: str, account_id: str, query: dict[str, str], ept: str,
+                          binding: str, lifetime: int, resources: list[dict[str, Any]],
+                          mode: str, transport_name: str) -> ev.Event:
+        return ev.Event(ev.REGISTRATION, device_id, account_id, {
+            "ep": device_id, "original-ep": query["ep"], "ept": ept, "q": "Q" in binding,
+            "lt": lifetime, "resources": resources, "mode": mode,
+            "state": str(DeviceState.REGISTERED), "transport": transport_name})
+
     async def register(self, request: Message) -> Message:
         """POST /rd: create or overwrite the device's registration."""
         try:
@@ -219,16 +235,8 @@ class Lwm2mServer:
             links = self._links(request)
             account, device, mode = self._identify(request, query)
             self._check_rate(device.id if device else f"{account.id}/{query['ep']}", device)
-            if device is None:
-                if self.store.count_devices(account.id) >= account.device_quota:
-                    raise _Refused("4.03", QUOTA_REACHED)
-                cert_der = peer_identity(request.remote).certificate
-                device = self.store.create_device(
-                    account.id, query["ep"], state=DeviceState.REGISTERED, lwm2m_mode=mode,
-                    execution_mode=int(ExecutionMode.PRODUCTION if mode == "direct" else 0),
-                    device_key=fingerprint_hex(load_certificate(cert_der)) if cert_der else None)
-                self.events.publish(ev.Event(ev.DEVICE_CREATED, device.id, account.id,
-                                             {"ep": device.id, "original-ep": query["ep"]}))
+            if device is None and self.store.count_devices(account.id) >= account.device_quota:
+                raise _Refused("4.03", QUOTA_REACHED)
         except QueryError as exc:
             return error_reply("4.00", f"Bad Register query: {exc}")
         except _Refused as refused:
@@ -237,24 +245,43 @@ class Lwm2mServer:
             if refused.code != Code.TOO_MANY_REQUESTS:  # the hold has its own event
                 self._record_refusal(request, refused)
             return error_reply(refused.code, refused.text)
-        location = ("rd", account.id, device.id)
+        resources = resource_entries(links)
+        now = utcnow()
+        ept = query.get("et", "default")
+        fields = {"state": DeviceState.REGISTERED, "lifetime": lifetime, "endpoint_type": ept,
+                  "binding": binding, "resources": resources, "registered_at": now, "last_seen": now,
+                  "endpoint_name": query["ep"]}
+        published = []
+        if device is None:  # one transaction: the device, its creation and registration events
+            cert_der = peer_identity(request.remote).certificate
+            device_id = new_id()
+            location = ("rd", account.id, device_id)
+            published = [ev.Event(ev.DEVICE_CREATED, device_id, account.id,
+                                  {"ep": device_id, "original-ep": query["ep"]})]
+            fields.pop("endpoint_name")
+            device = self.store.create_device(
+                account.id, query["ep"], device_id=device_id, lwm2m_mode=mode,
+                execution_mode=int(ExecutionMode.PRODUCTION if mode == "direct" else 0),
+                device_key=fingerprint_hex(load_certificate(cert_der)) if cert_der else None,
+                registration_location="/".join(location), **fields,
+                events=[ev.row(published[0]), ev.row(registered := self._registered_event(
+                    device_id, account.id, query, ept, binding, lifetime, resources, mode,
+                    transport_kind(request.remote)))])
+        else:
+            location = ("rd", account.id, device.id)
+            registered = self._registered_event(device.id, account.id, query, ept, binding, lifetime,
+                                                resources, mode, transport_kind(request.remote))
+            device = self.store.update_device(device.id, registration_location="/".join(location),
+                                              events=[ev.row(registered)], **fields)
         previous = self.live.get(device.id)
         if previous is not None and previous.remote is not request.remote:
             log.info("device %s registers again from %s; the latest registration overwrites",
                      device.id, describe_remote(request.remote))
         self.live[device.id] = LiveRegistration(device.id, account.id, location, request.remote,
                                                 version, reads_max_age)
-        resources = resource_entries(links)
-        now = utcnow()
-        ept = query.get("et", "default")
-        entry = self.store.update_device(device.id, state=DeviceState.REGISTERED, lifetime=lifetime,
-                                 registration_location="/".join(location), endpoint_type=ept,
-                                 binding=binding, resources=resources, registered_at=now, last_seen=now,
-                                 endpoint_name=query["ep"])
-        self.events.publish(ev.Event(ev.REGISTRATION, device.id, account.id, {
-            "ep": device.id, "original-ep": query["ep"], "ept": ept, "q": "Q" in binding,
-            "lt": lifetime, "resources": resources, "mode": mode, "state": str(entry.state),
-            "transport": transport_kind(request.remote)}))
+        self._schedule(device)
+        for event in (*published, registered):
+            self.events.publish(event, persisted=True)
         response = Message(code=Code.CREATED, location_path=location)
         response.opt.max_age = lifetime
         return response
@@ -299,14 +326,16 @@ class Lwm2mServer:
         if "et" in query:
             changes["endpoint_type"] = query["et"]
         changes["binding"] = binding
-        device = self.store.update_device(device.id, **changes)
+        updated = ev.Event(ev.REG_UPDATE, device.id, device.account_id, {
+            "ep": device.id, "ept": changes.get("endpoint_type", device.endpoint_type),
+            "q": "Q" in (binding or ""), "lt": lifetime, "resources": resources})
+        device = self.store.update_device(device.id, events=[ev.row(updated)], **changes)
+        self._schedule(device)
         location = tuple(device.registration_location.split("/")) if device.registration_location \
             else ("rd", device.account_id, device.id)
         self.live[device.id] = LiveRegistration(device.id, device.account_id, location,
                                                 request.remote, version, reads_max_age)
-        self.events.publish(ev.Event(ev.REG_UPDATE, device.id, device.account_id, {
-            "ep": device.id, "ept": device.endpoint_type, "q": "Q" in (device.binding or ""),
-            "lt": lifetime, "resources": resources}))
+        self.events.publish(updated, persisted=True)
         response = Message(code=Code.CHANGED)
         response.opt.max_age = lifetime
         return response
@@ -323,24 +352,48 @@ class Lwm2mServer:
 
     def _end(self, device: Device, event_type: str) -> None:
         self.live.pop(device.id, None)
+        self._deadline.pop(device.id, None)
+        ended = ev.Event(event_type, device.id, device.account_id, {"ep": device.id})
         self.store.update_device(device.id, state=DeviceState.DEREGISTERED, resources=[],
-                                 registration_location=None)
-        self.events.publish(ev.Event(event_type, device.id, device.account_id, {"ep": device.id}))
+                                 registration_location=None, events=[ev.row(ended)])
+        self.events.publish(ended, persisted=True)
         log.info("device %s %s", device.id, event_type)
 
     # ------------------------------------------------------------------ expiry
 
+    @staticmethod
+    def _expiry_of(device: Device) -> float | None:
+        seen = device.last_seen or device.registered_at
+        if seen is None or device.lifetime is None:
+            return None
+        return (seen + dt.timedelta(seconds=device.lifetime)).timestamp()
+
+    def _schedule(self, device: Device) -> None:
+        """Remember when this registration expires (a heap, so expiry never scans every device)."""
+        due = self._expiry_of(device)
+        if due is None:
+            return
+        self._deadline[device.id] = due
+        heapq.heappush(self._due, (due, device.id))
+
     def expire_due(self) -> list[str]:
         """Expire every registration whose lifetime has passed; the ids expired."""
-        now = utcnow()
+        now = utcnow().timestamp()
         expired = []
-        for device in self.store.list_devices(state=DeviceState.REGISTERED):
-            seen = device.last_seen or device.registered_at
-            if seen is None or device.lifetime is None:
+        while self._due and self._due[0][0] <= now:
+            due, device_id = heapq.heappop(self._due)
+            if self._deadline.get(device_id) != due:
+                continue  # refreshed since, or ended
+            del self._deadline[device_id]
+            device = self.store.get_device(device_id)
+            if device is None or device.state != DeviceState.REGISTERED:
                 continue
-            if seen + dt.timedelta(seconds=device.lifetime) <= now:
-                self._end(device, ev.REGISTRATION_EXPIRED)
-                expired.append(device.id)
+            actual = self._expiry_of(device)
+            if actual is not None and actual > now:
+                self._schedule(device)  # the store knows a later refresh
+                continue
+            self._end(device, ev.REGISTRATION_EXPIRED)
+            expired.append(device.id)
         return expired
 
     async def _expiry_loop(self) -> None:

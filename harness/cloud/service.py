@@ -10,13 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiocoap.resource
 from aiocoap.numbers.codes import Code
 
 from harness.cloud import events as ev
 from harness.cloud.bootstrap import BootstrapServer
 from harness.cloud.bootstrap_policy import BootstrapRules
 from harness.cloud.ca import ServicePki
+from harness.cloud.coap_site import LeanSite
 from harness.cloud.developer import DeveloperCertificate, issue_developer_certificate
 from harness.cloud.lwm2m_server import Lwm2mServer
 from harness.cloud.records import Account, Device, Enrollment, TrustedCertificate
@@ -130,9 +130,9 @@ class DeviceManagementService:
                                      nosec_default_account=self.nosec_default_account)
             gate = RefusalGate(self.refusal_budget, self.store.record_denial)
             self.bootstrap.refusals = self.lwm2m.refusals = self._refusals = gate
-            bs_site = aiocoap.resource.Site()
+            bs_site = LeanSite()
             bs_site.add_resource(("bs",), self.bootstrap.resource())
-            rd_site = aiocoap.resource.Site()
+            rd_site = LeanSite()
             self.lwm2m.mount(rd_site)
             self.bootstrap_server = await create_server_context(
                 bs_site, self._endpoints(self.config.bootstrap, "bootstrap",

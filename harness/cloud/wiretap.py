@@ -108,6 +108,7 @@ class ServiceTrace:
         self.wire: collections.deque[WireRecord] = collections.deque(maxlen=history)
         self.events: collections.deque[EventRecord] = collections.deque(maxlen=history)
         self._paths: collections.OrderedDict[tuple[str, bytes], str] = collections.OrderedDict()
+        self._peers: collections.OrderedDict[Any, str] = collections.OrderedDict()  # remote -> text
         self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         _TRACES.add(self)
 
@@ -156,7 +157,11 @@ class ServiceTrace:
     def _message(self, server: str, direction: str, message: Any) -> None:
         now = time.time()
         remote = message.remote
-        peer = _peer(remote)
+        peer = self._peers.get(remote)
+        if peer is None:  # resolving a peer's text costs more than the rest of the record
+            peer = self._peers[remote] = _peer(remote)
+            while len(self._peers) > _PENDING:
+                self._peers.popitem(last=False)
         key = (peer, bytes(message.token or b""))
         path = _path(message)
         with self._lock:

@@ -8,7 +8,8 @@ is discarded. The board keeps its own slave fd open so the master never sees EIO
 host is connected; output written while nobody reads fills the pty buffer and is dropped beyond
 `max_backlog` bytes, like a UART nobody listens to.
 
-Baud emulation: each byte takes 10 bits / baud of line time, in both directions.
+Baud emulation: each byte takes 10 bits / baud of line time, in both directions; output is paced
+in 16-byte slices, so the host sees bytes as the line would deliver them, not 256 at a time.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 TIOCPKT = getattr(termios, "TIOCPKT", 0x5420)
 TIOCPKT_DATA = 0x00
 TIOCPKT_FLUSHREAD = 0x01
-_CHUNK = 256
+_CHUNK = 16  # bytes per paced write: 1.4 ms of line time at 115200 baud
 
 
 class PtySerial:
@@ -104,16 +105,22 @@ class PtySerial:
 
     async def _write_loop(self) -> None:
         tx_free_at = 0.0
+        idle = True
         while True:
             await self._out_event.wait()
             if not self._out:
                 self._out_event.clear()
+                idle = True
                 continue
             chunk = bytes(self._out[:_CHUNK])
             if self.baud:
                 now = self._loop.time()
-                tx_free_at = max(now, tx_free_at) + len(chunk) * 10 / self.baud
-                await asyncio.sleep(tx_free_at - now)
+                if idle:  # the line starts now; while busy the slices keep the line's own schedule,
+                    tx_free_at = now  # so a late wake-up is caught up instead of adding up
+                    idle = False
+                tx_free_at += len(chunk) * 10 / self.baud
+                if tx_free_at > now:
+                    await asyncio.sleep(tx_free_at - now)
                 if not self._out.startswith(chunk):  # a host open flushed it meanwhile
                     continue
             written = await self._write_some(chunk)

@@ -241,13 +241,17 @@ class BoardRuntime:
         # the DM client's build has PAL_USE_SECURE_TIME (its session end stores the bootstrap
         # CA's id and so needs mbed.UseBootstrap); the ThingsBoard application's build does not
         secure_time = self.image is None or not is_thingsboard_image(self.image)
-        device = FactoryDevice(self.store, self.clock, secure_time=secure_time, trace=console)
+        traces: list[str] = []  # trace lines of a bundle go out after its response frame
+        device = FactoryDevice(self.store, self.clock, secure_time=secure_time, trace=traces.append)
         done = asyncio.Event()
 
         def receive(data: bytes) -> None:
             out = device.feed(data)
             if out:
                 self.serial.write(out)
+            for line in traces:
+                console(line)
+            traces.clear()
             if device.sessions_finished:
                 done.set()
 

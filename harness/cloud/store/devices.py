@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import fields, replace
 from typing import Any
 
@@ -14,10 +15,26 @@ from harness.cloud.store.base import ConflictError, NotFoundError, StoreBase, St
 _DEVICE_TIMES = {"bootstrapped_timestamp", "bootstrap_expiration_date", "connector_expiration_date",
                  "registered_at", "last_seen", "created_at", "updated_at"}
 _DEVICE_FIELDS = [f.name for f in fields(Device)]
+_UPDATE_SQL = f"UPDATE devices SET {','.join(f'{n}=?' for n in _DEVICE_FIELDS)} WHERE id=?"  # noqa: S608
+_INSERT_SQL = (f"INSERT INTO devices ({','.join(_DEVICE_FIELDS)}) "  # noqa: S608
+               f"VALUES ({','.join('?' * len(_DEVICE_FIELDS))})")
+_EVENT_SQL = ("INSERT INTO events (device_id, account_id, event_type, data, state_change, created_at) "
+              "VALUES (?,?,?,?,?,?)")
+
+EventRow = tuple[str, dict[str, Any], bool, Any]
+"""An event written with a device change: (type, data, state_change, created_at)."""
 
 
 class DeviceStore(StoreBase):
-    """Devices of accounts."""
+    """Devices of accounts; the count per account is kept as devices are created (no COUNT(*))."""
+
+    _device_counts: dict[str, int]
+
+    @staticmethod
+    def _write_events(db: sqlite3.Connection, device: Device, events: Sequence[EventRow]) -> None:
+        for event_type, data, state_change, created in events:
+            db.execute(_EVENT_SQL, (device.id, device.account_id, event_type,
+                                    json.dumps(data, default=str), int(state_change), ts(created)))
 
     @staticmethod
     def _device(row: sqlite3.Row) -> Device:
@@ -42,27 +59,33 @@ class DeviceStore(StoreBase):
         return tuple(values)
 
     def create_device(self, account_id: str, endpoint_name: str, *, device_id: str | None = None,
-                      state: DeviceState = DeviceState.CLOUD_ENROLLING, **attrs: Any) -> Device:
-        """Create a Device Directory entry with a fresh 32-hex id (unless given)."""
+                      state: DeviceState = DeviceState.CLOUD_ENROLLING, events: Sequence[EventRow] = (),
+                      **attrs: Any) -> Device:
+        """Create a Device Directory entry with a fresh 32-hex id (unless given), and its `events`
+        in the same transaction."""
         self._require_account(account_id)
         now = utcnow()
         device = Device(id=device_id or new_id(), account_id=account_id, endpoint_name=endpoint_name,
                         state=state, created_at=now, updated_at=now, **attrs)
-        marks = ",".join("?" * len(_DEVICE_FIELDS))
         try:
             with self._tx() as db:
-                db.execute(f"INSERT INTO devices ({','.join(_DEVICE_FIELDS)}) VALUES ({marks})",  # noqa: S608
-                           self._device_values(device))
+                db.execute(_INSERT_SQL, self._device_values(device))
+                self._write_events(db, device, events)
+                counts = self.__dict__.get("_device_counts")
+                if counts is not None and account_id in counts:
+                    counts[account_id] += 1
         except sqlite3.IntegrityError:
             raise ConflictError(f"Device {device.id} already exists; use another id.") from None
         return device
 
     def update_device(self, device_id: str, *, when_state: tuple[DeviceState, ...] | None = None,
-                      **changes: Any) -> Device:
-        """Change fields of a device (updated_at is set); returns the new row.
+                      events: Sequence[EventRow] = (), **changes: Any) -> Device:
+        """Change fields of a device (updated_at is set) and write its `events` in the same
+        transaction; returns the new row.
 
         With `when_state`, the change applies only if the device is in one of those states at
-        that moment (in the same transaction); otherwise the row is returned unchanged.
+        that moment (in the same transaction); otherwise the row is returned unchanged and no
+        event is written.
         """
         unknown = set(changes) - set(_DEVICE_FIELDS) - {"id"}
         if unknown or "id" in changes:
@@ -76,9 +99,8 @@ class DeviceStore(StoreBase):
             if when_state is not None and DeviceState(row["state"]) not in when_state:
                 return self._device(row)
             device = replace(self._device(row), **changes, updated_at=utcnow())
-            sets = ",".join(f"{n}=?" for n in _DEVICE_FIELDS)
-            db.execute(f"UPDATE devices SET {sets} WHERE id=?",  # noqa: S608
-                       (*self._device_values(device), device_id))
+            db.execute(_UPDATE_SQL, (*self._device_values(device), device_id))
+            self._write_events(db, device, events)
         return device
 
     def get_device(self, device_id: str) -> Device | None:
@@ -104,6 +126,11 @@ class DeviceStore(StoreBase):
         if developer_certificate_id:
             rows = self._query("SELECT COUNT(*) AS n FROM devices WHERE developer_certificate_id=?",
                                (developer_certificate_id,))
-        else:
-            rows = self._query("SELECT COUNT(*) AS n FROM devices WHERE account_id=?", (account_id,))
-        return int(rows[0]["n"])
+            return int(rows[0]["n"])
+        counts = self.__dict__.setdefault("_device_counts", {})
+        count = counts.get(account_id)
+        if count is None:
+            with self._tx() as db:  # the lock: a create cannot slip between the count and the cache
+                count = counts[account_id] = int(db.execute(
+                    "SELECT COUNT(*) FROM devices WHERE account_id=?", (account_id,)).fetchone()[0])
+        return count
