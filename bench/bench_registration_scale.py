@@ -3,7 +3,7 @@
 Run: python3 bench/bench_registration_scale.py [--total 50000] [--batch 1000] [--inflight 128]
      [--report-at 1000,10000,50000] [--runs 3] [--peer-cmd "CMD ... {port} ..."]
 The local service runs in a child process (UDP only, no REST); this process is a raw UDP load
-generator: one socket per client, a confirmable POST /rd?ep=..&lt=86400&b=U with a link-format
+generator: one socket per client, a confirmable POST /rd?ep=..&lt=86400&lwm2m=1.1&b=U with a link-format
 body, CoAP retransmission (2 s, doubling), `inflight` clients at once. Per reported batch it prints
 registrations/s, the server's CPU per registration (from /proc/<pid>/stat), p50/p99 latency,
 retransmissions and memory per registered device (RSS growth, and peak growth, over the count);
@@ -44,7 +44,7 @@ def register_message(mid: int, token: bytes, ep: str, aid: str | None, lifetime:
     """A CON POST /rd with ep, lt, b (and aid) and a link-format body."""
     out = bytearray([0x40 | len(token), 0x02]) + struct.pack("!H", mid) + token
     out += _option(11, 0, b"rd") + _option(12, 11, b"\x28")
-    queries = [f"ep={ep}", f"lt={lifetime}", "b=U"] + ([f"aid={aid}"] if aid else [])
+    queries = [f"ep={ep}", f"lt={lifetime}", "lwm2m=1.1", "b=U"] + ([f"aid={aid}"] if aid else [])
     last = 12
     for q in queries:
         out += _option(15, last, q.encode())
