@@ -55,7 +55,8 @@ def start_suite(lab: RemoteLab, tmp_path: Path, runs: list[subprocess.Popen], *t
            "HIL_SIM_DIR": str(tmp_path / "local-boards")}
     args = [sys.executable, "-m", "pytest", *(tests or SUITE), "-n", "4", "-q", "-p",
             "no:cacheprovider", "--lab-config", str(config), "--junitxml", str(junit),
-            "--hil-log-dir", str(logs), "-o", "junit_family=xunit1"]
+            "--hil-log-dir", str(logs), "-o", "junit_family=xunit1",
+            "-o", "faulthandler_timeout=90"]  # a stuck scenario dumps its threads into pytest.out
     out = (tmp_path / "pytest.out").open("wb")
     proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True)  # its xdist workers share its process group
