@@ -27,7 +27,8 @@ from harness.boards.labgrid_places import coordinator
 from harness.boards.registry import TEST_ENVIRONMENT
 
 REPO = Path(__file__).resolve().parents[2]
-READY_TIMEOUT = 20.0
+READY_TIMEOUT = 90.0
+"""Seconds each part of the lab may take to come up (a loaded CI machine starts Python slowly)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:

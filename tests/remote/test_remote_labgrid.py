@@ -7,12 +7,15 @@ one xdist worker per remote board, as `hil run` would.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +34,20 @@ RUN_TIMEOUT = 240
 pytestmark = pytest.mark.timeout(RUN_TIMEOUT + 60)
 
 
-def start_suite(lab: RemoteLab, tmp_path: Path, *tests: str) -> tuple[subprocess.Popen, Path, Path]:
+@pytest.fixture
+def inner_runs() -> Iterator[list[subprocess.Popen]]:
+    """Inner pytest runs of a test; any still running at teardown is killed with its workers."""
+    runs: list[subprocess.Popen] = []
+    yield runs
+    for proc in runs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def start_suite(lab: RemoteLab, tmp_path: Path, runs: list[subprocess.Popen], *tests: str
+                ) -> tuple[subprocess.Popen, Path, Path]:
     """Start pytest on the remote boards (one worker each); its JUnit file and log folder."""
     config = lab.write_lab_config(tmp_path / "lab.yaml")
     junit, logs = tmp_path / "junit.xml", tmp_path / "logs"
@@ -39,10 +55,13 @@ def start_suite(lab: RemoteLab, tmp_path: Path, *tests: str) -> tuple[subprocess
            "HIL_SIM_DIR": str(tmp_path / "local-boards")}
     args = [sys.executable, "-m", "pytest", *(tests or SUITE), "-n", "4", "-q", "-p",
             "no:cacheprovider", "--lab-config", str(config), "--junitxml", str(junit),
-            "--hil-log-dir", str(logs), "-o", "junit_family=xunit1"]
+            "--hil-log-dir", str(logs), "-o", "junit_family=xunit1",
+            "-o", "faulthandler_timeout=90"]  # a stuck scenario dumps its threads into pytest.out
     out = (tmp_path / "pytest.out").open("wb")
-    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # its xdist workers share its process group
     out.close()
+    runs.append(proc)
     return proc, junit, logs
 
 
@@ -99,8 +118,8 @@ def test_hil_run_spreads_its_workers_over_local_and_remote_boards(labgrid_lab: R
 
 
 def test_e2e_scenarios_run_on_four_remote_boards_and_a_lost_host_fails_only_its_own(
-        doomed_lab: RemoteLab, tmp_path: Path) -> None:
-    proc, junit, logs = start_suite(doomed_lab, tmp_path)
+        doomed_lab: RemoteLab, tmp_path: Path, inner_runs: list[subprocess.Popen]) -> None:
+    proc, junit, logs = start_suite(doomed_lab, tmp_path, inner_runs)
     doomed = doomed_lab.host("hostB")
     try:
         # mid-run: once each of hostB's boards finished a scenario and started its next one

@@ -56,6 +56,27 @@ VIRTUAL_TARGET = VirtualBoardConfig.model_fields["target"].default
 """The pyOCD target of dm-hil virtual boards (exported like real ones in the distributed tests)."""
 
 
+def _eof_is_an_error() -> None:
+    """pyOCD's remote probe client (pyocd.utility.sockets.ClientSocket.readline, 0.36-0.46) spins
+    forever when the server's host goes away mid-request (recv() returns b"" at end of file);
+    make end of file a ConnectionResetError, which the probe call then reports."""
+    from pyocd.utility.sockets import ClientSocket
+
+    if getattr(ClientSocket.read, "dmhil_eof_checked", False):
+        return
+    plain_read = ClientSocket.read
+
+    def read(self: ClientSocket, packet_size: int | None = None) -> bytes:
+        data = plain_read(self, packet_size)
+        if not data:
+            raise ConnectionResetError(f"pyocd server {self._address[0]}:{self._address[1]} "
+                                       "closed the connection")
+        return data
+
+    read.dmhil_eof_checked = True  # type: ignore[attr-defined]
+    ClientSocket.read = read  # type: ignore[method-assign]
+
+
 def serial_url(resource: PlaceResource) -> str:
     """pyserial URL of a NetworkSerialPort: rfc2217://host:port, or socket:// for raw TCP."""
     address = f"{resource.params['host']}:{resource.params['port']}"
@@ -264,6 +285,7 @@ class LabgridBoard(Board):
 
     def probe_ref(self) -> ProbeRef:
         """The place's `pyocd server` as a pyOCD remote probe."""
+        _eof_is_an_error()
         return ProbeRef(self.id, probe_unique_id(self._resource(PROBE_CLASS)), self.config.target)
 
     def probe_id(self) -> str | None:

@@ -117,13 +117,14 @@ def test_the_check_lets_the_vocabulary_through(tmp_path):
 
 
 def _catches_import_errors(path: Path) -> list[int]:
-    """Lines of `except ImportError` / `except ModuleNotFoundError` handlers in `path`."""
+    """Lines of `except ImportError` / `except ModuleNotFoundError` handlers in `path` that carry
+    on without raising (one that raises a clear error naming the fix is loud, not silent)."""
     lines = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.ExceptHandler) and node.type is not None:
             caught = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
             if any(isinstance(c, ast.Name) and c.id in ("ImportError", "ModuleNotFoundError")
-                   for c in caught):
+                   for c in caught) and not any(isinstance(n, ast.Raise) for n in ast.walk(node)):
                 lines.append(node.lineno)
     return lines
 
@@ -133,3 +134,11 @@ def test_no_silent_optional_import():
     found = [f"{path.relative_to(REPO_ROOT)}:{line}" for root in ("harness", "fixtures")
              for path in python_files(root) for line in _catches_import_errors(path)]
     assert found == [], f"import the module outright (a missing part is a bug to see): {found}"
+
+
+def test_the_silent_import_check_tells_quiet_from_loud(tmp_path):
+    quiet = tmp_path / "quiet.py"
+    quiet.write_text("try:\n    import rest\nexcept ImportError:\n    rest = None\n")
+    loud = tmp_path / "loud.py"
+    loud.write_text("try:\n    import rest\nexcept ImportError:\n    raise SystemExit('install rest')\n")
+    assert _catches_import_errors(quiet) == [3] and _catches_import_errors(loud) == []
