@@ -77,6 +77,9 @@ def store_key(store: ItemStore, name: str, data: bytes, key_type: str) -> None:
 
 def store_certificate(store: ItemStore, name: str, data: bytes, key_name: str | None) -> None:
     """A single certificate, checked against the stored private key `key_name` when given."""
+    if key_name is not None and not data:  # the real client's key check fails first, unnamed
+        raise BundleError(FccStatus.CERTIFICATE_PUBLIC_KEY_CORRELATION_ERROR, name,
+                          info=it.GENERAL_ERROR + name)
     _not_empty(name, data)
     status = (FccStatus.KCM_CRYPTO_ERROR if key_name is None
               else FccStatus.CERTIFICATE_PUBLIC_KEY_CORRELATION_ERROR)

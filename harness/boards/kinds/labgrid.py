@@ -15,6 +15,7 @@ the error names `labgrid-client -p PLACE release --kick`.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import shutil
 import tempfile
@@ -142,11 +143,9 @@ class LabgridBoard(Board):
 
     def check(self) -> None:
         """labgrid must be installed to reach the coordinator."""
-        try:
-            import labgrid.remote.client  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("labgrid") is None:
             raise BoardUnavailable(f"board {self.id} is a labgrid place but labgrid is not "
-                                   "installed; pip install 'dm-hil[test]' (or labgrid).") from None
+                                   "installed; pip install 'dm-hil[test]' (or labgrid).")
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self, timeout: float = 15.0, *, fresh: bool = False) -> None:

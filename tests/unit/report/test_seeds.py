@@ -13,7 +13,10 @@ from harness.report.seeds import DOCUMENTS, SEED, SEED_QUOTE, quoted_in, seed_pr
 from harness.report.summary import summarize
 
 ROOT = Path(__file__).resolve().parents[3]
-SEEDS_DIR = Path(os.environ.get("HIL_SEEDS_DIR", ROOT.parent.parent / "shared" / "seeds"))
+SEEDS_DIR = Path(os.environ.get("HIL_SEEDS_DIR") or next(
+    (p for p in (ROOT.parent / "shared" / "seeds", ROOT.parent.parent / "shared" / "seeds")
+     if p.is_dir()), ROOT.parent / "shared" / "seeds"))
+"""The seed documents: shared/seeds beside the checkout (or beside its parent, for a worktree)."""
 
 
 def _seed_marks() -> list[tuple[str, str, str, int]]:
