@@ -173,10 +173,13 @@ class Coordinator:
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2
 
         stub = self.session.stub
-        self._run(stub.AddPlace(pb2.AddPlaceRequest(name=name)), f"creating place {name}")
-        for pattern in matches:
-            self._run(stub.AddPlaceMatch(pb2.AddPlaceMatchRequest(placename=name, pattern=pattern)),
-                      f"adding match {pattern} to place {name}")
+
+        async def add() -> None:  # grpc aio calls are made on the client's own loop
+            await stub.AddPlace(pb2.AddPlaceRequest(name=name))
+            for pattern in matches:
+                await stub.AddPlaceMatch(pb2.AddPlaceMatchRequest(placename=name, pattern=pattern))
+
+        self._run(add(), f"creating place {name} matching {', '.join(matches)}")
         self.sync()
 
     def sync(self) -> None:
