@@ -22,7 +22,12 @@ from hypothesis import strategies as st
 
 from harness.provisioning import Response
 from harness.provisioning.frame import FrameReader, encode_request
-from harness.provisioning.real_client import RealClientPool, RealFactoryClient, find_binary
+from harness.provisioning.real_client import (
+    RealClientError,
+    RealClientPool,
+    RealFactoryClient,
+    find_binary,
+)
 
 pytestmark = pytest.mark.skipif(find_binary() is None,
                                 reason="real factory client not found (set HIL_FCC_CLIENT)")
@@ -82,12 +87,22 @@ def test_same_answers_as_the_real_factory_client(pool):
     assert COUNTS["bundles"] >= min(1000, int(1.5 * BATCH * EXAMPLES))  # ~1.6 bundles a session
 
 
-def _run_on_real(pool, steps):
-    client = pool.get()
-    try:
-        return run_real(steps, client=client, exit_wait=0)[0]
-    finally:
-        pool.done(client)
+STALLED = "did not answer"
+"""A real client process that stalls (seen about once in a few thousand sessions on a busy
+machine) says nothing about its answers: the session is run again on a fresh process, once."""
+
+
+def _run_on_real(pool, steps, attempts: int = 2):
+    for attempt in range(attempts):
+        client = pool.get()
+        try:
+            return run_real(steps, client=client, exit_wait=0)[0]
+        except RealClientError as exc:
+            if STALLED not in str(exc) or attempt == attempts - 1:
+                raise
+        finally:
+            pool.done(client)
+    raise AssertionError("unreachable")
 
 
 @pytest.mark.parametrize("mutate", ["bad_sha256", "zero_length"])
@@ -104,9 +119,17 @@ def test_tcp_drops_the_connection_where_serial_answers_with_a_status(mutate):
     else:
         frame = bytearray(b"mbedprov" + bytes(4))
         serial_status = 4
-    with RealFactoryClient() as client:
-        assert client.exchange_frame(bytes(frame)) is None  # no response frame, link dropped
-        assert client.wait_exit(5) == 1
+    for attempt in range(2):  # a stalled process is started afresh once (see STALLED)
+        with RealFactoryClient() as client:
+            try:
+                dropped = client.exchange_frame(bytes(frame))
+            except RealClientError as exc:
+                if STALLED in str(exc) and attempt == 0:
+                    continue
+                raise
+            assert dropped is None  # no response frame, link dropped
+            assert client.wait_exit(5) == 1
+            break
     from harness.provisioning import FactoryDevice, ItemStore
 
     device = FactoryDevice(ItemStore())
