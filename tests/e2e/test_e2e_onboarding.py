@@ -117,6 +117,8 @@ def test_device_appears_in_the_directory_bootstrapped_then_registered(factory, d
     transition is observed in the directory state the service's events carry."""
     factory.bootstrap()
     registration = device.wait_registered()
+    for kind in (ev.DEVICE_CREATED, ev.BOOTSTRAP):  # a remote service's stream may still be coming
+        device.wait_event(kind, where=lambda e: e.device_id == registration.device_id)
     mine = [e for e in cloud.events(device.since) if e.device_id == registration.device_id]
     types = [e.type for e in mine]
     assert types.index(ev.DEVICE_CREATED) < types.index(ev.BOOTSTRAP) < types.index(ev.REGISTRATION)
