@@ -31,16 +31,20 @@ class ItemStore:
 
     A provisioning session never writes here item by item: it fills a staged in-memory store
     and commit_provisioning() replaces the whole content in one atomic file write, marking the
-    store `committed`. Every write is temp file + fsync + rename, so a crash at any point
-    leaves either the old file or the new one. `fault_hook` (tests) is called at each step
-    of a write with the step's name ("temp", "written", "synced", "replaced").
+    store `committed`. Every write is temp file + rename, so a crash at any point leaves either
+    the old file or the new one. `durable` adds an fsync of the file and its folder, for a crash
+    of the whole machine; a virtual board's store does without (its power cut is the death of its
+    process, which the rename alone survives: the written file is in the OS already).
+    `fault_hook` (tests) is called at each step of a write with the step's name ("temp",
+    "written", "synced", "replaced").
     """
 
     fault_hook: FaultHook | None = None
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        """Open (or create on first write) the store at `path`."""
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, durable: bool = True) -> None:
+        """Open (or create on first write) the store at `path` (`durable`: fsync each write)."""
         self.path = Path(path) if path is not None else None
+        self.durable = durable
         self._lock = threading.RLock()
         self._items: dict[str, bytes] = {}
         self._factory: dict[str, bytes] = {}
@@ -188,12 +192,14 @@ class ItemStore:
                 fault("written")
                 fh.write(text[len(text) // 2:])
                 fh.flush()
-                os.fsync(fh.fileno())
+                if self.durable:
+                    os.fsync(fh.fileno())
             fault("synced")
             os.chmod(tmp, 0o600)
             os.replace(tmp, self.path)
             fault("replaced")
-            _fsync_dir(self.path.parent)
+            if self.durable:
+                _fsync_dir(self.path.parent)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
             raise StoreError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -30,6 +31,20 @@ from harness.sim.runtime import BoardRuntime
 
 log = logging.getLogger(__name__)
 
+FIRMWARE_MODULES = (
+    "harness.provisioning.device",
+    "harness.provisioning.verify",
+    "harness.sim.client",
+    "harness.sim.tb_client",
+)
+"""What a boot may run (imported lazily by the runtime): loaded before the board is ready, so no
+boot stops the board's loop and UART thread to compile and import them (a firmware is in flash
+before the board powers on, not loaded at boot)."""
+
+UART_SWITCH_INTERVAL = 0.0005
+"""Seconds the firmware's thread may hold the interpreter before the UART thread gets it (Python's
+default, 5 ms, is 58 bytes of line time at 115200 baud)."""
+
 LOG_LEVEL_ENV = "HIL_SIM_LOG_LEVEL"
 """Environment default of --log-level (boards started by the harness inherit it)."""
 
@@ -46,7 +61,8 @@ class BoardProcess:
         self.baud = baud
         self.target = target
         self.flash = FlashFile(directory / registry.FLASH_FILE, FlashGeometry())
-        self.store = ItemStore(directory / registry.STORE_FILE)
+        # a power cut of a virtual board is the end of its process: atomic renames suffice
+        self.store = ItemStore(directory / registry.STORE_FILE, durable=False)
         self.ram = bytearray(RAM_SIZE)
         self.stopping = asyncio.Event()
 
@@ -222,7 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: virtual board {args.id!r} already runs in {directory}; stop it first.",
               file=sys.stderr)
         return 2
+    # the UART thread must get the interpreter within its slice time while the firmware computes
+    sys.setswitchinterval(UART_SWITCH_INTERVAL)
     try:
+        for module in FIRMWARE_MODULES:
+            importlib.import_module(module)
         board = BoardProcess(args.id, directory, args.baud, args.target, args.ready_fd)
         if args.image:
             data = args.image.read_bytes()

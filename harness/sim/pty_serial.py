@@ -1,4 +1,4 @@
-"""The board's UART: a raw pty driven from the board's asyncio loop, with optional baud pacing.
+"""The board's UART: a raw pty whose line timing runs in its own thread, like a UART peripheral.
 
 Detecting that the host opened the port: the master is put in packet mode (TIOCPKT). pyserial
 (like most serial tools) ends its open() with tcflush(TCIFLUSH), which the kernel reports to the
@@ -8,20 +8,28 @@ is discarded. The board keeps its own slave fd open so the master never sees EIO
 host is connected; output written while nobody reads fills the pty buffer and is dropped beyond
 `max_backlog` bytes, like a UART nobody listens to.
 
-Baud emulation: each byte takes 10 bits / baud of line time, in both directions; output is paced
-in 16-byte slices, so the host sees bytes as the line would deliver them, not 256 at a time.
+The UART is hardware beside the CPU: its thread moves bytes whatever the firmware's asyncio loop
+(the CPU) is doing, so a busy firmware never stalls or bunches the line. Baud emulation: each byte
+takes 10 bits / baud of line time, in both directions; output goes out in 16-byte slices on the
+line's own schedule (a late wake-up catches up instead of adding up), received bytes reach the
+firmware when their last bit has arrived. reset() of the board drops output not yet sent (it was
+in RAM); bytes already on the line stay.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import errno
 import fcntl
 import os
 import pty
+import select
 import struct
 import termios
+import threading
+import time
 import tty
 from collections.abc import Callable
 from pathlib import Path
@@ -30,13 +38,18 @@ TIOCPKT = getattr(termios, "TIOCPKT", 0x5420)
 TIOCPKT_DATA = 0x00
 TIOCPKT_FLUSHREAD = 0x01
 _CHUNK = 16  # bytes per paced write: 1.4 ms of line time at 115200 baud
+_UNPACED_WRITE = 4096
 
 
 class PtySerial:
-    """A raw pty pair: the host opens `path`; the board reads/writes through this object."""
+    """A raw pty pair: the host opens `path`; the board reads/writes through this object.
+
+    Create it inside the board's running loop: received bytes and `attached` are delivered there.
+    """
 
     def __init__(self, baud: int | None = None, *, max_backlog: int = 64 * 1024) -> None:
-        """Create the pty (raw, packet mode on the master); `baud` None = no line-time emulation."""
+        """Create the pty (raw, packet mode on the master) and start the UART thread;
+        `baud` None = no line-time emulation."""
         self.baud = baud
         self.max_backlog = max_backlog
         self.master, self._slave = pty.openpty()
@@ -45,105 +58,124 @@ class PtySerial:
         os.set_blocking(self.master, False)
         self.path = os.ttyname(self._slave)
         self.attached = asyncio.Event()
-        self._receiver: Callable[[bytes], None] | None = None
-        self._out = bytearray()
-        self._out_event = asyncio.Event()
-        self._rx_free_at = 0.0
         self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(self.master, self._on_readable)
-        self._writer = self._loop.create_task(self._write_loop())
+        self._receiver: Callable[[bytes], None] | None = None
+        self._lock = threading.Lock()
+        self._out = bytearray()  # written by the firmware, not yet on the line
+        self._wake_r, self._wake_w = os.pipe()
+        for fd in (self._wake_r, self._wake_w):
+            os.set_blocking(fd, False)
         self._closed = False
+        self._thread = threading.Thread(target=self._run, name=f"uart-{self.path}", daemon=True)
+        self._thread.start()
 
-    # --- host -> board ------------------------------------------------------------------------
+    # --- firmware side (called in the board's loop) -------------------------------------------
     def set_receiver(self, receiver: Callable[[bytes], None] | None) -> None:
         """Where bytes from the host go (None: dropped, nobody is reading the UART)."""
         self._receiver = receiver
 
-    def _on_readable(self) -> None:
-        try:
-            packet = os.read(self.master, 4096)
-        except BlockingIOError:
-            return
-        except OSError:
-            return
-        if not packet:
-            return
-        status, data = packet[0], packet[1:]
-        if status == TIOCPKT_DATA:
-            if data:
-                self._deliver(data)
-            return
-        if status & TIOCPKT_FLUSHREAD:
-            self._out.clear()
-            self.attached.set()
-
-    def _deliver(self, data: bytes) -> None:
-        if not self.baud:
-            self._hand_over(data)
-            return
-        now = self._loop.time()
-        self._rx_free_at = max(now, self._rx_free_at) + len(data) * 10 / self.baud
-        self._loop.call_at(self._rx_free_at, self._hand_over, data)
-
-    def _hand_over(self, data: bytes) -> None:
-        if self._receiver is not None:
-            self._receiver(data)
-
-    # --- board -> host ------------------------------------------------------------------------
     def write(self, data: bytes) -> None:
         """Queue bytes for the host (never blocks; overflow beyond max_backlog is dropped)."""
         if self._closed or not data:
             return
-        self._out += data
-        if len(self._out) > self.max_backlog:
-            del self._out[: len(self._out) - self.max_backlog]
-        self._out_event.set()
+        with self._lock:
+            self._out += data
+            if len(self._out) > self.max_backlog:
+                del self._out[: len(self._out) - self.max_backlog]
+        self._wake()
 
     def write_line(self, text: str) -> None:
         """Write one text line with CRLF (like printf through Mbed OS's stdio)."""
         self.write(text.encode("utf-8", errors="replace") + b"\r\n")
 
-    async def _write_loop(self) -> None:
-        tx_free_at = 0.0
-        idle = True
-        while True:
-            await self._out_event.wait()
-            if not self._out:
-                self._out_event.clear()
-                idle = True
-                continue
-            chunk = bytes(self._out[:_CHUNK])
-            if self.baud:
-                now = self._loop.time()
-                if idle:  # the line starts now; while busy the slices keep the line's own schedule,
-                    tx_free_at = now  # so a late wake-up is caught up instead of adding up
-                    idle = False
-                tx_free_at += len(chunk) * 10 / self.baud
-                if tx_free_at > now:
-                    await asyncio.sleep(tx_free_at - now)
-                if not self._out.startswith(chunk):  # a host open flushed it meanwhile
-                    continue
-            written = await self._write_some(chunk)
-            del self._out[:written]
+    def discard_output(self) -> None:
+        """Drop output not yet on the line (a reset loses the firmware's transmit buffer)."""
+        with self._lock:
+            self._out.clear()
 
-    async def _write_some(self, chunk: bytes) -> int:
-        while True:
+    def _hand_over(self, data: bytes) -> None:
+        if self._receiver is not None:
+            self._receiver(data)
+
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"\0")
+
+    # --- the UART thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        line = _Line(self.baud)
+        received: collections.deque[tuple[float, bytes]] = collections.deque()
+        rx_free_at = 0.0
+        while not self._closed:
+            now = time.monotonic()
+            while received and received[0][0] <= now:
+                self._deliver(received.popleft()[1])
+            blocked = self._transmit(line, now)
+            deadlines = [received[0][0]] if received else []
+            if line.due is not None and not blocked and self._pending():
+                deadlines.append(line.due)
+            timeout = max(0.0, min(deadlines) - now) if deadlines else None
             try:
-                return os.write(self.master, chunk)
-            except BlockingIOError:
-                await self._writable()
-            except OSError as exc:
-                if exc.errno in (errno.EIO, errno.EBADF):
-                    return len(chunk)
-                raise
+                readable, _, _ = select.select([self.master, self._wake_r],
+                                               [self.master] if blocked else [], [], timeout)
+            except (OSError, ValueError):
+                return  # closed under us
+            if self._wake_r in readable:
+                with contextlib.suppress(OSError):
+                    os.read(self._wake_r, 4096)
+            if self.master in readable:
+                for data in self._receive():
+                    if not self.baud:
+                        self._deliver(data)
+                        continue
+                    rx_free_at = max(time.monotonic(), rx_free_at) + len(data) * 10 / self.baud
+                    received.append((rx_free_at, data))
 
-    async def _writable(self) -> None:
-        fut: asyncio.Future[None] = self._loop.create_future()
-        self._loop.add_writer(self.master, lambda: fut.done() or fut.set_result(None))
+    def _pending(self) -> bool:
+        with self._lock:
+            return bool(self._out)
+
+    def _transmit(self, line: _Line, now: float) -> bool:
+        """Put due output on the line; True when the pty is full (wait until it is writable)."""
+        while True:
+            with self._lock:
+                if not self._out:
+                    line.idle(now)
+                    return False
+                if not line.may_send(now):
+                    return False
+                chunk = bytes(self._out[: _CHUNK if self.baud else _UNPACED_WRITE])
+            try:
+                written = os.write(self.master, chunk)
+            except BlockingIOError:
+                return True
+            except OSError as exc:
+                if exc.errno not in (errno.EIO, errno.EBADF):
+                    raise
+                written = len(chunk)
+            with self._lock:
+                if self._out.startswith(chunk[:written]):  # not discarded meanwhile
+                    del self._out[:written]
+            line.sent(written, now)
+
+    def _receive(self) -> list[bytes]:
         try:
-            await fut
-        finally:
-            self._loop.remove_writer(self.master)
+            packet = os.read(self.master, 4096)
+        except OSError:
+            return []
+        if not packet:
+            return []
+        status, data = packet[0], packet[1:]
+        if status == TIOCPKT_DATA:
+            return [data] if data else []
+        if status & TIOCPKT_FLUSHREAD:
+            self.discard_output()
+            self._loop.call_soon_threadsafe(self.attached.set)
+        return []
+
+    def _deliver(self, data: bytes) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            self._loop.call_soon_threadsafe(self._hand_over, data)
 
     # --- lifetime -----------------------------------------------------------------------------
     def link(self, link_path: Path) -> None:
@@ -153,14 +185,41 @@ class PtySerial:
         link_path.symlink_to(self.path)
 
     async def close(self) -> None:
-        """Stop the writer and close both ends."""
+        """Stop the UART thread and close both ends."""
         if self._closed:
             return
         self._closed = True
-        self._writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._writer
-        self._loop.remove_reader(self.master)
-        for fd in (self.master, self._slave):
+        self._wake()
+        await asyncio.to_thread(self._thread.join, 5.0)
+        for fd in (self.master, self._slave, self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+class _Line:
+    """The transmit line's schedule: when the next slice may start (None while idle)."""
+
+    def __init__(self, baud: int | None) -> None:
+        self.baud = baud
+        self.due: float | None = None
+        self._drained = True  # the buffer ran empty after the last slice
+
+    def may_send(self, now: float) -> bool:
+        """True when the line is free for the next slice at `now`."""
+        return self.due is None or now >= self.due
+
+    def sent(self, count: int, now: float) -> None:
+        """`count` bytes went out: the line is busy for their time after the previous slice
+        while output kept coming (the schedule, not the wake-up: a late wake-up is caught up),
+        else from now."""
+        if not self.baud:
+            return
+        fresh = self.due is None or (self._drained and now >= self.due)
+        self.due = (now if fresh or self.due is None else self.due) + count * 10 / self.baud
+        self._drained = False
+
+    def idle(self, now: float) -> None:
+        """Nothing to send: the next slice starts the line anew once the last one is through."""
+        self._drained = True
+        if self.due is not None and now >= self.due:
+            self.due = None

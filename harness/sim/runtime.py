@@ -177,6 +177,7 @@ class BoardRuntime:
     async def reset(self, *, halt: bool = False) -> None:
         """Reset: stop, then boot from flash (or stay halted at the reset vector)."""
         await self.stop_app()
+        self.serial.discard_output()  # the transmit buffer was RAM
         if halt:
             self.state = "halted"
             return
@@ -185,6 +186,7 @@ class BoardRuntime:
     async def power_off(self) -> None:
         """Power off: everything stops until power on."""
         await self.stop_app()
+        self.serial.discard_output()
         self.state = "off"
 
     # --- boot ----------------------------------------------------------------------------------
