@@ -76,6 +76,11 @@ class ControlClient:
         self._sock: socket.socket | None = None
         self._file: Any = None
 
+    def connect(self) -> None:
+        """Connect now (requests connect on demand); ControlError if the board is not there."""
+        if self._sock is None:
+            self._connect()
+
     def _connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)

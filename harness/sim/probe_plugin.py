@@ -104,7 +104,7 @@ class VirtualProbe(DebugProbe):
             ) from None
         self.control = ControlClient(self.info.control)
         try:
-            self.control.request("info")
+            self.control.connect()  # refused unless the board process listens
         except ControlError as exc:
             self.close()
             raise exceptions.ProbeError(str(exc)) from None

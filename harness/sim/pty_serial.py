@@ -12,8 +12,8 @@ The UART is hardware beside the CPU: its thread moves bytes whatever the firmwar
 (the CPU) is doing, so a busy firmware never stalls or bunches the line. Baud emulation: each byte
 takes 10 bits / baud of line time, in both directions; output goes out in 16-byte slices on the
 line's own schedule (a late wake-up catches up instead of adding up), received bytes reach the
-firmware when their last bit has arrived. reset() of the board drops output not yet sent (it was
-in RAM); bytes already on the line stay.
+firmware when their last bit has arrived. A reset of the board drops output not yet sent (it was
+in RAM) after the line being sent.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class PtySerial:
         self._receiver: Callable[[bytes], None] | None = None
         self._lock = threading.Lock()
         self._out = bytearray()  # written by the firmware, not yet on the line
+        self._mid_line = False  # the last byte on the line was not a newline
         self._wake_r, self._wake_w = os.pipe()
         for fd in (self._wake_r, self._wake_w):
             os.set_blocking(fd, False)
@@ -89,9 +90,12 @@ class PtySerial:
         self.write(text.encode("utf-8", errors="replace") + b"\r\n")
 
     def discard_output(self) -> None:
-        """Drop output not yet on the line (a reset loses the firmware's transmit buffer)."""
+        """Drop output not yet on the line (a reset loses the firmware's transmit buffer); a line
+        whose start is already out is finished first, so the host never gets half a line glued
+        to the next boot's first one."""
         with self._lock:
-            self._out.clear()
+            end = self._out.find(b"\n") + 1 if self._mid_line else 0
+            del self._out[end:]
 
     def _hand_over(self, data: bytes) -> None:
         if self._receiver is not None:
@@ -156,6 +160,8 @@ class PtySerial:
             with self._lock:
                 if self._out.startswith(chunk[:written]):  # not discarded meanwhile
                     del self._out[:written]
+                if written:
+                    self._mid_line = chunk[written - 1] != 0x0A
             line.sent(written, now)
 
     def _receive(self) -> list[bytes]:
@@ -168,8 +174,10 @@ class PtySerial:
         status, data = packet[0], packet[1:]
         if status == TIOCPKT_DATA:
             return [data] if data else []
-        if status & TIOCPKT_FLUSHREAD:
-            self.discard_output()
+        if status & TIOCPKT_FLUSHREAD:  # the host's open flushed what it had: start afresh
+            with self._lock:
+                self._out.clear()
+                self._mid_line = False
             self._loop.call_soon_threadsafe(self.attached.set)
         return []
 

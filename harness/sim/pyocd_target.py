@@ -46,9 +46,12 @@ def _control(target: Target) -> ControlClient | MailboxControl:
 
 def _call(target: Target, op: str, **args: Any) -> dict[str, Any]:
     try:
-        return _control(target).request(op, **args)
+        reply = _control(target).request(op, **args)
     except ControlError as exc:
         raise exceptions.TransferError(str(exc)) from None
+    if "state" in reply:  # every run-control reply says where the core is now
+        target.session.probe.dmhil_last_state = reply["state"]
+    return reply
 
 
 class VirtualFlash(Flash):
@@ -171,8 +174,10 @@ class VirtualCore(CoreTarget):
         return Target.HaltReason.DEBUG
 
     def disconnect(self, resume: bool = True) -> None:
-        """Resume on disconnect if asked and halted."""
-        if resume and self.get_state() == Target.State.HALTED:
+        """Resume on disconnect if asked and halted (asked only when this session may have
+        halted it: a core that last reported running stays so, only a debugger halts it)."""
+        last = getattr(self.session.probe, "dmhil_last_state", None)
+        if resume and last in (None, "halted") and self.get_state() == Target.State.HALTED:
             self.resume()
 
     # --- memory --------------------------------------------------------------------------------
