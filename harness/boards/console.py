@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import select
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 import serial
 from serial.tools import list_ports
 
+from harness.boards.port_watch import USB_SERIAL_DIRS, PortWatch, folders_of
 from harness.boards.redact import ConsoleRedactor
 from harness.errors import HilError
 
@@ -41,6 +43,10 @@ class SerialConsole:
     Give `port` (a path) or `usb_serial_number` (the port is looked up, and looked up again
     after it disappears, e.g. USB re-enumeration after reset). Everything stored or logged is
     redacted (see harness.boards.redact). Use as a context manager or call close().
+
+    Event-driven throughout: bytes are taken as soon as the port has them, a port that went away
+    is opened again as soon as it reappears (see harness.boards.port_watch), and pausing, resuming
+    and closing wake the reader at once (a wake-up pipe), so no step waits out a poll interval.
     """
 
     def __init__(
@@ -74,6 +80,10 @@ class SerialConsole:
         self._stop = threading.Event()
         self._pause_req = threading.Event()
         self._paused = threading.Event()
+        self._resumed = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
         self._serial: serial.Serial | None = None
         self._serial = self._open(timeout=0)
         self._thread = threading.Thread(target=self._run, name=f"console-{self.name}", daemon=True)
@@ -87,38 +97,56 @@ class SerialConsole:
 
     def _open(self, timeout: float) -> serial.Serial:
         deadline = time.monotonic() + timeout
-        retry = 0.002  # a re-enumerated port is usually back within milliseconds
-        while True:
-            path = self._resolve()
-            try:
-                if path:
-                    if "://" in path:  # a network port (rfc2217://host:port of a remote board)
-                        return serial.serial_for_url(path, self.baudrate, timeout=0.05)
-                    return serial.Serial(path, self.baudrate, timeout=0.05, exclusive=True)
-            except serial.SerialException as exc:
-                error = exc
-            else:
-                error = None
-            if time.monotonic() >= deadline or self._stop.is_set():
-                what = f"USB serial number {self.usb_serial_number}" if self.usb_serial_number else path
-                why = f" ({error})" if error else " (no such port)"
-                raise ConsoleError(
-                    f"serial port {what} cannot be opened{why}; check the cable/board and that "
-                    "no other program holds the port."
-                )
-            self._stop.wait(retry)
-            retry = min(retry * 2, 0.1)
+        folders = list(USB_SERIAL_DIRS) if self.usb_serial_number else folders_of(self.port or "")
+        with PortWatch(folders, self._wake_r) as watch:
+            while True:
+                path = self._resolve()
+                try:
+                    if path:
+                        if "://" in path:  # a network port (rfc2217://host:port of a remote board)
+                            return serial.serial_for_url(path, self.baudrate, timeout=0.05)
+                        return serial.Serial(path, self.baudrate, timeout=0.05, exclusive=True)
+                except serial.SerialException as exc:
+                    error = exc
+                else:
+                    error = None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._stop.is_set():
+                    what = f"USB serial number {self.usb_serial_number}" if self.usb_serial_number \
+                        else path
+                    why = f" ({error})" if error else " (no such port)"
+                    raise ConsoleError(
+                        f"serial port {what} cannot be opened{why}; check the cable/board and "
+                        "that no other program holds the port."
+                    )
+                watch.wait(remaining)
+                self._drain_wake()
+
+    def _wake(self) -> None:
+        """Interrupt the reader's wait (pause, close)."""
+        if self._wake_w >= 0:
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.write(self._wake_w, b"\0")
+
+    def _drain_wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.read(self._wake_r, 4096)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             if self._pause_req.is_set():
+                self._resumed.clear()
                 self._paused.set()
                 while self._pause_req.is_set() and not self._stop.is_set():
-                    self._stop.wait(0.05)
+                    self._resumed.wait()
+                    self._resumed.clear()
                 self._paused.clear()
                 continue
+            if self._serial is None:  # the last reopen gave up: try again (it waits for the port)
+                self._reopen(announce=False)
+                continue
             try:
-                data = self._read_available() if self._serial else b""
+                data = self._read_available()
             except (serial.SerialException, OSError, TypeError, AttributeError, ValueError):
                 data = None
             if data is None:
@@ -130,22 +158,32 @@ class SerialConsole:
     def _read_available(self) -> bytes:
         """What the port has now, as soon as it arrives (no read window that holds a line back)."""
         assert self._serial is not None
-        readable, _, _ = select.select([self._serial.fileno()], [], [], 0.05)
-        if not readable:
+        try:
+            fd = self._serial.fileno()
+        except (AttributeError, NotImplementedError, OSError, ValueError, TypeError):
+            fd = None
+        if fd is None:  # a network port: its own short read timeout
+            return self._serial.read(max(1, self._serial.in_waiting))
+        readable, _, _ = select.select([fd, self._wake_r], [], [])
+        if self._wake_r in readable:
+            self._drain_wake()
+        if fd not in readable:
             return b""
         return self._serial.read(max(1, self._serial.in_waiting))
 
-    def _reopen(self) -> None:
+    def _reopen(self, *, announce: bool = True) -> None:
         with contextlib.suppress(Exception):
-            self._serial.close()
-        self._add([f"[console: {self.name} disappeared; reopening]"])
+            if self._serial is not None:
+                self._serial.close()
+        if announce:
+            self._add([f"[console: {self.name} disappeared; reopening]"])
         try:
             self._serial = self._open(self.reopen_timeout)
             self._add([f"[console: {self.name} reopened]"])
         except ConsoleError as exc:
-            self._add([f"[console: {exc}]"])
+            if announce:
+                self._add([f"[console: {exc}]"])
             self._serial = None
-            self._stop.wait(0.5)
 
     def _add(self, lines: list[str]) -> None:
         if not lines:
@@ -245,6 +283,7 @@ class SerialConsole:
     def handed_over(self, timeout: float = 5.0) -> Iterator[serial.Serial]:
         """Pause the reader and lend the raw port (e.g. to provisioning.host.provision)."""
         self._pause_req.set()
+        self._wake()
         try:
             if not self._paused.wait(timeout):
                 raise ConsoleError(f"console {self.name} did not pause in {timeout} s; retry.")
@@ -254,6 +293,7 @@ class SerialConsole:
             yield self._serial
         finally:
             self._pause_req.clear()
+            self._resumed.set()
         self._add(["[console: port back]"])
 
     def feed(self, data: bytes | str) -> None:
@@ -269,11 +309,18 @@ class SerialConsole:
         """Stop the reader, close the port and the log."""
         self._stop.set()
         self._pause_req.clear()
+        self._resumed.set()
+        self._wake()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout=5)
         with contextlib.suppress(Exception):
             if self._serial:
                 self._serial.close()
+        if not self._thread.is_alive() and self._wake_w >= 0:
+            for fd in (self._wake_r, self._wake_w):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._wake_r = self._wake_w = -1
         if self._log:
             self._log.close()
             self._log = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import pty
+import threading
+import time
 import tty
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from harness.boards.console import ConsoleTimeout, SerialConsole
+from harness.boards.port_watch import EVENT_RETRY, PortWatch
 from harness.provisioning.frame import encode_response
 
 # a real private key, made at run time (never committed)
@@ -106,6 +109,32 @@ def test_reopens_after_port_disappears(console: SerialConsole, board_end: FakeBo
     replacement.write(b"second\r\n")
     assert console.expect("second", timeout=5)
     replacement.close()
+
+
+def test_a_returning_port_is_reopened_on_its_event_not_on_a_poll(console: SerialConsole,
+                                                                  board_end: FakeBoardEnd) -> None:
+    """The console waits for the port's folder to change (inotify): reopened well within the
+    fallback retry interval after the link reappears."""
+    board_end.write(b"first\r\n")
+    console.expect("first", timeout=5)
+    board_end.link.unlink()
+    board_end.close()
+    console.expect("disappeared", timeout=5)
+    replacement = FakeBoardEnd(board_end.link)
+    back = time.monotonic()
+    board_end.master, board_end.slave = os.dup(replacement.master), os.dup(replacement.slave)
+    console.expect("reopened", timeout=5)
+    assert time.monotonic() - back < EVENT_RETRY * 0.8
+    replacement.close()
+
+
+def test_port_watch_wakes_on_a_new_entry(tmp_path: Path) -> None:
+    with PortWatch([str(tmp_path)]) as watch:
+        assert watch.event_driven
+        threading.Timer(0.05, (tmp_path / "ttyACM0").touch).start()
+        start = time.monotonic()
+        watch.wait(5)
+        assert 0.03 < time.monotonic() - start < EVENT_RETRY * 0.8
 
 
 def test_feed_keeps_what_a_borrower_read_and_redacts_it(console: SerialConsole, tmp_path: Path) -> None:
