@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from aiocoap import Code, Message
 
 from harness.lwm2m import tlv
 from harness.lwm2m.ids import DEVICE, ContentFormat, Device
 from harness.lwm2m.linkformat import Link, format_links
+from harness.provisioning import items
 from harness.sim.client.app_objects import APP_LINKS
 from harness.sim.client.router import Router, numeric_path, path_of
+from harness.sim.client.settings import ClientSettings, firmware_value
 
 WRITABLE = frozenset({Device.CURRENT_TIME, Device.UTC_OFFSET, Device.TIMEZONE})
 EXECUTABLE = frozenset({Device.REBOOT, Device.FACTORY_RESET})
@@ -28,6 +31,31 @@ def _text(value: Value) -> bytes:
     if isinstance(value, bytes):
         return value
     return str(value).encode()
+
+
+def client_device_values(store, firmware: Any, settings: ClientSettings,
+                         now: Callable[[], dt.datetime]) -> dict[int, Value | Callable[[], Value]]:
+    """The client's /3/0 values: stored items read on demand, firmware and build constants."""
+
+    def stored(name: str, default: str = "") -> Callable[[], str]:
+        return lambda: store.get_str(name) or default
+
+    return {
+        Device.MANUFACTURER: stored(items.MANUFACTURER),
+        Device.MODEL_NUMBER: stored(items.MODEL_NUMBER),
+        Device.SERIAL_NUMBER: stored(items.SERIAL_NUMBER),
+        Device.FIRMWARE_VERSION: str(firmware_value(firmware, "firmware_version",
+                                                    settings.client_version)),
+        Device.ERROR_CODE: {0: 0},
+        Device.CURRENT_TIME: now,
+        Device.UTC_OFFSET: stored(items.UTC_OFFSET, "+00:00"),
+        Device.TIMEZONE: stored(items.TIMEZONE, "UTC"),
+        Device.SUPPORTED_BINDINGS: "UQ" if settings.queue_mode else "U",
+        Device.DEVICE_TYPE: stored(items.DEVICE_TYPE),
+        Device.HARDWARE_VERSION: stored(items.HARDWARE_VERSION),
+        Device.SOFTWARE_VERSION: settings.client_version,
+        Device.MEMORY_TOTAL: lambda: store.get_int(items.MEMORY_TOTAL_KB) or 0,
+    }
 
 
 class DeviceObject:

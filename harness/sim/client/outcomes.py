@@ -1,0 +1,36 @@
+"""How one pass of the virtual client ends when it does not stay registered (control flow)."""
+
+from __future__ import annotations
+
+from harness.sim import console_text as text
+from harness.sim.client.error_map import Failure
+
+
+class Retry(Exception):
+    """Report `failure` (unless quiet) and try again after the back-off."""
+
+    def __init__(self, failure: Failure | None) -> None:
+        super().__init__(failure)
+        self.failure = failure
+
+
+class Stop(Exception):
+    """Report `failure` and stay down until power-off."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure)
+        self.failure = failure
+
+
+class Rebootstrap(Exception):
+    """Drop the LwM2M credentials and bootstrap again."""
+
+
+class Deregistered(Exception):
+    """The client de-registered on request; run() returns."""
+
+
+def finish_failed(reason: str) -> Failure:
+    """The failure of a Bootstrap-Finish the client refuses (`BS FIN fails :<reason>`)."""
+    return Failure(text.ClientError.ConnectBootstrapFailed,
+                   text.DETAILS_BS_FINISH_FAILED.format(reason=reason))
