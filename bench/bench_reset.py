@@ -1,14 +1,17 @@
-"""Benchmark: reset -> `Client registered` on the real client (a native board) and on a virtual
-board, next to the time of two bare TLS handshakes against the same service.
+"""Benchmark: reset and power cycle -> `Client registered`, read through the harness console, on the
+real client (a native board) and on a virtual board, each next to its same-run reference.
 
 Run: python3 bench/bench_reset.py [--resets 20] [--kit PATH]
 Each board is flashed with a developer image (the native board links the real Device Management
-Client from its kit, ../shared/peers/pdmc-linux-tcp or $HIL_PDMC_KIT), onboards once, then is
-reset `resets` times; each time runs from the reset to the board's `Client registered` console
-line (a registration with stored credentials: a TLS handshake, then Register). Two bare
-handshakes (the real client's TLS offer, device clock 0 then the adopted time, no CoAP) give the
-floor. Prints each board's median and the handshakes, in milliseconds. A board whose kit or
-compiler is missing is skipped with the reason.
+Client from its kit, ../shared/peers/pdmc-linux-tcp or $HIL_PDMC_KIT), onboards once, then runs
+`resets` rounds; a round times Board.reset() and Board.power_cycle() from the call to the board's
+`Client registered` console line (a registration with stored credentials: a TLS handshake, then
+Register), and right after them its reference: for the virtual board one bare TLS handshake (the
+real client's offer at the adopted time, no CoAP) against the same service, the floor of any
+registration; for the native board the linked client run by hand on the same storage (exec to its
+own `Client registered` line, no harness). Each "added" figure is the median over rounds of
+(time - reference): what the harness and the board's start-up add. Prints medians in milliseconds;
+a board whose kit or compiler is missing is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -16,10 +19,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import select
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import tty
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,27 +56,79 @@ class DeviceClock:
         self.now = float(unix)
 
 
-def time_resets(board: Board, image: Path, resets: int, log: Path) -> list[float]:
-    """Flash, wait for the first registration, then time `resets` resets to `Client registered`."""
+def time_to_registered(console, registered, action) -> float:
+    """Seconds from calling `action` to the console's next line matching `registered`."""
+    console.mark()
+    start = time.perf_counter()
+    action()
+    console.expect(registered, REGISTER_TIMEOUT)
+    return time.perf_counter() - start
+
+
+def client_alone(board) -> float:
+    """The native board's linked client run by hand on its storage (the board's own client held
+    stopped meanwhile): seconds from exec to its `Client registered` line on a pty."""
+    board.reset(halt=True)
+    master, terminal = os.openpty()
+    tty.setraw(terminal)
+    start = time.perf_counter()
+    proc = subprocess.Popen([str(board.client)], cwd=board.storage.parent, stdin=terminal,
+                            stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    seen = b""
+    try:
+        while b"Client registered" not in seen:
+            if not select.select([master], [], [], REGISTER_TIMEOUT)[0]:
+                raise TimeoutError("the client alone did not register")
+            seen = seen[-64:] + os.read(master, 65536)
+        return time.perf_counter() - start
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        os.close(master)
+
+
+def run_rounds(board: Board, image: Path, rounds: int, log: Path, reference) -> dict[str, list[float]]:
+    """Flash, wait for the first registration, then `rounds` x (reset, power cycle, reference)."""
     registered = dialect_for_image(board.config.firmware)["registered"]
     console = board.open_console(log)
     board.erase()
     console.mark()
     board.flash(image)
     console.expect(registered, REGISTER_TIMEOUT)
-    seconds = []
-    for _ in range(resets):
-        console.mark()
-        start = time.perf_counter()
-        board.reset()
-        console.expect(registered, REGISTER_TIMEOUT)
-        seconds.append(time.perf_counter() - start)
-    return seconds
+    times: dict[str, list[float]] = {"reset": [], "power": [], "reference": []}
+    for _ in range(rounds):
+        times["reset"].append(time_to_registered(console, registered, board.reset))
+        times["power"].append(time_to_registered(console, registered, board.power_cycle))
+        times["reference"].append(reference())
+        if board.kind == "native":  # its client was held stopped: run it again for the next round
+            time_to_registered(console, registered, board.reset)
+    return times
+
+
+def ms(value: float) -> str:
+    """Seconds as whole milliseconds."""
+    return f"{value * 1000:.0f}"
+
+
+def report(name: str, kind: str, times: dict[str, list[float]], reference: str) -> None:
+    """Print one board's medians, its reference and what the harness adds."""
+    ref = times["reference"]
+    parts = []
+    for path in ("reset", "power"):
+        values = times[path]
+        added = statistics.median(v - r for v, r in zip(values, ref, strict=True))
+        parts.append(f"{path} {ms(statistics.median(values))} (min {ms(min(values))}, max "
+                     f"{ms(max(values))}), added {ms(added)}")
+    print(f"{name} ({kind}), {len(ref)} rounds, ms -> Client registered: {'; '.join(parts)}; "
+          f"{reference} {ms(statistics.median(ref))}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--resets", type=int, default=20, help="resets per board (default 20)")
+    parser.add_argument("--resets", type=int, default=20,
+                        help="rounds per board, each a reset, a power cycle and the reference "
+                             "(default 20)")
     parser.add_argument("--kit", default=None, help="the real client kit (default: $HIL_PDMC_KIT "
                                                     "or ../shared/peers/pdmc-linux-tcp)")
     args = parser.parse_args()
@@ -99,19 +158,21 @@ def main() -> None:
                 dev = thread.run(lambda: service.issue_developer_certificate(account.id))
                 image = board.image_file(config.firmware, manifest, root / "fw",
                                          developer_credentials=dev.c_credentials())
-                try:
-                    seconds = time_resets(board, image, args.resets, root / f"{config.id}.log")
-                finally:
-                    board.stop()
                 clock = DeviceClock()
                 tls = device_tls_context(dev.credential, [dev.server_ca_der], clock=clock,
                                          on_time=clock.adopt)
-                handshakes = [asyncio.run(bare_handshake(host, int(port), tls)) for _ in range(2)]
-                print(f"{config.id} ({board.kind}): reset -> Client registered, {len(seconds)} "
-                      f"resets: median {statistics.median(seconds) * 1000:.0f} ms "
-                      f"(min {min(seconds) * 1000:.0f}, max {max(seconds) * 1000:.0f}); bare "
-                      f"handshakes: {', '.join(f'{h * 1000:.1f}' for h in handshakes)} ms "
-                      "(clock 0, then adopted time)")
+                asyncio.run(bare_handshake(host, int(port), tls))  # clock 0: adopts the time
+                if board.kind == "native":
+                    reference, label = (lambda b=board: client_alone(b)), "the client alone"
+                else:
+                    reference = lambda t=tls: asyncio.run(bare_handshake(host, int(port), t))  # noqa: E731
+                    label = "bare handshake"
+                try:
+                    times = run_rounds(board, image, args.resets, root / f"{config.id}.log",
+                                       reference)
+                finally:
+                    board.stop()
+                report(config.id, board.kind, times, label)
         finally:
             thread.stop()
 
