@@ -6,12 +6,23 @@ import os
 import select
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from harness.errors import HilError
 from harness.sim import registry
 
 BOARD_LOG = "board.log"
+
+
+def board_environment(env: dict[str, str]) -> dict[str, str]:
+    """The board process's environment. With PYTHONDONTWRITEBYTECODE set (and no cache prefix),
+    every board start would compile the harness anew (about a second on a busy machine): the
+    board keeps its bytecode under a per-user cache folder instead, never in the source tree."""
+    if env.get("PYTHONDONTWRITEBYTECODE") and not env.get("PYTHONPYCACHEPREFIX"):
+        env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / f"dm-hil-pycache-{os.getuid()}")
+    return env
 
 
 class BoardStartError(HilError):
@@ -47,7 +58,7 @@ class VirtualBoardProcess:
             cmd += ["--baud", str(self.baud)]
         if self.image:
             cmd += ["--image", str(self.image)]
-        env = {**os.environ, registry.SIM_DIR_ENV: str(self.dir.parent)}
+        env = board_environment({**os.environ, registry.SIM_DIR_ENV: str(self.dir.parent)})
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          pass_fds=(write_fd,), env=env, start_new_session=True)
