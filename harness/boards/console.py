@@ -165,9 +165,8 @@ class SerialConsole:
         if fd is None:  # a network port: its own short read timeout
             return self._serial.read(max(1, self._serial.in_waiting))
         readable, _, _ = select.select([fd, self._wake_r], [], [])
-        if self._wake_r in readable:
+        if self._wake_r in readable:  # pause or close first: a borrower's bytes stay in the port
             self._drain_wake()
-        if fd not in readable:
             return b""
         return self._serial.read(max(1, self._serial.in_waiting))
 

@@ -137,6 +137,18 @@ def test_port_watch_wakes_on_a_new_entry(tmp_path: Path) -> None:
         assert 0.03 < time.monotonic() - start < EVENT_RETRY * 0.8
 
 
+def test_a_borrower_gets_every_byte_sent_while_it_holds_the_port(console: SerialConsole,
+                                                                 board_end: FakeBoardEnd) -> None:
+    """Hand-overs back to back: the paused reader takes none of the borrower's bytes."""
+    for i in range(20):
+        with console.handed_over() as port:
+            board_end.write(b"frame %d\r\n" % i)
+            assert port.read_until(b"\r\n") == b"frame %d\r\n" % i
+    board_end.write(b"after\r\n")
+    console.expect("after", timeout=5)
+    assert not any(line.startswith("frame") for line in console.lines)
+
+
 def test_feed_keeps_what_a_borrower_read_and_redacts_it(console: SerialConsole, tmp_path: Path) -> None:
     with console.handed_over():
         pass
