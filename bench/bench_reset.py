@@ -88,8 +88,10 @@ def client_alone(board) -> float:
         os.close(master)
 
 
-def run_rounds(board: Board, image: Path, rounds: int, log: Path, reference) -> dict[str, list[float]]:
-    """Flash, wait for the first registration, then `rounds` x (reset, power cycle, reference)."""
+def run_rounds(board: Board, image: Path, rounds: int, log: Path, reference,
+               reference_halts: bool) -> dict[str, list[float]]:
+    """Flash, wait for the first registration, then `rounds` x (reset, power cycle, reference);
+    `reference_halts`: the reference holds the board's client stopped (it is reset afterwards)."""
     registered = dialect_for_image(board.config.firmware)["registered"]
     console = board.open_console(log)
     board.erase()
@@ -101,7 +103,7 @@ def run_rounds(board: Board, image: Path, rounds: int, log: Path, reference) -> 
         times["reset"].append(time_to_registered(console, registered, board.reset))
         times["power"].append(time_to_registered(console, registered, board.power_cycle))
         times["reference"].append(reference())
-        if board.kind == "native":  # its client was held stopped: run it again for the next round
+        if reference_halts:  # its client was held stopped: run it again for the next round
             time_to_registered(console, registered, board.reset)
     return times
 
@@ -143,12 +145,15 @@ def main() -> None:
         thread = ServiceThread(ServiceConfig(transports=["tls-record"], timing=timing), root / "cloud")
         service = thread.start()
         manifest = load_manifest()
-        boards = [board_config(id="bench-native", kind="native", **({"kit": args.kit} if args.kit else {})),
-                  board_config(id="bench-vboard", kind="sim", firmware="developer")]
+        # each board with its reference: the client run by hand, or a bare handshake
+        boards = [(board_config(id="bench-native", kind="native",
+                                **({"kit": args.kit} if args.kit else {})), "the client alone"),
+                  (board_config(id="bench-vboard", kind="sim", firmware="developer"),
+                   "bare handshake")]
         try:
             account = thread.run(lambda: service.create_account("bench"))
             host, port = urlsplit(service.bootstrap_uri("tls-record")).netloc.rsplit(":", 1)
-            for config in boards:
+            for config, label in boards:
                 board = make_board(config)
                 try:
                     board.check()
@@ -162,14 +167,14 @@ def main() -> None:
                 tls = device_tls_context(dev.credential, [dev.server_ca_der], clock=clock,
                                          on_time=clock.adopt)
                 asyncio.run(bare_handshake(host, int(port), tls))  # clock 0: adopts the time
-                if board.kind == "native":
-                    reference, label = (lambda b=board: client_alone(b)), "the client alone"
+                by_hand = label == "the client alone"
+                if by_hand:
+                    reference = lambda b=board: client_alone(b)  # noqa: E731
                 else:
                     reference = lambda t=tls: asyncio.run(bare_handshake(host, int(port), t))  # noqa: E731
-                    label = "bare handshake"
                 try:
                     times = run_rounds(board, image, args.resets, root / f"{config.id}.log",
-                                       reference)
+                                       reference, reference_halts=by_hand)
                 finally:
                     board.stop()
                 report(config.id, board.kind, times, label)
