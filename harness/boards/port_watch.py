@@ -3,8 +3,8 @@
 A board's port vanishes and comes back when it resets (USB re-enumeration: /dev/ttyACM0 again)
 or restarts (a virtual board's new pty, linked again at BOARD_DIR/tty). The folders where it will
 appear are watched for new entries and attribute changes (udev sets the node's permissions just
-after creating it); each change wakes the waiter at once. Without inotify (another OS, a folder
-that does not exist yet) the waiter falls back to short timed retries.
+after creating it); each change wakes the waiter at once. Where no folder can be watched (none
+exists yet, no inotify instance left) the waiter falls back to short timed retries.
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ import select
 from collections.abc import Iterable
 from pathlib import Path
 
-try:
-    from inotify_simple import INotify, flags
-except ImportError:  # not Linux: timed retries only
-    INotify = None  # type: ignore[assignment,misc]
+from inotify_simple import INotify, flags
 
 USB_SERIAL_DIRS = ("/dev", "/dev/serial/by-id")
 """Where a USB serial port appears again after re-enumeration."""
@@ -53,8 +50,6 @@ class PortWatch:
         self.wake_fd = wake_fd
         self._inotify = None
         self._retry = 0.002  # without events: 2 ms, doubling up to RETRY_CAP
-        if INotify is None:
-            return
         try:
             self._inotify = INotify(nonblocking=True)
         except OSError:
