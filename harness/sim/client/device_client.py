@@ -18,13 +18,15 @@ import aiocoap
 from aiocoap import Code, Message
 from aiocoap import error as coap_error
 
+from harness.client import console as text
+from harness.client.errors import ClientError, error_lines
+from harness.client.failures import Failure, bootstrap_failure, registration_failure
 from harness.errors import HilError
 from harness.lwm2m.blockwise import send_blockwise
 from harness.lwm2m.ids import ContentFormat, Device, Security, SecurityMode, Server
 from harness.lwm2m.tlv import TlvError, as_int, as_str
 from harness.pki import subject_fields
 from harness.provisioning import items
-from harness.sim import console_text as text
 from harness.sim.client.bootstrap_site import BootstrapData, BootstrapSite
 from harness.sim.client.credentials import (
     BOOTSTRAP_ITEMS,
@@ -44,7 +46,6 @@ from harness.sim.client.credentials import (
     uri_query,
 )
 from harness.sim.client.device_object import DeviceObject
-from harness.sim.client.error_map import Failure, bootstrap_failure, registration_failure
 from harness.sim.client.security_object import CHAIN_LOST_DETAILS, CHAIN_RESOURCES
 from harness.sim.client.settings import Backoff, ClientSettings, firmware_value
 from harness.transport import SecureConnectionError, create_client_context, kind_for, transport
@@ -135,7 +136,7 @@ class DeviceClient:
                     await self._wait_or_deregister(delay)
                 except _Rebootstrap:
                     delete_lwm2m_credentials(self.store)
-                    self._report(Failure(text.ClientError.ConnectBootstrapFailed,
+                    self._report(Failure(ClientError.ConnectBootstrapFailed,
                                          text.DETAILS_REBOOTSTRAP))
                     delay = self.backoff.rebootstrap_delay()
                     self._say(text.TRACE_REBOOTSTRAP.format(delay=delay))
@@ -165,7 +166,7 @@ class DeviceClient:
         elif self._bootstrap_mode():
             await self._bootstrap()
         else:
-            raise _Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
+            raise _Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
                                 text.DETAILS_READ_FAILED, retry=False))
 
     def _bootstrap_mode(self) -> bool:
@@ -180,10 +181,10 @@ class DeviceClient:
         try:
             creds = read_server_credentials(self.store, BOOTSTRAP_ITEMS)
         except CredentialError as exc:
-            raise _Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
+            raise _Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
                                 str(exc), retry=False)) from None
         if creds is None:
-            raise _Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
+            raise _Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
                                 text.DETAILS_READ_FAILED, retry=False))
         endpoint = self.store.get_str(items.ENDPOINT_NAME) or creds.subject.get("CN", "")
         query: list[str] = [f"ep={endpoint}"]
@@ -207,7 +208,7 @@ class DeviceClient:
                 async with asyncio.timeout(self.settings.request_timeout):
                     await site.done.wait()
             except TimeoutError:
-                raise _Retry(Failure(text.ClientError.ConnectBootstrapFailed,
+                raise _Retry(Failure(ClientError.ConnectBootstrapFailed,
                                      text.DETAILS_BS_FINISH_FAILED.format(reason="timeout"))) from None
             if site.failure is not None:
                 raise _Retry(site.failure)
@@ -224,7 +225,7 @@ class DeviceClient:
         """Store what Bootstrap-Finish committed (runtime items), or raise _Retry."""
         lwm2m = data.lwm2m_instance()
         if lwm2m is None:
-            raise _Retry(Failure(text.ClientError.ConnectBootstrapFailed,
+            raise _Retry(Failure(ClientError.ConnectBootstrapFailed,
                                  text.DETAILS_NO_SECURITY_OBJECT))
         try:
             uri = as_str(_raw(lwm2m, Security.SERVER_URI))
@@ -283,7 +284,7 @@ class DeviceClient:
             for name in stale:
                 self.store.delete(name)
         except (HilError, OSError, TlvError):
-            raise _Retry(Failure(text.ClientError.ConnectorFailedToStoreCredentials,
+            raise _Retry(Failure(ClientError.ConnectorFailedToStoreCredentials,
                                  text.DETAILS_STORE_FAILED)) from None
         lifetime = data.server.get(Server.LIFETIME)
         if isinstance(lifetime, bytes) and lifetime:
@@ -305,11 +306,11 @@ class DeviceClient:
         except CredentialError as exc:
             if self._bootstrap_mode():
                 raise _Rebootstrap() from None
-            raise _Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
+            raise _Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
                                 str(exc), retry=False)) from None
         assert creds is not None
         if self._chain_resources_lost:
-            raise _Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
+            raise _Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
                                 CHAIN_LOST_DETAILS, retry=False))
         if self._bootstrap_mode() and creds.device is not None and \
                 is_expired(creds.device.cert, self._now()):
@@ -346,14 +347,14 @@ class DeviceClient:
                                            device.links().encode(), ContentFormat.LINK_FORMAT)
         except _Retry as exc:
             if self._bootstrap_mode() and exc.failure is not None and \
-                    exc.failure.error is text.ClientError.ConnectSecureConnectionFailed:
+                    exc.failure.error is ClientError.ConnectSecureConnectionFailed:
                 raise _Rebootstrap() from None
             raise
         if response.code != Code.CREATED:
             failure = registration_failure(response.code)
             if failure is None:
                 raise _Retry(None)
-            if failure.error is text.ClientError.ConnectInvalidParameters and self._bootstrap_mode():
+            if failure.error is ClientError.ConnectInvalidParameters and self._bootstrap_mode():
                 self._report(failure)
                 raise _Rebootstrap()
             raise (_Retry(failure) if failure.retry else _Stop(failure))
@@ -415,7 +416,7 @@ class DeviceClient:
         except _Retry:
             response = None
         if response is None or response.code != Code.DELETED:
-            self._report(Failure(text.ClientError.ConnectorUnregistrationFailed,
+            self._report(Failure(ClientError.ConnectorUnregistrationFailed,
                                  "Unregistration failed"))
         self.registered.clear()
         self._say(text.UNREGISTERED)
@@ -469,7 +470,7 @@ class DeviceClient:
         try:
             host, port = host_port(creds.uri, 5684 if scheme == "coaps" else 5683)
         except CredentialError as exc:
-            raise _Stop(Failure(text.ClientError.ConnectInvalidParameters, str(exc), retry=False)) \
+            raise _Stop(Failure(ClientError.ConnectInvalidParameters, str(exc), retry=False)) \
                 from None
         kind = kind_for(self.settings.transport, scheme)
         family = transport(kind).tls_family
@@ -479,7 +480,7 @@ class DeviceClient:
             self._context = await create_client_context(kind, ssl_context=ssl_context, site=site)
         except HilError as exc:
             log.warning("client context for %s failed: %s", kind, exc)
-            raise _Retry(Failure(text.ClientError.ConnectSecureConnectionFailed,
+            raise _Retry(Failure(ClientError.ConnectSecureConnectionFailed,
                                  text.DETAILS_SECURE_RETRY)) from None
         shown_host = f"[{host}]" if ":" in host else host
         return f"{scheme}://{shown_host}:{port}"
@@ -495,7 +496,7 @@ class DeviceClient:
     async def _request(self, code: Code, base: str, path: tuple[str, ...], query: list[str],
                        payload: bytes = b"", content_format: int | None = None) -> Message:
         if self._context is None:
-            raise _Retry(Failure(text.ClientError.ConnectNetworkError, text.DETAILS_NETWORK_RETRY))
+            raise _Retry(Failure(ClientError.ConnectNetworkError, text.DETAILS_NETWORK_RETRY))
         message = Message(code=code, uri=base, payload=payload)
         message.opt.uri_path = path
         message.opt.uri_query = tuple(query)
@@ -506,11 +507,11 @@ class DeviceClient:
                 return await send_blockwise(self._context, message, window=BLOCKS_IN_FLIGHT,
                                             timeout=self.settings.request_timeout)
         except SecureConnectionError:
-            raise _Retry(Failure(text.ClientError.ConnectSecureConnectionFailed,
+            raise _Retry(Failure(ClientError.ConnectSecureConnectionFailed,
                                  text.DETAILS_SECURE_RETRY)) from None
         except (TimeoutError, coap_error.Error, OSError) as exc:
             log.debug("request %s failed: %r", "/".join(path), exc)
-            raise _Retry(Failure(text.ClientError.ConnectNetworkError,
+            raise _Retry(Failure(ClientError.ConnectNetworkError,
                                  text.DETAILS_NETWORK_RETRY)) from None
 
     async def _wait_or_deregister(self, delay: float, deregister_here: tuple[str] | None = None) -> None:
@@ -544,7 +545,7 @@ class DeviceClient:
         self.console(line)
 
     def _report(self, failure: Failure) -> None:
-        for line in text.error_lines(failure.error, failure.details, self.settings.client_version):
+        for line in error_lines(failure.error, failure.details, self.settings.client_version):
             self._say(line)
 
 
@@ -554,5 +555,5 @@ def _raw(resources: dict, rid: int) -> bytes:
 
 
 def _finish_failed(reason: str) -> Failure:
-    return Failure(text.ClientError.ConnectBootstrapFailed,
+    return Failure(ClientError.ConnectBootstrapFailed,
                    text.DETAILS_BS_FINISH_FAILED.format(reason=reason))
