@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +23,12 @@ from harness.errors import HilError
 RUN_DIR = "run"
 STORAGE = "pal"
 TTY_LINK = "tty"
+
+
+def boards_folder(env: str, kind: str) -> Path:
+    """Where the boards of a process kind live: $`env`, else a per-user temp folder."""
+    value = os.environ.get(env)
+    return Path(value) if value else Path(tempfile.gettempdir()) / f"dm-hil-{kind}-{os.getuid()}"
 
 
 class ProcessBoard(Board):

@@ -23,7 +23,7 @@ from typing import Any
 from harness.boards.board import BoardUnavailable, Capabilities, Survey
 from harness.boards.console import SerialConsole
 from harness.boards.manifest import FirmwareManifest
-from harness.boards.process_board import RUN_DIR, TTY_LINK, ProcessBoard
+from harness.boards.process_board import RUN_DIR, TTY_LINK, ProcessBoard, boards_folder
 from harness.boards.process_port import plain
 from harness.config import FCC_CLIENT_ENV, FactoryClientBoardConfig
 from harness.errors import HilError
@@ -37,10 +37,7 @@ GET_SOCAT = "socat is not installed; apt-get install socat (the bridge from its 
 
 def fcc_root() -> Path:
     """The folder of all fcc boards: $HIL_FCC_DIR, else a per-user temp folder."""
-    import tempfile
-
-    env = os.environ.get(FCC_DIR_ENV)
-    return Path(env) if env else Path(tempfile.gettempdir()) / f"dm-hil-fcc-{os.getuid()}"
+    return boards_folder(FCC_DIR_ENV, "fcc")
 
 
 class FactoryClientBoard(ProcessBoard):

@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import tty
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 from harness.boards.board import BoardUnavailable, Capabilities, Survey
 from harness.boards.console import SerialConsole
 from harness.boards.manifest import FirmwareManifest, ManifestError
-from harness.boards.process_board import RUN_DIR, TTY_LINK, ProcessBoard
+from harness.boards.process_board import RUN_DIR, TTY_LINK, ProcessBoard, boards_folder
 from harness.boards.process_port import ProcessPort
 from harness.config import KIT_ENV, NativeBoardConfig
 from harness.devcreds import DeveloperCredentials, parse_c_file, write_c_file
@@ -39,8 +38,7 @@ GET_A_CLIENT = ("get the Device Management Client kit (pdmc-linux-tcp, see the R
 
 def native_root() -> Path:
     """The folder of all native boards: $HIL_NATIVE_DIR, else a per-user temp folder."""
-    env = os.environ.get(NATIVE_DIR_ENV)
-    return Path(env) if env else Path(tempfile.gettempdir()) / f"dm-hil-native-{os.getuid()}"
+    return boards_folder(NATIVE_DIR_ENV, "native")
 
 
 class NativeBoard(ProcessBoard):
