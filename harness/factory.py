@@ -1,9 +1,8 @@
-"""The bench factory: device credentials for `hil provision`, trusted by the running service.
+"""The bench side of `hil provision`: the bench's factory CA and account, on the running service.
 
-A bench keeps one factory CA (like the CA of the factory tool) in the service's data dir. For a
-board it makes a device certificate, makes sure the account trusts the CA (through the service's
-admin API, never its files), and builds the bundle for the chosen mode: bootstrap, direct LwM2M
-or First-to-Claim.
+A bench keeps one factory CA (like the CA of the factory tool) in the service's data dir and
+uses the service's admin API (never its files); the device certificate, the trust and the bundle
+come from the one credential factory (harness.provisioning.credential_factory).
 """
 
 from __future__ import annotations
@@ -19,12 +18,14 @@ from harness import pki
 from harness.client.wire import with_aid
 from harness.cloud.records import Account
 from harness.errors import HilError
-from harness.provisioning.bundle import Bundle, bootstrap_bundle, lwm2m_bundle
+from harness.provisioning.bundle import Bundle
+from harness.provisioning.credential_factory import CredentialFactory
 from harness.services.admin_client import AdminClient
 from harness.services.bench import admin_for
 
 MODES = ("bootstrap", "lwm2m", "first-to-claim")
 FACTORY_DIR = "factory"
+_TRUST_NAME = "bench factory CA ({})"
 
 
 @dataclass(frozen=True)
@@ -65,16 +66,12 @@ def _account(admin: AdminClient, name: str, *, commercial: bool) -> Account:
     return account
 
 
-def _trust(admin: AdminClient, account: Account, ca: pki.Credential, service: str,
-           enrollment: bool) -> None:
-    pem = ca.cert_pem.decode()
-    for trusted in admin.trusted_certificates(account.id, service):
-        if trusted.certificate.strip() == pem.strip():
-            if enrollment and not trusted.enrollment_mode:
-                admin.update_trusted_certificate(trusted.id, enrollment_mode=True)
-            return
-    admin.add_trusted_certificate(account.id, f"bench factory CA ({service})", pem,
-                                  service=service, enrollment_mode=enrollment)
+def _enrollment_mode(admin: AdminClient, account_id: str, ca: pki.Credential) -> None:
+    """Put the bench CA the account trusts for bootstrap into enrollment mode (First-to-Claim)."""
+    pem = ca.cert_pem.decode().strip()
+    for trusted in admin.trusted_certificates(account_id, "bootstrap"):
+        if trusted.certificate.strip() == pem and not trusted.enrollment_mode:
+            admin.update_trusted_certificate(trusted.id, enrollment_mode=True)
 
 
 def bench_bundle(data_dir: Path, board_id: str, mode: str, *, account_name: str = "developer",
@@ -91,19 +88,19 @@ def bench_bundle(data_dir: Path, board_id: str, mode: str, *, account_name: str 
         server_ca = pki.load_certificate(info["server_ca_pem"].encode())
         server_ca_der = server_ca.public_bytes(serialization.Encoding.DER)
         ca = factory_ca(data_dir, "lwm2m" if mode == "lwm2m" else "bootstrap")
+        credentials = CredentialFactory(admin, server_ca_der, ca)
         endpoint = f"{board_id}-{secrets.token_hex(4)}"
         account = _account(admin, account_name, commercial=(mode == "lwm2m"))
         if mode == "lwm2m":
-            _trust(admin, account, ca, "lwm2m", False)
-            cert = pki.make_device_cert(ca, endpoint, organizational_unit=account.id)
-            uri = with_aid(info["lwm2m"][kind], account.id)
-            bundle = lwm2m_bundle(endpoint, uri, server_ca_der, cert)
+            made = credentials.lwm2m(account.id, with_aid(info["lwm2m"][kind], account.id),
+                                     endpoint_name=endpoint, trust_name=_TRUST_NAME.format("lwm2m"))
         else:
             ftc = mode == "first-to-claim"
-            _trust(admin, account, ca, "bootstrap", ftc)
-            cert = pki.make_bootstrap_device_cert(ca, endpoint)
             uri = info["bootstrap"][kind] if ftc else with_aid(info["bootstrap"][kind], account.id)
-            bundle = bootstrap_bundle(endpoint, uri, server_ca_der, cert, first_to_claim=ftc)
-            if ftc and enroll:
-                admin.enroll(account.id, pki.enrollment_id(cert.cert))
-    return bundle, BenchDevice(endpoint, mode, account.id, uri, pki.enrollment_id(cert.cert))
+            made = credentials.bootstrap(account.id, uri, endpoint_name=endpoint, first_to_claim=ftc,
+                                         trust_name=_TRUST_NAME.format("bootstrap"))
+            if ftc:
+                _enrollment_mode(admin, account.id, ca)
+                if enroll:
+                    admin.enroll(account.id, made.enrollment_id)
+    return made.bundle, BenchDevice(endpoint, mode, account.id, made.uri, made.enrollment_id)

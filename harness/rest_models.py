@@ -22,6 +22,15 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _AccountObject(_Response):
+    """An object an account owns: its type name, id, etag and account."""
+
+    object: str
+    id: str
+    etag: str = ""
+    account_id: str
+
+
 class ListResponse(_Response, Generic[T]):
     """The v3 list shape."""
 
@@ -42,13 +51,10 @@ class EnrollmentRequest(_Request):
     enrollment_identity: str = Field(description="A- followed by 32 colon-separated hex bytes")
 
 
-class Enrollment(_Response):
+class Enrollment(_AccountObject):
     """An enrollment identity of the account."""
 
     object: str = "enrollment"
-    id: str
-    etag: str = ""
-    account_id: str
     created_at: str
     expires_at: str | None = None
     claimed_at: str | None = None
@@ -56,13 +62,10 @@ class Enrollment(_Response):
     enrolled_device_id: str | None = None
 
 
-class BulkResponse(_Response):
+class BulkResponse(_AccountObject):
     """A bulk enrollment upload or delete job."""
 
     object: str = "enrollment-identity-bulk-uploads"
-    id: str
-    etag: str = ""
-    account_id: str
     created_at: str
     status: Literal["new", "processing", "completed"]
     total_count: int
@@ -99,13 +102,10 @@ class TrustedCertificateUpdate(_Request):
     signature: str | None = None
 
 
-class TrustedCertificate(_Response):
+class TrustedCertificate(_AccountObject):
     """A trusted CA certificate."""
 
     object: str = "trusted-cert"
-    id: str
-    etag: str = ""
-    account_id: str
     name: str
     service: str
     status: str
@@ -180,13 +180,10 @@ class ApplicationUpdate(_Request):
     status: Literal["ACTIVE", "INACTIVE"] | None = None
 
 
-class Application(_Response):
+class Application(_AccountObject):
     """An application; its verification keys verify JWTs sent with X-Application-ID."""
 
     object: str = "application"
-    id: str
-    etag: str = ""
-    account_id: str
     name: str
     description: str = ""
     status: str
@@ -211,13 +208,10 @@ class VerificationKeyUpdate(_Request):
     status: Literal["ACTIVE", "INACTIVE"] | None = None
 
 
-class VerificationKey(_Response):
+class VerificationKey(_AccountObject):
     """A verification key of an application (the certificate, never a private key)."""
 
     object: str = "verification-key"
-    id: str
-    etag: str = ""
-    account_id: str
     application_id: str
     name: str
     description: str = ""

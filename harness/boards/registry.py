@@ -14,7 +14,7 @@ from harness.errors import HilError
 KINDS: dict[str, type[Board]] = {cls.kind: cls for cls in (PyocdBoard, VirtualBoard, NativeBoard,
                                                    FactoryClientBoard, LabgridBoard)}
 """Every board kind; a new kind is a module in harness/boards/kinds/ plus one entry here
-(and its config model in harness/config.py)."""
+(and its config model in harness/config/boards.py)."""
 
 TEST_ENVIRONMENT: dict[str, str] = {BACKOFF_ENV: "0.2"}
 """Environment for boards a test session starts: virtual clients retry after 0.2, 0.4, ... s."""

@@ -22,6 +22,12 @@ REGISTRATION_UPDATED = "Client registration updated"
 UNREGISTERED = "Client unregistered - Exiting application"
 FACTORY_RESET_TRIGGERED = "Factory reset resource triggered"
 SETUP_FAILED = "PDMC setup failed"
+VERSION_LINE = "Device Management Client version {version}"
+
+# --- factory flow lines (factory-configurator-client-example) ---------------------------------
+FACTORY_READY = "Factory flow begins..."
+FACTORY_DONE = "Factory flow done"
+FACTORY_FAILED = "Factory flow failed, waiting for a new session"
 
 # --- mbed-trace lines of the client library (group mClt) --------------------------------------
 TRACE_BOOTSTRAP_START = "[INFO][mClt]: Client bootstrapping to {uri}"

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from harness.client import console as words
 from harness.errors import HilError
 from harness.provisioning import items as it
 from harness.provisioning.clock import DeviceClock
@@ -30,13 +31,6 @@ from harness.sim.pty_serial import PtySerial
 log = logging.getLogger(__name__)
 
 BOOT_PREFIX = "[BOOT]"
-BANNER = "Start Device Management Client"
-VERSION_LINE = "Device Management Client version {version}"
-FACTORY_READY = "Factory flow begins..."
-FACTORY_DONE = "Factory flow done"
-FACTORY_FAILED = "Factory flow failed, waiting for a new session"
-STARTING_DEVELOPER_FLOW = "Starting developer flow"
-DEVELOPER_CREDENTIALS_EXIST = "Developer credentials already exist, continuing.."
 MAX_CLOCK = 253402300799.0  # 9999-12-31T23:59:59Z
 CREDENTIAL_ITEMS = (it.BOOTSTRAP_DEVICE_CERT, it.LWM2M_DEVICE_CERT)
 
@@ -214,8 +208,8 @@ class BoardRuntime:
 
                 await run_thingsboard_app(self, image, console)
                 return
-            console(BANNER)
-            console(VERSION_LINE.format(version=image.client_version))
+            console(words.START_CLIENT)
+            console(words.VERSION_LINE.format(version=image.client_version))
             if image.mode == "factory":
                 problem = provisioning_problem(self.store, self.clock.now())
                 while problem is not None:
@@ -257,25 +251,25 @@ class BoardRuntime:
             if device.sessions_finished:
                 done.set()
 
-        console(FACTORY_READY)
+        console(words.FACTORY_READY)
         self.serial.set_receiver(receive)
         try:
             await done.wait()
         finally:
             self.serial.set_receiver(None)
         committed = device.sessions_committed > 0
-        console(FACTORY_DONE if committed else FACTORY_FAILED)
+        console(words.FACTORY_DONE if committed else words.FACTORY_FAILED)
         return committed
 
     def _developer_flow(self, image: FirmwareImage, console: Callable[[str], None]) -> None:
         """First boot of a developer image: store the compiled-in credentials."""
         if has_credentials(self.store):
-            console(DEVELOPER_CREDENTIALS_EXIST)
+            console(words.DEVELOPER_CREDENTIALS_EXIST)
             return
         creds = image.developer_credentials()
         if not creds:
             raise FirmwareError("developer image carries no developer credentials; rebuild it.")
-        console(STARTING_DEVELOPER_FLOW)
+        console(words.STARTING_DEVELOPER_FLOW)
         write_developer_credentials(self.store, creds)
 
     async def _run_client(self, image: FirmwareImage, console: Callable[[str], None]) -> None:

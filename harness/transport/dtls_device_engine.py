@@ -11,7 +11,6 @@ OpenSSL, never Mbed TLS: the service's DTLS is Mbed TLS (`dtls_server_engine.py`
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 
@@ -22,8 +21,15 @@ from OpenSSL._util import lib as _lib
 
 from harness.pki import Credential, load_certificate
 from harness.transport.errors import TransportError
-from harness.transport.openssl_device import DEVICE_GROUPS, _ssl_reason
-from harness.transport.tls_engine import MAX_READ, TlsEngineError, TlsPeerClosed
+from harness.transport.openssl_board import (
+    DEVICE_GROUPS,
+    received,
+    set_verify_time,
+    ssl_reason,
+    to_send,
+    use_device_credential,
+)
+from harness.transport.tls_engine import TlsEngineError
 
 DTLS1_2 = 0xFEFD
 X509_SUITES = b"ECDHE-ECDSA-AES128-CCM8:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384"
@@ -59,7 +65,7 @@ class DeviceDtlsEngine:
         except SSL.WantReadError:
             return False
         except SSL.Error as exc:
-            raise TlsEngineError(_ssl_reason(exc)) from None
+            raise TlsEngineError(ssl_reason(exc)) from None
         self.done = True
         self._owner.session = self._conn.get_session()
         self._owner.adopt_time(int.from_bytes(self._conn.server_random()[:4], "big"))
@@ -76,37 +82,18 @@ class DeviceDtlsEngine:
 
     def read(self) -> list[bytes]:
         """Application records (one CoAP message each) available now."""
-        out: list[bytes] = []
-        try:
-            while True:
-                out.append(self._conn.recv(MAX_READ))
-        except SSL.WantReadError:
-            pass
-        except SSL.ZeroReturnError:
-            raise TlsPeerClosed from None
-        except SSL.Error as exc:
-            raise TlsEngineError(_ssl_reason(exc)) from None
-        return out
+        return received(self._conn)
 
     def write(self, message: bytes) -> None:
         """Encrypt one message as one record."""
         try:
             self._conn.send(message)
         except SSL.Error as exc:
-            raise TlsEngineError(_ssl_reason(exc)) from None
+            raise TlsEngineError(ssl_reason(exc)) from None
 
     def outgoing(self) -> list[bytes]:
         """Datagrams to send."""
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = self._conn.bio_read(MAX_READ)
-            except SSL.WantReadError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return chunks
+        return to_send(self._conn)
 
     @property
     def resumed(self) -> bool:
@@ -138,8 +125,8 @@ class DeviceDtlsContext:
                                  "server CA with the certificate.")
         self._cred = cred
         self._psk = psk
-        self._cas = [c if isinstance(c, x509.Certificate) else load_certificate(c)
-                     for c in server_ca]
+        self._cas = [crypto.X509.from_cryptography(c if isinstance(c, x509.Certificate)
+                                                   else load_certificate(c)) for c in server_ca]
         self.clock = clock
         self._on_time = on_time
         self.session: SSL.Session | None = None
@@ -151,8 +138,7 @@ class DeviceDtlsContext:
         its verification time set to the device clock now."""
         store = self._ssl_context.get_cert_store()
         if store is not None and self._cred is not None:
-            store.set_time(dt.datetime.fromtimestamp(max(0, int(self.clock())), dt.UTC)
-                           .replace(tzinfo=None))
+            set_verify_time(store, self.clock())
         return self._ssl_context
 
     def _psk_answer(self, _ssl, _hint, identity, max_identity, key, max_key) -> int:
@@ -177,22 +163,7 @@ class DeviceDtlsContext:
             return ctx
         assert self._cred is not None
         ctx.set_cipher_list(X509_SUITES + b":@SECLEVEL=0")
-        try:
-            ctx.use_certificate(self._cred.cert)
-            for ca in self._cred.chain:
-                ctx.add_extra_chain_cert(ca)
-            ctx.use_privatekey(self._cred.key)
-            ctx.check_privatekey()
-        except SSL.Error as exc:
-            raise TransportError(f"The device certificate and its key cannot be used "
-                                 f"({_ssl_reason(exc)}); pass the key of the certificate.") from None
-        store = ctx.get_cert_store()
-        assert store is not None
-        for ca in self._cas:
-            store.add_cert(crypto.X509.from_cryptography(ca))
-        store.set_flags(crypto.X509StoreFlags.PARTIAL_CHAIN)
-        store.set_time(dt.datetime.fromtimestamp(max(0, int(self.clock())), dt.UTC)
-                       .replace(tzinfo=None))
+        use_device_credential(ctx, self._cred, self._cas, self.clock())
         ctx.set_verify(SSL.VERIFY_PEER, lambda _c, _x, _e, _d, ok: bool(ok))
         return ctx
 

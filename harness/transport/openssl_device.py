@@ -26,10 +26,17 @@ from OpenSSL._util import lib as _lib
 
 from harness.pki import Credential, load_certificate
 from harness.transport.errors import TransportError
-from harness.transport.tls_engine import MAX_READ, TlsEngine, TlsEngineError, TlsPeerClosed
+from harness.transport.openssl_board import (
+    DEVICE_GROUPS,
+    received,
+    set_verify_time,
+    ssl_reason,
+    to_send,
+    use_device_credential,
+)
+from harness.transport.tls_engine import TlsEngine, TlsEngineError
 
 DEVICE_CIPHERS = b"ECDHE-ECDSA-AES128-CCM8:@SECLEVEL=0"  # CCM-8 sits below OpenSSL's level 1
-DEVICE_GROUPS = b"P-256"
 DEVICE_SIGALGS = b"ECDSA+SHA256:ECDSA+SHA224"
 NOT_YET_VALID = 9  # X509_V_ERR_CERT_NOT_YET_VALID
 
@@ -38,11 +45,6 @@ Clock = Callable[[], float]
 
 def _x509_error(code: int) -> str:
     return _ffi.string(_lib.X509_verify_cert_error_string(code)).decode("ascii", "replace")
-
-
-def _ssl_reason(exc: SSL.Error) -> str:
-    parts = [str(e[2] or e[1]) for e in (exc.args[0] if exc.args else []) if isinstance(e, tuple)]
-    return ", ".join(p for p in parts if p) or type(exc).__name__
 
 
 def _when(unix: float) -> str:
@@ -73,7 +75,7 @@ class DeviceTlsEngine:
     def _set_verify_time(self, unix: float) -> None:
         store = self._ctx.get_cert_store()
         assert store is not None
-        store.set_time(dt.datetime.fromtimestamp(max(0, int(unix)), dt.UTC).replace(tzinfo=None))
+        set_verify_time(store, unix)
 
     def feed(self, data: bytes) -> None:
         """Hand ciphertext to OpenSSL."""
@@ -85,7 +87,7 @@ class DeviceTlsEngine:
         except SSL.WantReadError:
             return False
         except SSL.Error as exc:
-            reason = _ssl_reason(exc)
+            reason = ssl_reason(exc)
             if self._state == "renegotiating":
                 raise TlsEngineError(
                     f"the server refused the renegotiation ({reason}); the device clock "
@@ -127,37 +129,18 @@ class DeviceTlsEngine:
 
     def read(self) -> bytes:
         """Plaintext available now."""
-        chunks: list[bytes] = []
-        try:
-            while True:
-                chunks.append(self._conn.recv(MAX_READ))
-        except SSL.WantReadError:
-            pass
-        except SSL.ZeroReturnError:
-            raise TlsPeerClosed from None
-        except SSL.Error as exc:
-            raise TlsEngineError(_ssl_reason(exc)) from None
-        return b"".join(chunks)
+        return b"".join(received(self._conn))
 
     def write(self, data: bytes) -> None:
         """Encrypt one message as one record."""
         try:
             self._conn.sendall(data)
         except SSL.Error as exc:
-            raise TlsEngineError(_ssl_reason(exc)) from None
+            raise TlsEngineError(ssl_reason(exc)) from None
 
     def outgoing(self) -> bytes:
         """Ciphertext OpenSSL has written."""
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = self._conn.bio_read(MAX_READ)
-            except SSL.WantReadError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return b"".join(to_send(self._conn))
 
     def peer_certificate(self) -> bytes | None:
         """DER of the server certificate."""
@@ -204,25 +187,7 @@ class DeviceTlsContext:
                 _lib.SSL_CTX_set1_sigalgs_list(ctx._context, DEVICE_SIGALGS) != 1:
             raise TransportError("This OpenSSL cannot limit the groups or signature algorithms "
                                  "to the real client's; upgrade pyOpenSSL/cryptography.")
-        try:
-            ctx.use_certificate(self._cred.cert)
-            for ca in self._cred.chain:
-                ctx.add_extra_chain_cert(ca)
-            ctx.use_privatekey(self._cred.key)
-            ctx.check_privatekey()
-        except SSL.Error as exc:
-            raise TransportError(
-                f"Certificate {self._cred.cert.subject.rfc4514_string()} and its key cannot be "
-                f"used ({_ssl_reason(exc)}); pass the key that belongs to the certificate."
-            ) from None
-        store = ctx.get_cert_store()
-        assert store is not None
-        for ca in self._cas:
-            store.add_cert(ca)
-        # like Mbed TLS: any configured CA is an anchor, even an intermediate
-        store.set_flags(crypto.X509StoreFlags.PARTIAL_CHAIN)
-        store.set_time(dt.datetime.fromtimestamp(max(0, int(self.clock())), dt.UTC)
-                       .replace(tzinfo=None))
+        use_device_credential(ctx, self._cred, self._cas, self.clock())
         return ctx
 
     def adopt_time(self, unix: int) -> None:

@@ -20,9 +20,10 @@ import tty
 from pathlib import Path
 from typing import Any
 
-from harness.boards.board import Board, BoardUnavailable, Capabilities, Survey
+from harness.boards.board import BoardUnavailable, Capabilities, Survey
 from harness.boards.console import SerialConsole
 from harness.boards.manifest import FirmwareManifest
+from harness.boards.process_board import RUN_DIR, TTY_LINK, ProcessBoard, boards_folder
 from harness.boards.process_port import plain
 from harness.config import FCC_CLIENT_ENV, FactoryClientBoardConfig
 from harness.errors import HilError
@@ -30,32 +31,26 @@ from harness.provisioning.real_client import RealClientError, RealFactoryClient,
 
 FCC_DIR_ENV = "HIL_FCC_DIR"
 """Where fcc boards keep their binary, working dir (storage) and port link."""
-CLIENT = "factory-client.elf"
-RUN_DIR = "run"
-STORAGE = "pal"
-TTY_LINK = "tty"
 TRACE_KEPT = 2000  # trace lines kept for a console opened after the client started
 GET_SOCAT = "socat is not installed; apt-get install socat (the bridge from its TCP port to a pty)"
 
 
 def fcc_root() -> Path:
     """The folder of all fcc boards: $HIL_FCC_DIR, else a per-user temp folder."""
-    import tempfile
-
-    env = os.environ.get(FCC_DIR_ENV)
-    return Path(env) if env else Path(tempfile.gettempdir()) / f"dm-hil-fcc-{os.getuid()}"
+    return boards_folder(FCC_DIR_ENV, "fcc")
 
 
-class FactoryClientBoard(Board):
+class FactoryClientBoard(ProcessBoard):
     """factory-client.elf run as a child process, its socket bridged to a pty by socat."""
 
     kind = "fcc"
     config: FactoryClientBoardConfig
+    client_name = "factory-client.elf"
+    image_hint = "factory-client.elf"
 
     def __init__(self, config: FactoryClientBoardConfig, *, emulate_baud: bool = True) -> None:
         """Wrap `config`; its files live in $HIL_FCC_DIR/<id>."""
-        super().__init__(config, emulate_baud=emulate_baud)
-        self.dir = fcc_root() / self.id
+        super().__init__(config, fcc_root() / config.id, emulate_baud=emulate_baud)
         self.client_process: RealFactoryClient | None = None
         self.bridge: subprocess.Popen[bytes] | None = None
         self._master: int | None = None
@@ -74,16 +69,6 @@ class FactoryClientBoard(Board):
                 "app_calls": "the real factory client has no Device Management client to call",
                 "firmware_modes": "the real factory client runs the factory flow only",
             })
-
-    @property
-    def client(self) -> Path:
-        """The board's copy of the client binary (its "flash")."""
-        return self.dir / CLIENT
-
-    @property
-    def storage(self) -> Path:
-        """The client's storage (./pal of its working dir)."""
-        return self.dir / RUN_DIR / STORAGE
 
     def check(self) -> None:
         """Raise BoardUnavailable when the binary or socat is missing."""
@@ -150,7 +135,7 @@ class FactoryClientBoard(Board):
         console.feed(backlog)  # what the client printed before the console opened
         return console
 
-    def _end(self) -> None:
+    def _end(self, *, cut: bool = False) -> None:
         """Stop the bridge and the client (the pty stays: it is the board's UART)."""
         bridge, self.bridge = self.bridge, None
         if bridge is not None:
@@ -177,10 +162,6 @@ class FactoryClientBoard(Board):
         with contextlib.suppress(FileNotFoundError):
             (self.dir / TTY_LINK).unlink()
 
-    def port(self) -> str | None:
-        """The stable link to the board's pty."""
-        return str(self.dir / TTY_LINK)
-
     # --- firmware ------------------------------------------------------------------------------
     def image_file(self, name: str, manifest: FirmwareManifest, dest_dir: Path, *,
                    developer_credentials: Any = None, extra: dict[str, Any] | None = None) -> Path:
@@ -191,57 +172,6 @@ class FactoryClientBoard(Board):
                            "use a factory image.")
         self.check()
         return self.config.binary_path()
-
-    def flash(self, image: str | Path, *, timeout: float = 120.0, progress: bool = False,
-              chip_erase: bool = False) -> float:
-        """Copy the client binary in and start it (`chip_erase`: on a blank storage)."""
-        import time
-
-        started = time.monotonic()
-        source = Path(image)
-        if not source.is_file():
-            raise HilError(f"image {source} does not exist; give factory-client.elf.")
-        self.start()
-        self._end()
-        if chip_erase:
-            self._wipe()
-        self.dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, self.client)
-        self.client.chmod(0o700)
-        self._run()
-        return time.monotonic() - started
-
-    def _wipe(self) -> None:
-        shutil.rmtree(self.dir / RUN_DIR, ignore_errors=True)
-
-    def erase(self) -> None:
-        """No client, no storage: a factory-new board."""
-        self._end()
-        self._wipe()
-        with contextlib.suppress(FileNotFoundError):
-            self.client.unlink()
-
-    # --- control -------------------------------------------------------------------------------
-    def reset(self, *, halt: bool = False) -> None:
-        """Restart the client on its storage (a new factory session can begin)."""
-        if halt:
-            self._missing("can_halt")
-        self.start()
-        self._end()
-        if self.client.is_file():
-            self._run()
-
-    def factory_reset(self) -> None:
-        """Wipe the storage (./pal) and restart the client."""
-        self.start()
-        self._end()
-        self._wipe()
-        if self.client.is_file():
-            self._run()
-
-    def power_cycle(self) -> None:
-        """A process's cold boot is a restart."""
-        self.reset()
 
     # --- discovery -----------------------------------------------------------------------------
     def survey(self, ports: list[Any], probe_seen: bool) -> Survey:

@@ -26,10 +26,9 @@ from typing import Any
 
 from pyocd.core.exceptions import Error as PyocdError
 
-from harness.boards.board import Board, BoardUnavailable, Capabilities, Survey
+from harness.boards.board import BoardUnavailable, Capabilities, Survey
 from harness.boards.console import SerialConsole
-from harness.boards.flashing import ProbeRef, erase_chip, flash
-from harness.boards.kinds.pyocd import probe_reset
+from harness.boards.flashing import ProbeRef
 from harness.boards.kinds.virtual import VirtualBoard
 from harness.boards.labgrid_places import (
     Coordinator,
@@ -39,6 +38,7 @@ from harness.boards.labgrid_places import (
     coordinator,
 )
 from harness.boards.manifest import FirmwareManifest
+from harness.boards.probe_board import ProbeBoard
 from harness.boards.serial_bridge import SerialBridge
 from harness.config import LabgridBoardConfig, VirtualBoardConfig
 from harness.errors import HilError
@@ -117,7 +117,7 @@ def place_status(place: PlaceState) -> str:
     return f"labgrid place {place.name} on {hosts}: {held}"
 
 
-class LabgridBoard(Board):
+class LabgridBoard(ProbeBoard):
     """A board behind a labgrid place; acquired in start(), released in stop()."""
 
     kind = "labgrid"
@@ -309,27 +309,8 @@ class LabgridBoard(Board):
         return super().image_file(name, manifest, dest_dir,
                                   developer_credentials=developer_credentials, extra=extra)
 
-    def flash(self, image: str | Path, *, timeout: float = 120.0, progress: bool = False,
-              chip_erase: bool = False) -> float:
-        """Program through the remote probe and reset."""
-        with self._explained():
-            seconds = flash(self.probe_ref(), image, timeout=timeout, progress=progress,
-                            chip_erase=chip_erase)
-        self.last_image = Path(image)
-        return seconds
-
-    def erase(self) -> None:
-        """Chip erase through the remote probe."""
-        with self._explained():
-            erase_chip(self.probe_ref())
-
-    def reset(self, *, halt: bool = False) -> None:
-        """Reset through the remote probe."""
-        with self._explained():
-            probe_reset(self.probe_ref(), halt=halt)
-
     @contextlib.contextmanager
-    def _explained(self) -> Iterator[None]:
+    def _at_probe(self) -> Iterator[None]:
         """Probe errors (a `pyocd server` that is gone) get what labgrid knows appended."""
         try:
             yield

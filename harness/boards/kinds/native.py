@@ -9,70 +9,60 @@ factory reset wipes it; the console is its stdout, served on a pty like a UART.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
 import subprocess
-import tempfile
-import time
 import tty
 from pathlib import Path
 from typing import Any
 
-from harness.boards.board import Board, BoardUnavailable, Capabilities, Survey
+from harness.boards.board import BoardUnavailable, Capabilities, Survey
 from harness.boards.console import SerialConsole
 from harness.boards.manifest import FirmwareManifest, ManifestError
+from harness.boards.process_board import RUN_DIR, TTY_LINK, ProcessBoard, boards_folder
 from harness.boards.process_port import ProcessPort
 from harness.config import KIT_ENV, NativeBoardConfig
 from harness.devcreds import DeveloperCredentials, parse_c_file, write_c_file
 from harness.errors import HilError
+from harness.provisioning.real_client import die_with_parent
 
 NATIVE_DIR_ENV = "HIL_NATIVE_DIR"
 """Where native boards keep their linked client, working dir and console link."""
 BUILD_SCRIPT = "build-client.sh"
-CLIENT = "client.elf"
-RUN_DIR = "run"
-STORAGE = "pal"
-TTY_LINK = "tty"
 LINK_TIMEOUT = 120.0
 STOP_TIMEOUT = 5.0
 GET_A_CLIENT = ("get the Device Management Client kit (pdmc-linux-tcp, see the README's "
                 f"\"Real client\" section) and point `kit:` or ${KIT_ENV} at it")
-_PR_SET_PDEATHSIG = 1
 
 
-def native_root() -> Path:
-    """The folder of all native boards: $HIL_NATIVE_DIR, else a per-user temp folder."""
-    env = os.environ.get(NATIVE_DIR_ENV)
-    return Path(env) if env else Path(tempfile.gettempdir()) / f"dm-hil-native-{os.getuid()}"
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def _spawn_args(command: list[str]) -> tuple[list[str], dict[str, Any]]:
+def spawn_args(command: list[str]) -> tuple[list[str], dict[str, Any]]:
     """`command` so that it gets SIGTERM when the harness dies: through util-linux's setpriv
     (Python then starts it with vfork, in well under a millisecond), else a pre-exec hook (a
     full fork of the harness, ~15 ms: a reset's restart waits for it)."""
     setpriv = shutil.which("setpriv")
     if setpriv:
         return [setpriv, "--pdeathsig", "TERM", "--", *command], {}
-    return command, {"preexec_fn": _die_with_parent}
+    return command, {"preexec_fn": die_with_parent}
 
 
-class NativeBoard(Board):
+def native_root() -> Path:
+    """The folder of all native boards: $HIL_NATIVE_DIR, else a per-user temp folder."""
+    return boards_folder(NATIVE_DIR_ENV, "native")
+
+
+class NativeBoard(ProcessBoard):
     """The kit's client, linked per image, as a child process of the harness."""
 
     kind = "native"
     config: NativeBoardConfig
+    client_name = "client.elf"
+    image_hint = "a mbed_cloud_dev_credentials.c (`hil cloud dev-cert`) or a linked client"
+    folder_mode = 0o700
 
     def __init__(self, config: NativeBoardConfig, *, emulate_baud: bool = True) -> None:
         """Wrap `config`; its files live in $HIL_NATIVE_DIR/<id>."""
-        super().__init__(config, emulate_baud=emulate_baud)
-        self.dir = native_root() / self.id
+        super().__init__(config, native_root() / config.id, emulate_baud=emulate_baud)
         self.proc: subprocess.Popen[bytes] | None = None
         self.serial: ProcessPort | None = None
         self.halted = False
@@ -91,16 +81,6 @@ class NativeBoard(Board):
                                         "(credentials compiled in, no factory provisioning)",
                 "firmware_modes": "the real client kit links developer-mode clients only",
             })
-
-    @property
-    def client(self) -> Path:
-        """The linked client executable (its "flash")."""
-        return self.dir / CLIENT
-
-    @property
-    def storage(self) -> Path:
-        """The client's storage (./pal of its working dir)."""
-        return self.dir / RUN_DIR / STORAGE
 
     def kit(self) -> Path:
         """The kit folder, checked: it exists with its build script, and gcc/g++ are there."""
@@ -141,7 +121,7 @@ class NativeBoard(Board):
         # shows when printed (through a pipe it would wait in a 4 KB buffer)
         master, terminal = os.openpty()
         tty.setraw(terminal)
-        command, spawn = _spawn_args([str(self.client)])
+        command, spawn = spawn_args([str(self.client)])
         try:
             self.proc = subprocess.Popen(command, cwd=self.dir / RUN_DIR, stdin=terminal,
                                          stdout=terminal, stderr=terminal, **spawn)
@@ -183,10 +163,6 @@ class NativeBoard(Board):
             self.serial.close()
             self.serial = None
 
-    def port(self) -> str | None:
-        """The stable link to its console pty."""
-        return str(self.dir / TTY_LINK)
-
     # --- firmware ------------------------------------------------------------------------------
     def image_file(self, name: str, manifest: FirmwareManifest, dest_dir: Path, *,
                    developer_credentials: Any = None, extra: dict[str, Any] | None = None) -> Path:
@@ -202,23 +178,14 @@ class NativeBoard(Board):
     def flash(self, image: str | Path, *, timeout: float = LINK_TIMEOUT, progress: bool = False,
               chip_erase: bool = False) -> float:
         """Link the client with a credentials file (or copy a linked client), then run it."""
-        started = time.monotonic()
-        source = Path(image)
-        if not source.is_file():
-            raise HilError(f"image {source} does not exist; give a mbed_cloud_dev_credentials.c "
-                           "(`hil cloud dev-cert`) or a linked client.")
-        self.start()
-        self._end()
-        if chip_erase:
-            self._wipe()
-        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return super().flash(image, timeout=timeout, progress=progress, chip_erase=chip_erase)
+
+    def _install(self, source: Path, timeout: float) -> None:
+        """Link a credentials file (.c) into the kit's client, or copy a linked client."""
         if source.suffix == ".c":
             self._link(source, timeout)
         else:
             shutil.copyfile(source, self.client)
-        self.client.chmod(0o700)  # the linked client carries the device's private key
-        self._run()
-        return time.monotonic() - started
 
     def _link(self, creds: Path, timeout: float) -> None:
         try:
@@ -238,16 +205,6 @@ class NativeBoard(Board):
             raise HilError(f"board {self.id}: {BUILD_SCRIPT} failed ({why[0]}); fix the kit or "
                            "the credentials file.")
 
-    def _wipe(self) -> None:
-        shutil.rmtree(self.dir / RUN_DIR, ignore_errors=True)
-
-    def erase(self) -> None:
-        """No client, no storage: a factory-new board."""
-        self._end()
-        self._wipe()
-        with contextlib.suppress(FileNotFoundError):
-            self.client.unlink()
-
     # --- control -------------------------------------------------------------------------------
     def reset(self, *, halt: bool = False) -> None:
         """Restart the client on its storage (`halt`: stop it, SIGSTOP, until the next reset)."""
@@ -259,21 +216,7 @@ class NativeBoard(Board):
                 os.waitid(os.P_PID, self.proc.pid, os.WSTOPPED | os.WNOWAIT)
                 self.halted = True
             return
-        self._end(cut=True)
-        if self.client.is_file():
-            self._run()
-
-    def factory_reset(self) -> None:
-        """Wipe the storage (./pal) and restart: the client runs its developer flow again."""
-        self.start()
-        self._end()
-        self._wipe()
-        if self.client.is_file():
-            self._run()
-
-    def power_cycle(self) -> None:
-        """A process's cold boot is a restart."""
-        self.reset()
+        self._restart(cut=True)
 
     # --- discovery -----------------------------------------------------------------------------
     def survey(self, ports: list[Any], probe_seen: bool) -> Survey:

@@ -5,35 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pyocd.core.helpers import ConnectHelper
-
-from harness.boards.board import Board, Capabilities, Survey
+from harness.boards.board import Capabilities, Survey
 from harness.boards.console import SerialConsole
-from harness.boards.flashing import FlashError, ProbeRef, check_image, erase_chip, flash
+from harness.boards.flashing import ProbeRef, check_image
+from harness.boards.probe_board import ProbeBoard
 from harness.config import PyocdBoardConfig
 
 
-def probe_session(probe: ProbeRef, *, halt: bool) -> Any:
-    """An open-able pyOCD session on the board's probe (resumes the core on close unless `halt`)."""
-    session = ConnectHelper.session_with_chosen_probe(
-        unique_id=probe.unique_id, target_override=probe.target, blocking=False,
-        options={"resume_on_disconnect": not halt})  # pyOCD resumes the core on close otherwise
-    if session is None:
-        raise FlashError(f"board {probe.id}: probe {probe.unique_id} is not connected; "
-                         "check `pyocd list`.")
-    return session
-
-
-def probe_reset(probe: ProbeRef, *, halt: bool = False) -> None:
-    """Reset through the probe, optionally staying halted."""
-    with probe_session(probe, halt=halt) as session:
-        if halt:
-            session.target.reset_and_halt()
-        else:
-            session.target.reset()
-
-
-class PyocdBoard(Board):
+class PyocdBoard(ProbeBoard):
     """Flashing, erase and reset through pyOCD; the console on its USB serial port."""
 
     kind = "pyocd"
@@ -68,25 +47,6 @@ class PyocdBoard(Board):
     def check_image(self, image: Path) -> None:
         """A pyOCD image file (.bin/.hex/.elf/.axf), not empty; its fit is pyOCD's to judge."""
         check_image(image)
-
-    def flash(self, image: str | Path, *, timeout: float = 120.0, progress: bool = False,
-              chip_erase: bool = False) -> float:
-        """Program the image through pyOCD and reset."""
-        self.start()
-        seconds = flash(self.probe_ref(), image, timeout=timeout, progress=progress,
-                        chip_erase=chip_erase)
-        self.last_image = Path(image)
-        return seconds
-
-    def erase(self) -> None:
-        """Chip erase through pyOCD."""
-        self.start()
-        erase_chip(self.probe_ref())
-
-    def reset(self, *, halt: bool = False) -> None:
-        """Reset through the probe."""
-        self.start()
-        probe_reset(self.probe_ref(), halt=halt)
 
     def survey(self, ports: list[Any], probe_seen: bool) -> Survey:
         """Its USB serial port (by serial number or path) and whether its probe is there."""

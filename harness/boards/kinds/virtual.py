@@ -11,10 +11,10 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from harness.boards.board import Board, Capabilities, Survey
-from harness.boards.flashing import ProbeRef, check_image, erase_chip, flash
-from harness.boards.kinds.pyocd import probe_reset
+from harness.boards.board import Capabilities, Survey
+from harness.boards.flashing import ProbeRef, check_image
 from harness.boards.manifest import FirmwareManifest, ManifestError
+from harness.boards.probe_board import ProbeBoard
 from harness.config import VirtualBoardConfig
 from harness.errors import HilError
 from harness.sim import registry
@@ -38,7 +38,7 @@ def write_private(path: Path, data: bytes) -> Path:
     return path
 
 
-class VirtualBoard(Board):
+class VirtualBoard(ProbeBoard):
     """A `python -m harness.sim` process started on demand; flashed and reset through pyOCD."""
 
     kind = "sim"
@@ -130,26 +130,6 @@ class VirtualBoard(Board):
     def check_image(self, image: Path) -> None:
         """A pyOCD image file that fits the virtual flash."""
         check_image(image, FlashGeometry().size)
-
-    def flash(self, image: str | Path, *, timeout: float = 120.0, progress: bool = False,
-              chip_erase: bool = False) -> float:
-        """Program through pyOCD (the same calls as a real board) and reset."""
-        self.start()
-        seconds = flash(self.probe_ref(), image, timeout=timeout, progress=progress,
-                        chip_erase=chip_erase)
-        self.last_image = Path(image)
-        return seconds
-
-    def erase(self) -> None:
-        """Chip erase through pyOCD: firmware and KVStore."""
-        self.start()
-        erase_chip(self.probe_ref())
-
-    # --- control -------------------------------------------------------------------------------
-    def reset(self, *, halt: bool = False) -> None:
-        """Reset through its pyOCD probe."""
-        self.start()
-        probe_reset(self.probe_ref(), halt=halt)
 
     def power_cycle(self) -> None:
         """Power off and on (cold boot)."""

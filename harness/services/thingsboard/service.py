@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import os
 import secrets
 import socket
 import ssl
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import uvicorn
 from harness import pki
 from harness.config import ThingsBoardConfig
 from harness.errors import HilError
+from harness.service_runner import ServiceRunner
 from harness.services.thingsboard.broker import TbBroker, ThingsBoardRules
 from harness.services.thingsboard.rest import build_app
 from harness.services.thingsboard.store import TbStore
@@ -27,7 +26,6 @@ CA_FILE = "tb-ca.pem"
 SERVER_CERT_FILE = "tb-server.pem"
 SERVER_KEY_FILE = "tb-server.key"
 JWT_SECRET_FILE = "tb-jwt.secret"
-START_TIMEOUT = 30.0
 
 
 class TbServiceError(HilError):
@@ -175,75 +173,9 @@ class ThingsBoardService:
                 "ca": str(self.ca_path), "data_dir": str(self.data_dir)}
 
 
-class TbServiceThread:
+class TbServiceThread(ServiceRunner[ThingsBoardService]):
     """A ThingsBoardService on a daemon thread; start() returns once it listens."""
 
     def __init__(self, config: ThingsBoardConfig | None = None, data_dir: Path | None = None) -> None:
-        self.service = ThingsBoardService(config, data_dir)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._started = threading.Event()
-        self._error: BaseException | None = None
-        self._stop: asyncio.Event | None = None
-
-    def start(self, timeout: float = START_TIMEOUT) -> ThingsBoardService:
-        """Start the service thread; raise the service's error if it cannot start."""
-        self._thread = threading.Thread(target=self._run, name="tb-service", daemon=True)
-        self._thread.start()
-        if not self._started.wait(timeout):
-            raise TbServiceError(f"The ThingsBoard service did not start within {timeout:g} s; see its log.")
-        if self._error is not None:
-            self._thread.join(timeout)
-            raise self._error
-        return self.service
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._main())
-        finally:
-            loop.close()
-
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        try:
-            await self.service.start()
-        except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
-            self._error = exc
-            self._started.set()
-            return
-        self._started.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await self.service.stop()
-
-    def call(self, func: Any, *args: Any, timeout: float = 30.0) -> Any:
-        """Run a plain function on the service loop thread and return its result."""
-        if self._loop is None:
-            raise TbServiceError("The ThingsBoard service is not running; start it first.")
-
-        async def wrapper() -> Any:
-            return func(*args)
-        future = asyncio.run_coroutine_threadsafe(wrapper(), self._loop)
-        try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            raise TimeoutError(f"The ThingsBoard service did not answer within {timeout:g} s.") from None
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop the service and join the thread (idempotent)."""
-        if self._thread is None:
-            return
-        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
-        self._thread = None
-
-    def __enter__(self) -> ThingsBoardService:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(ThingsBoardService(config, data_dir), what="ThingsBoard service",
+                         thread_name="tb-service", error=TbServiceError)

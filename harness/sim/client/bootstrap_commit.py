@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.client import console as text
+from harness.client.errors import ClientError
+from harness.client.failures import Failure
 from harness.errors import HilError
 from harness.lwm2m.ids import Device, Security, SecurityMode, Server
 from harness.lwm2m.tlv import TlvError, as_int, as_str
 from harness.pki import subject_fields
 from harness.provisioning import items
-from harness.sim import console_text as text
 from harness.sim.client.bootstrap_site import BootstrapData
 from harness.sim.client.credentials import (
     LWM2M_SECURITY_MODE,
@@ -18,7 +20,6 @@ from harness.sim.client.credentials import (
     load_chain,
     query_value,
 )
-from harness.sim.client.error_map import Failure
 from harness.sim.client.outcomes import Retry, finish_failed
 from harness.sim.client.security_object import CHAIN_RESOURCES
 
@@ -46,7 +47,7 @@ def commit_bootstrap(store, data: BootstrapData, bs_creds: ServerCredentials,
     """Store what Bootstrap-Finish committed (runtime items), or raise Retry."""
     lwm2m = data.lwm2m_instance()
     if lwm2m is None:
-        raise Retry(Failure(text.ClientError.ConnectBootstrapFailed, text.DETAILS_NO_SECURITY_OBJECT))
+        raise Retry(Failure(ClientError.ConnectBootstrapFailed, text.DETAILS_NO_SECURITY_OBJECT))
     try:
         uri = as_str(raw(lwm2m, Security.SERVER_URI))
         mode = as_int(raw(lwm2m, Security.SECURITY_MODE)) if Security.SECURITY_MODE in lwm2m \
@@ -70,7 +71,7 @@ def commit_bootstrap(store, data: BootstrapData, bs_creds: ServerCredentials,
     try:
         _store(store, data, bs_creds, uri, mode, material, subject)
     except (HilError, OSError, TlvError):
-        raise Retry(Failure(text.ClientError.ConnectorFailedToStoreCredentials,
+        raise Retry(Failure(ClientError.ConnectorFailedToStoreCredentials,
                             text.DETAILS_STORE_FAILED)) from None
     server_lifetime = None
     lifetime = data.server.get(Server.LIFETIME)

@@ -19,9 +19,11 @@ from urllib.parse import urlsplit
 
 from aiocoap import Code
 
+from harness.client import console as text
+from harness.client.errors import ClientError, error_lines
+from harness.client.failures import Failure, bootstrap_failure, registration_failure
 from harness.lwm2m.ids import ContentFormat, Device
 from harness.provisioning import items
-from harness.sim import console_text as text
 from harness.sim.client.bootstrap_commit import commit_bootstrap
 from harness.sim.client.bootstrap_site import BootstrapSite
 from harness.sim.client.credentials import (
@@ -39,7 +41,6 @@ from harness.sim.client.credentials import (
     uri_query,
 )
 from harness.sim.client.device_object import DeviceObject, client_device_values
-from harness.sim.client.error_map import Failure, bootstrap_failure, registration_failure
 from harness.sim.client.outcomes import Deregistered, Rebootstrap, Retry, Stop
 from harness.sim.client.security_object import CHAIN_LOST_DETAILS
 from harness.sim.client.server_link import ServerLink
@@ -104,7 +105,7 @@ class DeviceClient:
                     await self._wait_or_deregister(delay)
                 except Rebootstrap:
                     delete_lwm2m_credentials(self.store)
-                    self._report(Failure(text.ClientError.ConnectBootstrapFailed,
+                    self._report(Failure(ClientError.ConnectBootstrapFailed,
                                          text.DETAILS_REBOOTSTRAP))
                     delay = self.backoff.rebootstrap_delay()
                     self._say(text.TRACE_REBOOTSTRAP.format(delay=delay))
@@ -134,7 +135,7 @@ class DeviceClient:
         elif self._bootstrap_mode():
             await self._bootstrap()
         else:
-            raise Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
+            raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
                                 text.DETAILS_READ_FAILED, retry=False))
 
     def _bootstrap_mode(self) -> bool:
@@ -149,10 +150,10 @@ class DeviceClient:
         try:
             creds = read_server_credentials(self.store, BOOTSTRAP_ITEMS)
         except CredentialError as exc:
-            raise Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
+            raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
                                 str(exc), retry=False)) from None
         if creds is None:
-            raise Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
+            raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
                                 text.DETAILS_READ_FAILED, retry=False))
         endpoint = self.store.get_str(items.ENDPOINT_NAME) or creds.subject.get("CN", "")
         query: list[str] = [f"ep={endpoint}"]
@@ -176,7 +177,7 @@ class DeviceClient:
                 async with asyncio.timeout(self.settings.request_timeout):
                     await site.done.wait()
             except TimeoutError:
-                raise Retry(Failure(text.ClientError.ConnectBootstrapFailed,
+                raise Retry(Failure(ClientError.ConnectBootstrapFailed,
                                      text.DETAILS_BS_FINISH_FAILED.format(reason="timeout"))) from None
             if site.failure is not None:
                 raise Retry(site.failure)
@@ -208,11 +209,11 @@ class DeviceClient:
         except CredentialError as exc:
             if self._bootstrap_mode():
                 raise Rebootstrap() from None
-            raise Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
+            raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
                                 str(exc), retry=False)) from None
         assert creds is not None
         if self._chain_resources_lost:
-            raise Stop(Failure(text.ClientError.ConnectorFailedToReadCredentials,
+            raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
                                 CHAIN_LOST_DETAILS, retry=False))
         if self._bootstrap_mode() and creds.device is not None and \
                 is_expired(creds.device.cert, self._now()):
@@ -249,14 +250,14 @@ class DeviceClient:
                                            device.links().encode(), ContentFormat.LINK_FORMAT)
         except Retry as exc:
             if self._bootstrap_mode() and exc.failure is not None and \
-                    exc.failure.error is text.ClientError.ConnectSecureConnectionFailed:
+                    exc.failure.error is ClientError.ConnectSecureConnectionFailed:
                 raise Rebootstrap() from None
             raise
         if response.code != Code.CREATED:
             failure = registration_failure(response.code)
             if failure is None:
                 raise Retry(None)
-            if failure.error is text.ClientError.ConnectInvalidParameters and self._bootstrap_mode():
+            if failure.error is ClientError.ConnectInvalidParameters and self._bootstrap_mode():
                 self._report(failure)
                 raise Rebootstrap()
             raise (Retry(failure) if failure.retry else Stop(failure))
@@ -318,7 +319,7 @@ class DeviceClient:
         except Retry:
             response = None
         if response is None or response.code != Code.DELETED:
-            self._report(Failure(text.ClientError.ConnectorUnregistrationFailed,
+            self._report(Failure(ClientError.ConnectorUnregistrationFailed,
                                  "Unregistration failed"))
         self.registered.clear()
         self._say(text.UNREGISTERED)
@@ -379,6 +380,6 @@ class DeviceClient:
         self.console(line)
 
     def _report(self, failure: Failure) -> None:
-        for line in text.error_lines(failure.error, failure.details, self.settings.client_version):
+        for line in error_lines(failure.error, failure.details, self.settings.client_version):
             self._say(line)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from harness.sim import console_text as text
-from harness.sim.client.error_map import Failure
+from harness.client import console as text
+from harness.client.errors import ClientError
+from harness.client.failures import Failure
 
 
 class Retry(Exception):
@@ -32,5 +33,5 @@ class Deregistered(Exception):
 
 def finish_failed(reason: str) -> Failure:
     """The failure of a Bootstrap-Finish the client refuses (`BS FIN fails :<reason>`)."""
-    return Failure(text.ClientError.ConnectBootstrapFailed,
+    return Failure(ClientError.ConnectBootstrapFailed,
                    text.DETAILS_BS_FINISH_FAILED.format(reason=reason))

@@ -13,11 +13,12 @@ import aiocoap
 from aiocoap import Code, Message
 from aiocoap import error as coap_error
 
+from harness.client import console as text
+from harness.client.errors import ClientError
+from harness.client.failures import Failure
 from harness.errors import HilError
 from harness.lwm2m.blockwise import send_blockwise
-from harness.sim import console_text as text
 from harness.sim.client.credentials import CredentialError, ServerCredentials, host_port
-from harness.sim.client.error_map import Failure
 from harness.sim.client.outcomes import Retry, Stop
 from harness.transport import SecureConnectionError, create_client_context, kind_for, transport
 
@@ -48,7 +49,7 @@ class ServerLink:
         try:
             host, port = host_port(creds.uri, 5684 if scheme == "coaps" else 5683)
         except CredentialError as exc:
-            raise Stop(Failure(text.ClientError.ConnectInvalidParameters, str(exc), retry=False)) \
+            raise Stop(Failure(ClientError.ConnectInvalidParameters, str(exc), retry=False)) \
                 from None
         kind = kind_for(self.transport_setting, scheme)
         family = transport(kind).tls_family
@@ -58,7 +59,7 @@ class ServerLink:
             self.context = await create_client_context(kind, ssl_context=ssl_context, site=site)
         except HilError as exc:
             log.warning("client context for %s failed: %s", kind, exc)
-            raise Retry(Failure(text.ClientError.ConnectSecureConnectionFailed,
+            raise Retry(Failure(ClientError.ConnectSecureConnectionFailed,
                                 text.DETAILS_SECURE_RETRY)) from None
         shown_host = f"[{host}]" if ":" in host else host
         return f"{scheme}://{shown_host}:{port}"
@@ -77,7 +78,7 @@ class ServerLink:
         """One request (block-wise when large) and its final response; Retry on a network or
         secure-connection failure."""
         if self.context is None:
-            raise Retry(Failure(text.ClientError.ConnectNetworkError, text.DETAILS_NETWORK_RETRY))
+            raise Retry(Failure(ClientError.ConnectNetworkError, text.DETAILS_NETWORK_RETRY))
         message = Message(code=code, uri=base, payload=payload)
         message.opt.uri_path = path
         message.opt.uri_query = tuple(query)
@@ -88,9 +89,9 @@ class ServerLink:
                 return await send_blockwise(self.context, message, window=BLOCKS_IN_FLIGHT,
                                             timeout=self.request_timeout)
         except SecureConnectionError:
-            raise Retry(Failure(text.ClientError.ConnectSecureConnectionFailed,
+            raise Retry(Failure(ClientError.ConnectSecureConnectionFailed,
                                 text.DETAILS_SECURE_RETRY)) from None
         except (TimeoutError, coap_error.Error, OSError) as exc:
             log.debug("request %s failed: %r", "/".join(path), exc)
-            raise Retry(Failure(text.ClientError.ConnectNetworkError,
+            raise Retry(Failure(ClientError.ConnectNetworkError,
                                 text.DETAILS_NETWORK_RETRY)) from None

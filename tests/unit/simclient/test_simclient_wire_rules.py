@@ -17,12 +17,12 @@ from aiocoap.numbers.types import Type
 from simclient_lab import AID, FIRMWARE, Console, Platform, client_task
 from test_simclient_flow import running
 
+from harness.client import console as text
 from harness.lwm2m import tlv
 from harness.lwm2m.blockwise import Block1Receiver, is_answer
 from harness.lwm2m.linkformat import parse_links
 from harness.provisioning import items
 from harness.provisioning.store import ItemStore
-from harness.sim import console_text as text
 from harness.sim.client import DeviceClient
 from harness.sim.client.security_object import CHAIN_RESOURCES, ObjectModel
 
