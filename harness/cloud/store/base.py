@@ -64,6 +64,11 @@ class StoreBase:
         self._sql.executescript(SCHEMA)
         self._check_version()
 
+    @property
+    def database(self) -> SqliteDb:
+        """The SQLite connection under the store (grouped commits: harness.cloud.commit_group)."""
+        return self._sql
+
     def close(self) -> None:
         """Close the database (idempotent)."""
         self._sql.close()
