@@ -13,6 +13,7 @@ from aiocoap import Message
 from aiocoap.numbers.codes import Code
 
 from harness.cloud import events as ev
+from harness.cloud import rd_fastpath
 from harness.cloud.bootstrap_policy import QUOTA_REACHED, fingerprint_hex
 from harness.cloud.ca import ServicePki
 from harness.cloud.coap_util import (
@@ -104,6 +105,7 @@ class Lwm2mServer:
         if context is not None:
             answer_blocks_in_order(context)  # the client's pipelined Register blocks
             bound_duplicate_cache(context)  # answered Registers are not kept for 247 s each
+            rd_fastpath.install(context, self)  # Register and Update skip aiocoap's pipeline
         self._context = context
 
     def mount(self, site: aiocoap.resource.Site) -> None:
@@ -295,8 +297,7 @@ class Lwm2mServer:
 
     # ------------------------------------------------------------------ update / de-register
 
-    def _located(self, request: Message) -> Device:
-        path = tuple(request.opt.uri_path)
+    def _located(self, request: Message, path: tuple[str, ...]) -> Device:
         if len(path) != 2:
             raise _Refused(Code.NOT_FOUND, "No such registration; register again")
         device = self.store.get_device(path[1])
@@ -312,13 +313,13 @@ class Lwm2mServer:
 
     async def update(self, request: Message) -> Message:
         """POST /rd/<aid>/<id>: refresh the registration, merge changed resources."""
-        return await self.answer(self.update_now(request))
+        return await self.answer(self.update_now(request, tuple(request.opt.uri_path)))
 
-    def update_now(self, request: Message) -> Outcome:
+    def update_now(self, request: Message, path: tuple[str, ...]) -> Outcome:
         """Update: validate, write the change and its event (grouped); the event goes out after."""
         try:
             check_option_lengths(request)
-            device = self._located(request)
+            device = self._located(request, path)
             query = parse_query(request)
             live = self.live.get(device.id)
             version = live.version if live else "1.0"
@@ -354,7 +355,7 @@ class Lwm2mServer:
     async def deregister(self, request: Message) -> Message:
         """DELETE /rd/<aid>/<id>: end the registration, clear resources."""
         try:
-            device = self._located(request)
+            device = self._located(request, tuple(request.opt.uri_path))
             self._check_held(device.id)
         except _Refused as refused:
             return error_reply(refused.code, refused.text)
