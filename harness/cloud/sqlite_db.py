@@ -53,6 +53,7 @@ class SqliteDb:
         self._db: sqlite3.Connection | None = db
         self._joining = 0  # > 0: transaction() joins the open group (only read with the lock held)
         self._group_open = False
+        self._group_failed = False  # a write of the open group failed: the group was rolled back
 
     def _open_db(self) -> sqlite3.Connection:
         if self._db is None:
@@ -68,16 +69,16 @@ class SqliteDb:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Hold the lock for one BEGIN IMMEDIATE ... COMMIT; any exception rolls back.
 
-        Inside `joined()` the write is a savepoint of the open group instead; otherwise an open
-        group is committed first (a write outside the group is durable when this returns).
+        Inside `joined()` the write joins the open group instead; otherwise an open group is
+        settled first (a write outside the group is durable when this returns).
         """
         with self._lock:
             db = self._open_db()
             if self._joining:
-                with self._savepoint(db):
+                with self._grouped_write(db):
                     yield db
                 return
-            self.commit_group()
+            self._settle_group()
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -88,7 +89,10 @@ class SqliteDb:
                 db.execute("COMMIT")
 
     @contextmanager
-    def _savepoint(self, db: sqlite3.Connection) -> Iterator[None]:
+    def _grouped_write(self, db: sqlite3.Connection) -> Iterator[None]:
+        """One write inside the open group (opened here if needed). No savepoint per write (it
+        would copy every page the group already changed): a failing write rolls the whole group
+        back, and its commit_group() then raises so no member of it is acknowledged."""
         if not self._group_open:
             self._lock.acquire()  # held until commit_group()
             try:
@@ -97,14 +101,17 @@ class SqliteDb:
                 self._lock.release()
                 raise
             self._group_open = True
-        db.execute("SAVEPOINT joined")
         try:
             yield
         except BaseException:
-            db.execute("ROLLBACK TO joined")
-            db.execute("RELEASE joined")
+            self._group_failed = True
+            self._group_open = False
+            try:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+            finally:
+                self._lock.release()
             raise
-        db.execute("RELEASE joined")
 
     @contextmanager
     def joined(self) -> Iterator[None]:
@@ -117,8 +124,19 @@ class SqliteDb:
                 self._joining -= 1
 
     def commit_group(self) -> None:
-        """COMMIT the open group (if any) and release its lock; on failure it is rolled back."""
+        """COMMIT the open group (if any) and release its lock; on failure it is rolled back and
+        this raises (also when a write of the group failed since the last call)."""
         with self._lock:
+            if self._group_failed:
+                self._group_failed = False
+                if self._group_open:
+                    self._group_open = False
+                    try:
+                        self._open_db().execute("ROLLBACK")
+                    finally:
+                        self._lock.release()
+                raise self._error(f"A grouped write to the {self._name} failed; the group was "
+                                  "rolled back.")
             if not self._group_open:
                 return
             self._group_open = False
@@ -131,6 +149,19 @@ class SqliteDb:
             finally:
                 self._lock.release()
 
+    def _settle_group(self) -> None:
+        """Commit the open group, or roll it back when a write of it failed (it is doomed)."""
+        if not self._group_open:
+            return
+        if not self._group_failed:
+            self.commit_group()
+            return
+        self._group_open = False
+        try:
+            self._open_db().execute("ROLLBACK")
+        finally:
+            self._lock.release()
+
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """All rows of one read statement."""
         with self._lock:
@@ -139,8 +170,7 @@ class SqliteDb:
     def close(self) -> None:
         """Close the connection (idempotent)."""
         with self._lock:
-            if self._group_open:
-                self.commit_group()
+            self._settle_group()
             if self._db is not None:
                 self._db.close()
                 self._db = None
