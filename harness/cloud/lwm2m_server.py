@@ -13,7 +13,7 @@ from aiocoap import Message
 from aiocoap.numbers.codes import Code
 
 from harness.cloud import events as ev
-from harness.cloud import rd_fastpath
+from harness.cloud import gc_policy, rd_fastpath
 from harness.cloud.bootstrap_policy import QUOTA_REACHED, fingerprint_hex
 from harness.cloud.ca import ServicePki
 from harness.cloud.coap_util import (
@@ -119,6 +119,7 @@ class Lwm2mServer:
             self._schedule(device)
         loop = asyncio.get_running_loop()
         self.group = CommitGroup(self.store.database, loop)
+        gc_policy.pace_for_long_lived()
         self._expiry_task = loop.create_task(self._expiry_loop())
 
     async def close(self) -> None:

@@ -105,12 +105,12 @@ def _handler(server: Handlers, request: Message) -> Callable[[], Outcome] | None
 
 
 def _send(messages: Any, request: Message, response: Message) -> None:
-    """The response as a piggybacked ACK, kept for retransmissions of the request."""
+    """The response as a piggybacked ACK, kept for retransmissions of the request (without a
+    reference to the request: the duplicate cache holds thousands of answers)."""
     response.mtype = ACK
     response.mid = request.mid
     response.token = request.token
     response.remote = request.remote.as_response_address()
-    response.request = request
     messages._send_initially(response)
 
 

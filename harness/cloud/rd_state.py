@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import sys
 from typing import Any
 
 from harness.cloud.records import Device
@@ -27,7 +28,7 @@ class LiveRegistration:
         self.account_id = account_id
         self.location = location
         self.remote = remote
-        self.version = version
+        self.version = sys.intern(version)  # one "1.1" for all devices
         self.reads_max_age = reads_max_age
 
 

@@ -32,7 +32,7 @@ _PENDING = 512
 _TRACES: weakref.WeakSet[ServiceTrace] = weakref.WeakSet()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WireRecord:
     """One CoAP message (or TLS session start) as the service saw it."""
 
@@ -49,7 +49,7 @@ class WireRecord:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventRecord:
     """One service event (type, device, a short redacted data summary)."""
 
