@@ -1,4 +1,10 @@
-"""The LwM2M server's registration interface: Register, Update, De-register, expiry, operations."""
+"""The LwM2M server's registration interface: Register, Update, De-register, expiry, operations.
+
+Its parts: rd_state (live registrations, expiry heap, parsed bodies), rd_fastpath (the lean path
+of Register/Update on datagram transports), commit_group (answers after a grouped COMMIT),
+rd_resources (the aiocoap resources), rd_refusals (refused Registers), rd_operations (Read,
+Write, Execute on a device).
+"""
 
 from __future__ import annotations
 
@@ -13,17 +19,15 @@ from aiocoap import Message
 from aiocoap.numbers.codes import Code
 
 from harness.cloud import events as ev
-from harness.cloud import gc_policy, rd_fastpath
+from harness.cloud import gc_policy, rd_fastpath, rd_resources
 from harness.cloud.bootstrap_policy import QUOTA_REACHED, fingerprint_hex
 from harness.cloud.ca import ServicePki
 from harness.cloud.coap_util import (
     MAX_BODY,
     QueryError,
-    code_text,
     describe_remote,
     error_reply,
     parse_query,
-    request_remote,
     transport_kind,
 )
 from harness.cloud.commit_group import CommitGroup
@@ -37,6 +41,8 @@ from harness.cloud.lwm2m_rules import (
     lifetime_of,
 )
 from harness.cloud.ratelimit import RateLimiter
+from harness.cloud.rd_operations import OPERATION_TIMEOUT, DeviceNotConnected, operate
+from harness.cloud.rd_refusals import record_refusal
 from harness.cloud.rd_state import (
     ExpirySchedule,
     LinkCache,
@@ -48,7 +54,6 @@ from harness.cloud.records import Account, Device, DeviceState, ExecutionMode, n
 from harness.cloud.retention import RefusalGate
 from harness.cloud.store import Store
 from harness.config import Timing
-from harness.errors import HilError
 from harness.lwm2m.blockwise import answer_blocks_in_order
 from harness.lwm2m.ids import ContentFormat
 from harness.lwm2m.linkformat import Link, LinkFormatError
@@ -57,11 +62,7 @@ from harness.transport import peer_identity, transport
 
 log = logging.getLogger(__name__)
 
-OPERATION_TIMEOUT = 30.0
-
-
-class DeviceNotConnected(HilError):
-    """A server-initiated operation for a device that has no live registration."""
+__all__ = ["DeviceNotConnected", "Lwm2mServer"]
 
 
 _Refused = RuleError
@@ -110,8 +111,7 @@ class Lwm2mServer:
 
     def mount(self, site: aiocoap.resource.Site) -> None:
         """Mount /rd (Register) and /rd/<aid>/<id> (Update, De-register) on `site`."""
-        site.add_resource(("rd",), _RegisterResource(self))
-        site.add_resource(("rd",), _LocationResource(self))
+        rd_resources.mount(site, self)
 
     def start(self) -> None:
         """Load the registered devices' expiry times (after a restart) and start the expiry loop."""
@@ -197,20 +197,7 @@ class Lwm2mServer:
         """A refused Register: a denial in the store and a registration-error event."""
         if self.refusals is not None and not self.refusals.admit():
             return  # over the refusal budget (harness.cloud.retention)
-        query = {}
-        with contextlib.suppress(QueryError):
-            query = parse_query(request)
-        cert_der = peer_identity(request.remote).certificate
-        subject = subject_fields(load_certificate(cert_der)) if cert_der else {}
-        account_id = query.get("aid") or subject.get("OU")
-        if account_id and self.store.get_account(account_id) is None:
-            account_id = None
-        reason = f"Register refused: {refused.text}"
-        self.store.record_denial(reason, endpoint_name=query.get("ep"), account_id=account_id,
-                                 fingerprint=fingerprint_hex(load_certificate(cert_der))
-                                 if cert_der else None)
-        self.events.publish(ev.Event(ev.REGISTRATION_ERROR, None, account_id, {
-            "original-ep": query.get("ep"), "code": str(refused.code), "reason": refused.text}))
+        record_refusal(self.store, self.events, request, refused)
 
     @staticmethod
     def _registered_event(device_id: str, account_id: str, query: dict[str, str], ept: str,
@@ -402,50 +389,9 @@ class Lwm2mServer:
             except Exception:  # noqa: BLE001 - keep checking
                 log.exception("registration expiry check failed")
 
-    # ------------------------------------------------------------------ server-initiated operations
-
     async def operate(self, device_id: str, code: Code, path: str, *, payload: bytes = b"",
                       content_format: int | None = None, timeout: float = OPERATION_TIMEOUT
                       ) -> tuple[str, int | None, bytes]:
         """Send a request to a registered device over its live connection: (code, ct, payload)."""
-        live = self.live.get(device_id)
-        if live is None or self.context is None:
-            raise DeviceNotConnected(f"Device {device_id} has no live registration; wait for its "
-                                     "registration event before reading, writing or executing.")
-        segments = tuple(s for s in path.split("/") if s)
-        try:
-            response = await request_remote(self.context, live.remote, code, segments, payload=payload,
-                                            content_format=content_format, timeout=timeout)
-        except TimeoutError:
-            raise DeviceNotConnected(f"Device {device_id} did not answer {code} {path} within "
-                                     f"{timeout:g} s; check it is still connected.") from None
-        except aiocoap.error.NetworkError as exc:
-            raise DeviceNotConnected(f"Device {device_id} is unreachable for {code} {path} ({exc}); "
-                                     "wait for it to register again.") from None
-        ct = response.opt.content_format
-        return code_text(response.code), (int(ct) if ct is not None else None), response.payload
-
-
-class _RegisterResource(aiocoap.resource.Resource):
-    """`/rd`: POST = Register."""
-
-    def __init__(self, server: Lwm2mServer) -> None:
-        super().__init__()
-        self.server = server
-
-    async def render_post(self, request: Message) -> Message:
-        return await self.server.register(request)
-
-
-class _LocationResource(aiocoap.resource.Resource, aiocoap.resource.PathCapable):
-    """`/rd/<aid>/<id>`: POST = Update, DELETE = De-register."""
-
-    def __init__(self, server: Lwm2mServer) -> None:
-        super().__init__()
-        self.server = server
-
-    async def render_post(self, request: Message) -> Message:
-        return await self.server.update(request)
-
-    async def render_delete(self, request: Message) -> Message:
-        return await self.server.deregister(request)
+        return await operate(self.context, self.live.get(device_id), device_id, code, path,
+                             payload=payload, content_format=content_format, timeout=timeout)
