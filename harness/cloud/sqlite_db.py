@@ -91,8 +91,9 @@ class SqliteDb:
     @contextmanager
     def _grouped_write(self, db: sqlite3.Connection) -> Iterator[None]:
         """One write inside the open group (opened here if needed). No savepoint per write (it
-        would copy every page the group already changed): a failing write rolls the whole group
-        back, and its commit_group() then raises so no member of it is acknowledged."""
+        would copy every page the group already changed): a write failing after it changed rows
+        rolls the whole group back, and its commit_group() then raises so no member of it is
+        acknowledged."""
         if not self._group_open:
             self._lock.acquire()  # held until commit_group()
             try:
@@ -101,9 +102,12 @@ class SqliteDb:
                 self._lock.release()
                 raise
             self._group_open = True
+        changes = db.total_changes
         try:
             yield
         except BaseException:
+            if db.total_changes == changes:
+                raise  # nothing of this write reached the group (a failed statement undoes itself)
             self._group_failed = True
             self._group_open = False
             try:

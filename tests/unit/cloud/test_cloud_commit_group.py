@@ -55,7 +55,7 @@ def test_grouped_writes_are_committed_together_before_the_follow_ups_run(tmp_pat
     sql.close()
 
 
-def test_a_failing_grouped_write_fails_the_whole_group(tmp_path):
+def test_a_grouped_write_failing_after_a_change_fails_the_whole_group(tmp_path):
     sql = _db(tmp_path)
 
     async def scenario():
@@ -65,7 +65,10 @@ def test_a_failing_grouped_write_fails_the_whole_group(tmp_path):
         outcome: list[bool] = []
         group.after_commit(outcome.append)
         with pytest.raises(sqlite3.IntegrityError), group.joined(), sql.transaction() as db:
-            db.execute("INSERT INTO t VALUES ('x')")  # duplicate key
+            db.execute("INSERT INTO t VALUES ('x')")  # only a duplicate key: nothing written
+        with pytest.raises(sqlite3.IntegrityError), group.joined(), sql.transaction() as db:
+            db.execute("INSERT INTO t VALUES ('z')")
+            db.execute("INSERT INTO t VALUES ('x')")  # half written: the group is lost
         assert await group.committed() is False  # the same group, settled on the next turn
         assert outcome == [False]
         with group.joined(), sql.transaction() as db:  # the next group is fine again
@@ -114,3 +117,19 @@ def test_the_lean_register_answer_is_a_piggybacked_ack_with_the_location(tmp_pat
     assert message.mtype is ACK and message.mid == 4242 and message.token == token
     assert message.code == Code.CREATED
     assert message.opt.location_path == ("rd", device.account_id, device.id)
+
+
+def test_a_grouped_write_that_changed_nothing_leaves_the_group_alone(tmp_path):
+    sql = _db(tmp_path)
+
+    async def scenario():
+        group = CommitGroup(sql, asyncio.get_running_loop())
+        with group.joined(), sql.transaction() as db:
+            db.execute("INSERT INTO t VALUES ('kept')")
+        with pytest.raises(sqlite3.IntegrityError), group.joined(), sql.transaction() as db:
+            db.execute("INSERT INTO t VALUES ('kept')")  # refused statement, no row changed
+        assert await group.committed() is True
+
+    run(scenario())
+    assert _stored(tmp_path) == {"kept"}
+    sql.close()
