@@ -1,13 +1,17 @@
-"""The LwM2M server's registration interface: Register, Update, De-register, expiry, operations."""
+"""The LwM2M server's registration interface: Register, Update, De-register, expiry, operations.
+
+Its parts: rd_state (live registrations, expiry heap, parsed bodies), rd_fastpath (the lean path
+of Register/Update on datagram transports), commit_group (answers after a grouped COMMIT),
+rd_resources (the aiocoap resources), rd_refusals (refused Registers), rd_operations (Read,
+Write, Execute on a device).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import heapq
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import aiocoap.resource
@@ -15,18 +19,18 @@ from aiocoap import Message
 from aiocoap.numbers.codes import Code
 
 from harness.cloud import events as ev
+from harness.cloud import gc_policy, rd_fastpath, rd_resources
 from harness.cloud.bootstrap_policy import QUOTA_REACHED, fingerprint_hex
 from harness.cloud.ca import ServicePki
 from harness.cloud.coap_util import (
     MAX_BODY,
     QueryError,
-    code_text,
     describe_remote,
     error_reply,
     parse_query,
-    request_remote,
     transport_kind,
 )
+from harness.cloud.commit_group import CommitGroup
 from harness.cloud.dedup_cache import bound_duplicate_cache
 from harness.cloud.lwm2m_identity import identify
 from harness.cloud.lwm2m_rules import (
@@ -37,60 +41,38 @@ from harness.cloud.lwm2m_rules import (
     lifetime_of,
 )
 from harness.cloud.ratelimit import RateLimiter
+from harness.cloud.rd_operations import OPERATION_TIMEOUT, DeviceNotConnected, operate
+from harness.cloud.rd_refusals import record_refusal
+from harness.cloud.rd_state import (
+    ExpirySchedule,
+    LinkCache,
+    LiveRegistration,
+    merge_resources,
+    resource_entries,
+)
 from harness.cloud.records import Account, Device, DeviceState, ExecutionMode, new_id, utcnow
 from harness.cloud.retention import RefusalGate
 from harness.cloud.store import Store
 from harness.config import Timing
-from harness.errors import HilError
 from harness.lwm2m.blockwise import answer_blocks_in_order
 from harness.lwm2m.ids import ContentFormat
-from harness.lwm2m.linkformat import Link, LinkFormatError, parse_links
+from harness.lwm2m.linkformat import Link, LinkFormatError
 from harness.pki import load_certificate, subject_fields
 from harness.transport import peer_identity, transport
 
 log = logging.getLogger(__name__)
 
-OPERATION_TIMEOUT = 30.0
-
-
-class DeviceNotConnected(HilError):
-    """A server-initiated operation for a device that has no live registration."""
+__all__ = ["DeviceNotConnected", "Lwm2mServer"]
 
 
 _Refused = RuleError
 
 
-@dataclass
-class LiveRegistration:
-    """Where a registered device can be reached: the remote of its last Register/Update."""
+Outcome = tuple[Message, Callable[[], None] | None]
+"""A handled request: the response and what to do once its store writes are committed (None:
+nothing was written, answer at once)."""
 
-    device_id: str
-    account_id: str
-    location: tuple[str, ...]
-    remote: Any
-    version: str = "1.0"
-    reads_max_age: bool = True
-
-
-def resource_entries(links: list[Link]) -> list[dict[str, Any]]:
-    """Links as notification resources: [{path, rt, ct, obs, if}]."""
-    out = []
-    for link in links:
-        attrs = link.attrs
-        out.append({"path": link.path, "rt": str(attrs.get("rt", "")), "ct": str(attrs.get("ct", "")),
-                    "obs": bool(attrs.get("obs", False)), "if": str(attrs.get("if", ""))})
-    return out
-
-
-def merge_resources(current: list[dict[str, Any]], links: list[Link]) -> list[dict[str, Any]]:
-    """Apply an Update body: changed links replace by path, links marked `d` are removed."""
-    by_path = {r["path"]: r for r in current}
-    for link, entry in zip(links, resource_entries(links), strict=True):
-        if link.attrs.get("d"):
-            by_path.pop(link.path, None)
-        else:
-            by_path[link.path] = entry
-    return list(by_path.values())
+STORE_FAILED = "The registration could not be stored; try again"
 
 
 class Lwm2mServer:
@@ -110,8 +92,9 @@ class Lwm2mServer:
         self.live: dict[str, LiveRegistration] = {}
         self._context: aiocoap.Context | None = None
         self._expiry_task: asyncio.Task[None] | None = None
-        self._due: list[tuple[float, str]] = []  # heap of (expiry epoch seconds, device id)
-        self._deadline: dict[str, float] = {}  # the current expiry of each registered device
+        self.expiry = ExpirySchedule()
+        self.group: CommitGroup | None = None  # set by start(): one COMMIT per loop turn
+        self._link_cache = LinkCache()
 
     @property
     def context(self) -> aiocoap.Context | None:
@@ -123,24 +106,43 @@ class Lwm2mServer:
         if context is not None:
             answer_blocks_in_order(context)  # the client's pipelined Register blocks
             bound_duplicate_cache(context)  # answered Registers are not kept for 247 s each
+            rd_fastpath.install(context, self)  # Register and Update skip aiocoap's pipeline
         self._context = context
 
     def mount(self, site: aiocoap.resource.Site) -> None:
         """Mount /rd (Register) and /rd/<aid>/<id> (Update, De-register) on `site`."""
-        site.add_resource(("rd",), _RegisterResource(self))
-        site.add_resource(("rd",), _LocationResource(self))
+        rd_resources.mount(site, self)
 
     def start(self) -> None:
         """Load the registered devices' expiry times (after a restart) and start the expiry loop."""
         for device in self.store.list_devices(state=DeviceState.REGISTERED):
             self._schedule(device)
-        self._expiry_task = asyncio.get_running_loop().create_task(self._expiry_loop())
+        loop = asyncio.get_running_loop()
+        self.group = CommitGroup(self.store.database, loop)
+        gc_policy.pace_for_long_lived()
+        self._expiry_task = loop.create_task(self._expiry_loop())
 
     async def close(self) -> None:
-        """Stop the expiry loop."""
+        """Stop the expiry loop; commit (and answer) what is still grouped."""
         if self._expiry_task is not None:
             self._expiry_task.cancel()
             await asyncio.gather(self._expiry_task, return_exceptions=True)
+        if self.group is not None:
+            self.group.flush()
+
+    def _grouped(self) -> Any:
+        """Store writes of a request: joined to the loop turn's group (plain before start())."""
+        return self.group.joined() if self.group is not None else contextlib.nullcontext()
+
+    async def answer(self, outcome: Outcome) -> Message:
+        """The response of a handled request, once its store writes are committed."""
+        response, after = outcome
+        if after is None:
+            return response
+        if self.group is not None and not await self.group.committed():
+            return error_reply("5.00", STORE_FAILED)
+        after()
+        return response
 
     # ------------------------------------------------------------------ helpers
 
@@ -150,8 +152,7 @@ class Lwm2mServer:
                            minimum=self.timing.lifetime_min, maximum=self.timing.lifetime_max,
                            clamp=reads_max_age)
 
-    @staticmethod
-    def _links(request: Message) -> list[Link]:
+    def _links(self, request: Message) -> list[Link]:
         if len(request.payload) > MAX_BODY:
             raise _Refused(Code.REQUEST_ENTITY_TOO_LARGE,
                            f"payload exceeds {MAX_BODY} bytes; register fewer resources")
@@ -160,7 +161,7 @@ class Lwm2mServer:
             raise _Refused(Code.UNSUPPORTED_CONTENT_FORMAT,
                            f"content-format {int(ct)} is not link-format; send ct=40")
         try:
-            return parse_links(request.payload)
+            return self._link_cache.links(request.payload)
         except LinkFormatError as exc:
             raise _Refused("4.00", str(exc)) from None
 
@@ -196,20 +197,7 @@ class Lwm2mServer:
         """A refused Register: a denial in the store and a registration-error event."""
         if self.refusals is not None and not self.refusals.admit():
             return  # over the refusal budget (harness.cloud.retention)
-        query = {}
-        with contextlib.suppress(QueryError):
-            query = parse_query(request)
-        cert_der = peer_identity(request.remote).certificate
-        subject = subject_fields(load_certificate(cert_der)) if cert_der else {}
-        account_id = query.get("aid") or subject.get("OU")
-        if account_id and self.store.get_account(account_id) is None:
-            account_id = None
-        reason = f"Register refused: {refused.text}"
-        self.store.record_denial(reason, endpoint_name=query.get("ep"), account_id=account_id,
-                                 fingerprint=fingerprint_hex(load_certificate(cert_der))
-                                 if cert_der else None)
-        self.events.publish(ev.Event(ev.REGISTRATION_ERROR, None, account_id, {
-            "original-ep": query.get("ep"), "code": str(refused.code), "reason": refused.text}))
+        record_refusal(self.store, self.events, request, refused)
 
     @staticmethod
     def _registered_event(device_id: str, account_id: str, query: dict[str, str], ept: str,
@@ -222,6 +210,10 @@ class Lwm2mServer:
 
     async def register(self, request: Message) -> Message:
         """POST /rd: create or overwrite the device's registration."""
+        return await self.answer(self.register_now(request))
+
+    def register_now(self, request: Message) -> Outcome:
+        """Register: validate, write the device and its events (grouped); events go out after."""
         try:
             check_option_lengths(request)
             query = parse_query(request)
@@ -238,13 +230,13 @@ class Lwm2mServer:
             if device is None and self.store.count_devices(account.id) >= account.device_quota:
                 raise _Refused("4.03", QUOTA_REACHED)
         except QueryError as exc:
-            return error_reply("4.00", f"Bad Register query: {exc}")
+            return error_reply("4.00", f"Bad Register query: {exc}"), None
         except _Refused as refused:
             log.info("register refused %s %s (ep=%s, %s)", refused.code, refused.text,
                      request.opt.uri_query, describe_remote(request.remote))
             if refused.code != Code.TOO_MANY_REQUESTS:  # the hold has its own event
                 self._record_refusal(request, refused)
-            return error_reply(refused.code, refused.text)
+            return error_reply(refused.code, refused.text), None
         resources = resource_entries(links)
         now = utcnow()
         ept = query.get("et", "default")
@@ -259,20 +251,23 @@ class Lwm2mServer:
             published = [ev.Event(ev.DEVICE_CREATED, device_id, account.id,
                                   {"ep": device_id, "original-ep": query["ep"]})]
             fields.pop("endpoint_name")
-            device = self.store.create_device(
-                account.id, query["ep"], device_id=device_id, lwm2m_mode=mode,
-                execution_mode=int(ExecutionMode.PRODUCTION if mode == "direct" else 0),
-                device_key=fingerprint_hex(load_certificate(cert_der)) if cert_der else None,
-                registration_location="/".join(location), **fields,
-                events=[ev.row(published[0]), ev.row(registered := self._registered_event(
-                    device_id, account.id, query, ept, binding, lifetime, resources, mode,
-                    transport_kind(request.remote)))])
+            with self._grouped():
+                device = self.store.create_device(
+                    account.id, query["ep"], device_id=device_id, lwm2m_mode=mode,
+                    execution_mode=int(ExecutionMode.PRODUCTION if mode == "direct" else 0),
+                    device_key=fingerprint_hex(load_certificate(cert_der)) if cert_der else None,
+                    registration_location="/".join(location), **fields,
+                    events=[ev.row(published[0]), ev.row(registered := self._registered_event(
+                        device_id, account.id, query, ept, binding, lifetime, resources, mode,
+                        transport_kind(request.remote)))])
         else:
             location = ("rd", account.id, device.id)
             registered = self._registered_event(device.id, account.id, query, ept, binding, lifetime,
                                                 resources, mode, transport_kind(request.remote))
-            device = self.store.update_device(device.id, registration_location="/".join(location),
-                                              events=[ev.row(registered)], **fields)
+            with self._grouped():
+                device = self.store.update_device(device.id,
+                                                  registration_location="/".join(location),
+                                                  events=[ev.row(registered)], **fields)
         previous = self.live.get(device.id)
         if previous is not None and previous.remote is not request.remote:
             log.info("device %s registers again from %s; the latest registration overwrites",
@@ -280,16 +275,17 @@ class Lwm2mServer:
         self.live[device.id] = LiveRegistration(device.id, account.id, location, request.remote,
                                                 version, reads_max_age)
         self._schedule(device)
-        for event in (*published, registered):
-            self.events.publish(event, persisted=True)
         response = Message(code=Code.CREATED, location_path=location)
         response.opt.max_age = lifetime
-        return response
+
+        def after() -> None:
+            for event in (*published, registered):
+                self.events.publish(event, persisted=True)
+        return response, after
 
     # ------------------------------------------------------------------ update / de-register
 
-    def _located(self, request: Message) -> Device:
-        path = tuple(request.opt.uri_path)
+    def _located(self, request: Message, path: tuple[str, ...]) -> Device:
         if len(path) != 2:
             raise _Refused(Code.NOT_FOUND, "No such registration; register again")
         device = self.store.get_device(path[1])
@@ -305,9 +301,13 @@ class Lwm2mServer:
 
     async def update(self, request: Message) -> Message:
         """POST /rd/<aid>/<id>: refresh the registration, merge changed resources."""
+        return await self.answer(self.update_now(request, tuple(request.opt.uri_path)))
+
+    def update_now(self, request: Message, path: tuple[str, ...]) -> Outcome:
+        """Update: validate, write the change and its event (grouped); the event goes out after."""
         try:
             check_option_lengths(request)
-            device = self._located(request)
+            device = self._located(request, path)
             query = parse_query(request)
             live = self.live.get(device.id)
             version = live.version if live else "1.0"
@@ -318,9 +318,9 @@ class Lwm2mServer:
             links = self._links(request)
             self._check_rate(device.id, device)
         except QueryError as exc:
-            return error_reply("4.00", f"Bad Update query: {exc}")
+            return error_reply("4.00", f"Bad Update query: {exc}"), None
         except _Refused as refused:
-            return error_reply(refused.code, refused.text)
+            return error_reply(refused.code, refused.text), None
         resources = merge_resources(device.resources, links)
         changes: dict[str, Any] = {"lifetime": lifetime, "resources": resources, "last_seen": utcnow()}
         if "et" in query:
@@ -329,21 +329,21 @@ class Lwm2mServer:
         updated = ev.Event(ev.REG_UPDATE, device.id, device.account_id, {
             "ep": device.id, "ept": changes.get("endpoint_type", device.endpoint_type),
             "q": "Q" in (binding or ""), "lt": lifetime, "resources": resources})
-        device = self.store.update_device(device.id, events=[ev.row(updated)], **changes)
+        with self._grouped():
+            device = self.store.update_device(device.id, events=[ev.row(updated)], **changes)
         self._schedule(device)
         location = tuple(device.registration_location.split("/")) if device.registration_location \
             else ("rd", device.account_id, device.id)
         self.live[device.id] = LiveRegistration(device.id, device.account_id, location,
                                                 request.remote, version, reads_max_age)
-        self.events.publish(updated, persisted=True)
         response = Message(code=Code.CHANGED)
         response.opt.max_age = lifetime
-        return response
+        return response, lambda: self.events.publish(updated, persisted=True)
 
     async def deregister(self, request: Message) -> Message:
         """DELETE /rd/<aid>/<id>: end the registration, clear resources."""
         try:
-            device = self._located(request)
+            device = self._located(request, tuple(request.opt.uri_path))
             self._check_held(device.id)
         except _Refused as refused:
             return error_reply(refused.code, refused.text)
@@ -352,7 +352,7 @@ class Lwm2mServer:
 
     def _end(self, device: Device, event_type: str) -> None:
         self.live.pop(device.id, None)
-        self._deadline.pop(device.id, None)
+        self.expiry.forget(device.id)
         ended = ev.Event(event_type, device.id, device.account_id, {"ep": device.id})
         self.store.update_device(device.id, state=DeviceState.DEREGISTERED, resources=[],
                                  registration_location=None, events=[ev.row(ended)])
@@ -361,34 +361,19 @@ class Lwm2mServer:
 
     # ------------------------------------------------------------------ expiry
 
-    @staticmethod
-    def _expiry_of(device: Device) -> float | None:
-        seen = device.last_seen or device.registered_at
-        if seen is None or device.lifetime is None:
-            return None
-        return (seen + dt.timedelta(seconds=device.lifetime)).timestamp()
-
     def _schedule(self, device: Device) -> None:
         """Remember when this registration expires (a heap, so expiry never scans every device)."""
-        due = self._expiry_of(device)
-        if due is None:
-            return
-        self._deadline[device.id] = due
-        heapq.heappush(self._due, (due, device.id))
+        self.expiry.schedule(device)
 
     def expire_due(self) -> list[str]:
         """Expire every registration whose lifetime has passed; the ids expired."""
         now = utcnow().timestamp()
         expired = []
-        while self._due and self._due[0][0] <= now:
-            due, device_id = heapq.heappop(self._due)
-            if self._deadline.get(device_id) != due:
-                continue  # refreshed since, or ended
-            del self._deadline[device_id]
+        for device_id in self.expiry.pop_due(now):
             device = self.store.get_device(device_id)
             if device is None or device.state != DeviceState.REGISTERED:
                 continue
-            actual = self._expiry_of(device)
+            actual = self.expiry.expiry_of(device)
             if actual is not None and actual > now:
                 self._schedule(device)  # the store knows a later refresh
                 continue
@@ -404,50 +389,9 @@ class Lwm2mServer:
             except Exception:  # noqa: BLE001 - keep checking
                 log.exception("registration expiry check failed")
 
-    # ------------------------------------------------------------------ server-initiated operations
-
     async def operate(self, device_id: str, code: Code, path: str, *, payload: bytes = b"",
                       content_format: int | None = None, timeout: float = OPERATION_TIMEOUT
                       ) -> tuple[str, int | None, bytes]:
         """Send a request to a registered device over its live connection: (code, ct, payload)."""
-        live = self.live.get(device_id)
-        if live is None or self.context is None:
-            raise DeviceNotConnected(f"Device {device_id} has no live registration; wait for its "
-                                     "registration event before reading, writing or executing.")
-        segments = tuple(s for s in path.split("/") if s)
-        try:
-            response = await request_remote(self.context, live.remote, code, segments, payload=payload,
-                                            content_format=content_format, timeout=timeout)
-        except TimeoutError:
-            raise DeviceNotConnected(f"Device {device_id} did not answer {code} {path} within "
-                                     f"{timeout:g} s; check it is still connected.") from None
-        except aiocoap.error.NetworkError as exc:
-            raise DeviceNotConnected(f"Device {device_id} is unreachable for {code} {path} ({exc}); "
-                                     "wait for it to register again.") from None
-        ct = response.opt.content_format
-        return code_text(response.code), (int(ct) if ct is not None else None), response.payload
-
-
-class _RegisterResource(aiocoap.resource.Resource):
-    """`/rd`: POST = Register."""
-
-    def __init__(self, server: Lwm2mServer) -> None:
-        super().__init__()
-        self.server = server
-
-    async def render_post(self, request: Message) -> Message:
-        return await self.server.register(request)
-
-
-class _LocationResource(aiocoap.resource.Resource, aiocoap.resource.PathCapable):
-    """`/rd/<aid>/<id>`: POST = Update, DELETE = De-register."""
-
-    def __init__(self, server: Lwm2mServer) -> None:
-        super().__init__()
-        self.server = server
-
-    async def render_post(self, request: Message) -> Message:
-        return await self.server.update(request)
-
-    async def render_delete(self, request: Message) -> Message:
-        return await self.server.deregister(request)
+        return await operate(self.context, self.live.get(device_id), device_id, code, path,
+                             payload=payload, content_format=content_format, timeout=timeout)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import time
 from collections.abc import Callable
 
@@ -19,7 +18,7 @@ class RateLimiter:
     def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self.clock = clock
-        self._ops: dict[str, collections.deque[float]] = {}
+        self._ops: dict[str, list[float]] = {}  # at most count + 1 times each (a list: small)
         self._held_until: dict[str, float] = {}
         self._next_sweep = clock() + limit.window
 
@@ -39,10 +38,14 @@ class RateLimiter:
         now = self.clock()
         if now >= self._next_sweep:
             self._sweep(now)
-        ops = self._ops.setdefault(key, collections.deque())
-        ops.append(now)
-        while ops and ops[0] <= now - self.limit.window:
-            ops.popleft()
+        ops = self._ops.get(key)
+        if ops is None:
+            ops = self._ops[key] = [now]
+        else:
+            ops.append(now)
+        horizon = now - self.limit.window
+        while ops and ops[0] <= horizon:
+            del ops[0]
         if len(ops) > self.limit.count:
             self._held_until[key] = now + self.limit.hold
             ops.clear()

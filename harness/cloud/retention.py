@@ -18,7 +18,7 @@ from harness.config import Retention
 
 WINDOW = 60.0
 LIMITED_LOGGERS = ("coap-server", "harness.transport", "harness.cloud.service",
-                   "harness.cloud.bootstrap", "harness.cloud.lwm2m_server")
+                   "harness.cloud.bootstrap", "harness.cloud.lwm2m_server", "harness.cloud.rd_fastpath")
 """The loggers whose lines a peer can cause without authenticating."""
 
 

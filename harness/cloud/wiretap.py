@@ -32,7 +32,7 @@ _PENDING = 512
 _TRACES: weakref.WeakSet[ServiceTrace] = weakref.WeakSet()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WireRecord:
     """One CoAP message (or TLS session start) as the service saw it."""
 
@@ -49,7 +49,7 @@ class WireRecord:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventRecord:
     """One service event (type, device, a short redacted data summary)."""
 
@@ -61,6 +61,10 @@ class EventRecord:
 
 def _peer(remote: Any) -> str:
     """host:port of a remote (its hostinfo), or its repr."""
+    sockaddr = getattr(remote, "sockaddr", None)
+    if isinstance(sockaddr, tuple) and len(sockaddr) == 4 and not sockaddr[3] \
+            and sockaddr[0].startswith("::ffff:") and "." in sockaddr[0] and sockaddr[1] != 5683:
+        return f"{sockaddr[0][7:]}:{sockaddr[1]}"  # an IPv4 peer on aiocoap's udp6 socket, cheaply
     with contextlib.suppress(Exception):
         return str(remote.hostinfo)
     return repr(remote)

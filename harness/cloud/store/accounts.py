@@ -65,4 +65,5 @@ class AccountStore(StoreBase):
             db.execute("UPDATE accounts SET name=?, device_quota=?, commercial=?, admin_key_hash=? "
                        "WHERE id=?", (account.name, account.device_quota, int(account.commercial),
                                       account.admin_key_hash, account.id))
+        self._accounts[account.id] = account
         return account

@@ -59,10 +59,16 @@ class StoreBase:
         self.path = Path(path)
         _check_is_store(self.path)
         self._sql = SqliteDb(self.path, name="service store", error=StoreError, wal=True)
+        self._accounts: dict[str, Account] = {}  # read once (accounts change only through us)
         self._tx = self._sql.transaction
         self._query = self._sql.query
         self._sql.executescript(SCHEMA)
         self._check_version()
+
+    @property
+    def database(self) -> SqliteDb:
+        """The SQLite connection under the store (grouped commits: harness.cloud.commit_group)."""
+        return self._sql
 
     def close(self) -> None:
         """Close the database (idempotent)."""
@@ -81,8 +87,13 @@ class StoreBase:
 
     def get_account(self, account_id: str) -> Account | None:
         """The account with this id, or None."""
-        rows = self._query("SELECT * FROM accounts WHERE id=?", (account_id,))
-        return account_from_row(rows[0]) if rows else None
+        account = self._accounts.get(account_id)
+        if account is None:
+            rows = self._query("SELECT * FROM accounts WHERE id=?", (account_id,))
+            if not rows:
+                return None
+            account = self._accounts[account_id] = account_from_row(rows[0])
+        return account
 
     def _require_account(self, account_id: str) -> Account:
         account = self.get_account(account_id)
