@@ -30,7 +30,7 @@ from harness.cloud.coap_util import (
     transport_kind,
 )
 from harness.cloud.lwm2m_rules import RuleError, check_option_lengths
-from harness.cloud.records import DeviceState, utcnow
+from harness.cloud.records import Device, DeviceState, utcnow
 from harness.cloud.retention import RefusalGate
 from harness.cloud.store import Store
 from harness.config import Timing
@@ -190,21 +190,20 @@ class BootstrapServer:
             log.exception("issuing LwM2M credentials for ep=%s failed", endpoint)
             return self._refuse("5.00", "Internal error #2", endpoint, remote,
                                 account_id=plan.account.id)
-        if plan.new_device:
-            self.events.publish(ev.Event(ev.DEVICE_CREATED, plan.device.id, plan.account.id,
-                                         {"ep": plan.device.id, "original-ep": endpoint,
-                                          "state": str(plan.device.state)}))
+        if plan.created is not None:  # stored with the device in one transaction
+            self.events.publish(plan.created, persisted=True)
         log.info("bootstrap accepted ep=%s device=%s account=%s (%s%s)", endpoint, plan.device.id,
                  plan.account.id, kind, ", first-to-claim" if plan.first_to_claim else "")
-        task = asyncio.get_running_loop().create_task(self._provision(remote, plan, writes,
+        task = asyncio.get_running_loop().create_task(self._provision(remote, plan, *writes,
                                                                       real_client))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return Message(code=Code.CHANGED)
 
-    def _writes(self, plan: BootstrapPlan, kind: str, *, senml: bool,
-                real_client: bool) -> Callable[[int], list[Write]]:
-        """The writes, given the security instance the LwM2M account goes to."""
+    def _writes(self, plan: BootstrapPlan, kind: str, *, senml: bool, real_client: bool
+                ) -> tuple[Callable[[int], list[Write]], dt.datetime | None]:
+        """The writes, given the security instance the LwM2M account goes to, and the expiry of
+        the LwM2M credential in them (recorded when the bootstrap finishes)."""
         credential = None
         psk = None
         if plan.psk_identity is not None:
@@ -216,8 +215,7 @@ class BootstrapServer:
             validity = dt.timedelta(seconds=self.timing.lwm2m_credential_validity)
             credential = self.pki.issue_lwm2m_credential(plan.device.endpoint_name, plan.account.id,
                                                          plan.device.id, validity)
-            self.store.update_device(plan.device.id,
-                                     connector_expiration_date=credential.cert.not_valid_after_utc)
+        expiry = credential.cert.not_valid_after_utc if credential is not None else None
         return lambda instance: bootstrap_writes(
             lwm2m_uri=self.lwm2m_uri(kind),
             account_id=plan.account.id,
@@ -230,7 +228,7 @@ class BootstrapServer:
             aid_in_uri=real_client,
             psk=psk,
             security_instance=instance,
-        )
+        ), expiry
 
     # ------------------------------------------------------------------ provisioning
 
@@ -243,7 +241,8 @@ class BootstrapServer:
                                     accept=accept)
 
     async def _provision(self, remote: object, plan: BootstrapPlan,
-                         writes_for: Callable[[int], list[Write]], real_client: bool) -> None:
+                         writes_for: Callable[[int], list[Write]], expiry: dt.datetime | None,
+                         real_client: bool) -> None:
         device = plan.device
         step = "start"
         try:
@@ -284,17 +283,30 @@ class BootstrapServer:
             self.events.publish(ev.Event(ev.BOOTSTRAP_ERROR, device.id, plan.account.id, {
                 "ep": device.id, "original-ep": device.endpoint_name, "reason": reason}))
             return
-        now = utcnow()
+        self._finished(plan, expiry)
+
+    def _finished(self, plan: BootstrapPlan, expiry: dt.datetime | None) -> None:
+        """Bootstrap-Finish was answered: the device is bootstrapped; one transaction with its
+        event (and the expiry of the LwM2M credential it now holds)."""
+        device = plan.device
+        changes: dict[str, object] = {"bootstrapped_timestamp": utcnow()}
+        if expiry is not None:
+            changes["connector_expiration_date"] = expiry
+        finished: list[ev.Event] = []
+
+        def event(entry: Device) -> list[tuple]:
+            finished.append(ev.Event(ev.BOOTSTRAP, device.id, plan.account.id, {
+                "ep": device.id, "original-ep": device.endpoint_name,
+                "account_id": plan.account.id, "state": str(entry.state),
+                "first_to_claim": plan.first_to_claim, "new_device": plan.new_device,
+                "mode": "nosec" if plan.nosec else "psk" if plan.psk_identity else "certificate"}))
+            return [ev.row(finished[0])]
+
         # a client may register within a millisecond of its Bootstrap-Finish ACK: a registration
-        # (or anything else) that landed meanwhile is never overwritten
-        self.store.update_device(device.id, bootstrapped_timestamp=now)
-        entry = self.store.update_device(device.id, state=DeviceState.BOOTSTRAPPED,
-                                         when_state=(DeviceState.CLOUD_ENROLLING,))
-        self.events.publish(ev.Event(ev.BOOTSTRAP, device.id, plan.account.id, {
-            "ep": device.id, "original-ep": device.endpoint_name, "account_id": plan.account.id,
-            "state": str(entry.state),
-            "first_to_claim": plan.first_to_claim, "new_device": plan.new_device,
-            "mode": "nosec" if plan.nosec else "psk" if plan.psk_identity else "certificate"}))
+        # (or anything else) that landed meanwhile keeps its state
+        self.store.update_device(device.id, state=DeviceState.BOOTSTRAPPED,
+                                 state_from=(DeviceState.CLOUD_ENROLLING,), events=event, **changes)
+        self.events.publish(finished[0], persisted=True)
 
 
 class _StepFailed(Exception):

@@ -6,7 +6,7 @@ the diagnostic payload of the error response and are asserted end to end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -21,6 +21,7 @@ from harness.client.troubleshooting import (
     NOT_IN_ACCOUNT,
     QUOTA_REACHED,
 )
+from harness.cloud import events as ev
 from harness.cloud.ca import ServicePki
 from harness.cloud.records import (
     Account,
@@ -29,6 +30,7 @@ from harness.cloud.records import (
     DeviceState,
     ExecutionMode,
     TrustedCertificate,
+    new_id,
     utcnow,
 )
 from harness.cloud.store import Store
@@ -75,6 +77,8 @@ class BootstrapPlan:
     nosec: bool
     peer_cert: x509.Certificate | None
     psk_identity: str | None = None
+    created: ev.Event | None = None
+    """The device-created event, stored with the new device (publish it with persisted=True)."""
 
 
 def fingerprint_hex(cert: x509.Certificate) -> str:
@@ -192,8 +196,8 @@ class BootstrapRules:
         known = self.store.list_devices(account.id, endpoint_name=request.endpoint_name)
         plan = self._enter(account, known[0] if known else None, request.endpoint_name, None,
                            ca_id=None, mode=ExecutionMode.UNKNOWN, first_to_claim=False)
-        return BootstrapPlan(plan.account, plan.device, False, plan.new_device, False, None,
-                             psk_identity=identity)
+        return replace(plan, first_to_claim=False, nosec=False, peer_cert=None,
+                       psk_identity=identity)
 
     def _nosec(self, request: BootstrapRequest) -> BootstrapPlan:
         aid = request.account_id or self.nosec_default_account
@@ -214,7 +218,7 @@ class BootstrapRules:
             device = known[0] if known else None
         plan = self._enter(account, device, request.endpoint_name, None, ca_id=None,
                            mode=ExecutionMode.UNKNOWN, first_to_claim=False)
-        return BootstrapPlan(plan.account, plan.device, False, plan.new_device, True, None)
+        return replace(plan, first_to_claim=False, nosec=True, peer_cert=None)
 
     def _enter(self, account: Account, device: Device | None, endpoint_name: str,
                cert: x509.Certificate | None, *, ca_id: str | None, mode: int, first_to_claim: bool,
@@ -229,12 +233,17 @@ class BootstrapRules:
         }
         if developer_certificate_id:
             attrs["developer_certificate_id"] = developer_certificate_id
-        if device is None:
+        created = None
+        if device is None:  # one transaction: the device and its creation event
             self._check_quota(account)
-            device = self.store.create_device(account.id, endpoint_name, **attrs)
-            new = True
+            device_id = new_id()
+            created = ev.Event(ev.DEVICE_CREATED, device_id, account.id, {
+                "ep": device_id, "original-ep": endpoint_name,
+                "state": str(DeviceState.CLOUD_ENROLLING)})
+            device = self.store.create_device(account.id, endpoint_name, device_id=device_id,
+                                              events=[ev.row(created)], **attrs)
         else:
             device = self.store.update_device(device.id, endpoint_name=endpoint_name,
                                               state=DeviceState.CLOUD_ENROLLING, **attrs)
-            new = False
-        return BootstrapPlan(account, device, first_to_claim, new, cert is None, cert)
+        return BootstrapPlan(account, device, first_to_claim, created is not None, cert is None,
+                             cert, created=created)

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +27,18 @@ from harness.cloud.retention import (
     prune,
     remove_log_limit,
 )
+from harness.cloud.server_trust import ServerTrust
 from harness.cloud.store import Store
 from harness.cloud.wiretap import ServiceTrace
 from harness.config import ServiceConfig
 from harness.errors import HilError
-from harness.pki import Credential, load_certificate
+from harness.pki import Credential
 from harness.transport import (
     ConnectionBudget,
     Endpoint,
     ServerContext,
     StreamLimits,
-    TlsContext,
     create_server_context,
-    server_dtls_context,
-    server_tls_context,
     transport,
 )
 from harness.transport.limits import install_accept_error_filter
@@ -51,21 +48,6 @@ log = logging.getLogger(__name__)
 
 class ServiceError(HilError):
     """The service cannot do what was asked (not started, no such transport...)."""
-
-
-class _TrustCache:
-    """TLS contexts rebuilt only when the set of trusted CAs changes."""
-
-    def __init__(self) -> None:
-        self._key: tuple[Any, ...] | None = None
-        self._context: TlsContext | None = None
-
-    def get(self, key: tuple[Any, ...], build: Callable[[], TlsContext]) -> TlsContext:
-        """The cached context while `key` is unchanged, else a fresh one from `build`."""
-        if self._context is None or key != self._key:
-            self._context = build()
-            self._key = key
-        return self._context
 
 
 class DeviceManagementService:
@@ -100,10 +82,7 @@ class DeviceManagementService:
         self._log_limit = None
         self._refusals = RefusalGate(self.refusal_budget, lambda _text: None)
         self._prune_task: asyncio.Task[None] | None = None
-        self._bs_trust = _TrustCache()
-        self._lwm2m_trust = _TrustCache()
-        self._bs_dtls = _TrustCache()
-        self._lwm2m_dtls = _TrustCache()
+        self.trust = ServerTrust(self._store, self._pki)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -254,7 +233,7 @@ class DeviceManagementService:
             port = getattr(ports, spec.config_key)
             if port is None:
                 continue
-            factory = self._context_factory(server, spec.tls_family) if spec.tls_family else None
+            factory = self.trust.factory(server, spec.tls_family) if spec.tls_family else None
             out.append(Endpoint(kind, self.config.host, port, factory,
                                 on_handshake_failure=on_handshake_failure if factory else None,
                                 budget=self.connection_budget))
@@ -262,56 +241,6 @@ class DeviceManagementService:
             raise ServiceError("No transport has a port for a server; set a port for one of "
                                f"{self.config.transports} in the service config.")
         return out
-
-    # ------------------------------------------------------------------ TLS trust
-
-    def _server_ssl(self, service: str, cache: _TrustCache, server: Credential,
-                    own_ca: Credential) -> TlsContext:
-        """The TLS context of one server: its credential, trusting the active CAs + `own_ca`."""
-        assert self.store is not None
-        trusted = self.store.list_trusted_certificates(service=service, active_only=True)
-
-        def build() -> TlsContext:
-            cas = [load_certificate(t.certificate.encode()) for t in trusted]
-            return server_tls_context(server, [*cas, own_ca.cert])
-        return cache.get(tuple((t.id, t.updated_at) for t in trusted), build)
-
-    def _context_factory(self, server: str, family: str) -> Callable[[], Any]:
-        """The TLS or DTLS context factory of the bootstrap or LwM2M server."""
-        return {("bootstrap", "tls"): self._bootstrap_ssl, ("lwm2m", "tls"): self._lwm2m_ssl,
-                ("bootstrap", "dtls"): self._bootstrap_dtls,
-                ("lwm2m", "dtls"): self._lwm2m_dtls_context}[(server, family)]
-
-    def _server_dtls(self, service: str, cache: _TrustCache, server: Credential,
-                     own_ca: Credential) -> Any:
-        """The DTLS context of one server: trusted CAs as for TLS, plus every PSK identity."""
-        store = self._store()
-        trusted = store.list_trusted_certificates(service=service, active_only=True)
-
-        def build() -> Any:
-            cas = [load_certificate(t.certificate.encode()) for t in trusted]
-            return server_dtls_context(server, [*cas, own_ca.cert], store.psk.keys())
-        key = (tuple((t.id, t.updated_at) for t in trusted), store.psk.version())
-        return cache.get(key, build)
-
-    def _bootstrap_dtls(self) -> Any:
-        assert self.pki is not None
-        return self._server_dtls("bootstrap", self._bs_dtls, self.pki.bootstrap_server,
-                                 self.pki.developer_ca)
-
-    def _lwm2m_dtls_context(self) -> Any:
-        assert self.pki is not None
-        return self._server_dtls("lwm2m", self._lwm2m_dtls, self.pki.lwm2m_server,
-                                 self.pki.lwm2m_ca)
-
-    def _bootstrap_ssl(self) -> TlsContext:
-        assert self.pki is not None
-        return self._server_ssl("bootstrap", self._bs_trust, self.pki.bootstrap_server,
-                                self.pki.developer_ca)
-
-    def _lwm2m_ssl(self) -> TlsContext:
-        assert self.pki is not None
-        return self._server_ssl("lwm2m", self._lwm2m_trust, self.pki.lwm2m_server, self.pki.lwm2m_ca)
 
     # ------------------------------------------------------------------ URIs and CAs
 

@@ -136,7 +136,7 @@ async def _send_blocks(context: aiocoap.Context, request: Message, size: int, wi
     count = max(1, -(-len(payload) // size))
     szx = size_exponent(size)
     token = os.urandom(TOKEN_LENGTH)
-    first = request.copy(payload=b"", token=token, mid=None)
+    first = _block_message(request, b"", token, None)
     manager = await context.find_remote_and_interface(first)
     sender = getattr(manager, "token_interface", None)
     if sender is None or not hasattr(manager, "process_response"):
@@ -160,8 +160,7 @@ async def _send_blocks(context: aiocoap.Context, request: Message, size: int, wi
         number = sent
         chunk = payload[number * size:(number + 1) * size]
         more = number + 1 < count
-        block = request.copy(payload=chunk, token=token, mid=None, mtype=Type.CON,
-                             block1=(number, more, szx))
+        block = _block_message(request, chunk, token, (number, more, szx))
         if number == 0:
             block.opt.size1 = len(payload)
         block.remote = remote
@@ -204,6 +203,23 @@ async def _send_blocks(context: aiocoap.Context, request: Message, size: int, wi
             failed.exception()  # retrieved: a late connection error is no news
         else:
             failed.cancel()
+
+
+def _block_message(request: Message, chunk: bytes, token: bytes,
+                   block1: tuple[int, bool, int] | None) -> Message:
+    """One CON block of `request` with `token`: a new message sharing the request's option
+    values (Message.copy deep-copies every option, per block)."""
+    block = Message(code=request.code, payload=chunk,
+                    transport_tuning=request.transport_tuning)
+    block.mtype = Type.CON
+    block.token = token
+    block.direction = request.direction
+    block.remote = request.remote
+    for option in request.opt.option_list():
+        block.opt.add_option(option)
+    if block1 is not None:
+        block.opt.block1 = block1
+    return block
 
 
 def _send_beside(messages: Any, block: Message, on_error: Any) -> None:

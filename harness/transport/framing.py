@@ -21,24 +21,31 @@ class FrameError(HilError):
     """Bytes on a stream connection that break its framing; the connection must be closed."""
 
 
-def take_tls_record(buffer: bytearray) -> bytes | None:
-    """Remove and return the first complete TLS record of `buffer`, or None if incomplete."""
-    if len(buffer) < TLS_HEADER_LEN:
+def tls_record_end(data: bytes | bytearray, offset: int = 0) -> int | None:
+    """Where the TLS record starting at `offset` of `data` ends, or None if it is incomplete."""
+    if len(data) - offset < TLS_HEADER_LEN:
         return None
-    if buffer[0] not in _TLS_CONTENT_TYPES or buffer[1] != 3:
+    if data[offset] not in _TLS_CONTENT_TYPES or data[offset + 1] != 3:
         raise FrameError(
-            f"Bytes {bytes(buffer[:3]).hex()} are not a TLS record header; "
+            f"Bytes {bytes(data[offset:offset + 3]).hex()} are not a TLS record header; "
             "the peer must speak TLS on this port."
         )
-    length = int.from_bytes(buffer[3:5], "big")
+    length = (data[offset + 3] << 8) | data[offset + 4]
     if length > TLS_MAX_RECORD:
         raise FrameError(
             f"TLS record of {length} bytes exceeds the protocol maximum; the peer is not TLS."
         )
-    end = TLS_HEADER_LEN + length
-    if len(buffer) < end:
+    end = offset + TLS_HEADER_LEN + length
+    return end if len(data) >= end else None
+
+
+def take_tls_record(buffer: bytearray) -> bytes | None:
+    """Remove and return the first complete TLS record of `buffer`, or None if incomplete."""
+    end = tls_record_end(buffer)
+    if end is None:
         return None
-    record = bytes(buffer[:end])
+    with memoryview(buffer) as view:
+        record = bytes(view[:end])
     del buffer[:end]
     return record
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from harness.transport.connection import HANDSHAKE_TIMEOUT, StreamConnection
 from harness.transport.errors import ConnectionClosedError, SecureConnectionError
-from harness.transport.framing import FrameError, take_tls_record
+from harness.transport.framing import FrameError, tls_record_end
 from harness.transport.tls_engine import (
     TlsContext,
     TlsEngineError,
@@ -138,19 +138,28 @@ class TlsRecordConnection(StreamConnection):
         self._read_record()  # application data that came with the last handshake record
 
     def data_received(self, data: bytes) -> None:
-        """Feed ciphertext one TLS record at a time; each record's plaintext is one message."""
-        self._buffer += data
+        """Feed ciphertext one TLS record at a time; each record's plaintext is one message.
+
+        A read that holds whole records (the usual case) is fed without copying it into the
+        buffer: a read of exactly one record is fed as it is, several as slices of it.
+        """
+        if self._buffer:
+            self._buffer += data
+            data, self._buffer = bytes(self._buffer), bytearray()
+        offset = 0
         while not self._closed:
             try:
-                record = take_tls_record(self._buffer)
+                end = tls_record_end(data, offset)
             except FrameError as exc:
                 if not self._handshaken:
                     self._fail_handshake(str(exc))
                 else:
                     self.abort(str(exc))
                 return
-            if record is None:
-                return
+            if end is None:
+                break
+            record = data if offset == 0 and end == len(data) else data[offset:end]
+            offset = end
             if self._handshaken and record[0] == RECORD_HANDSHAKE and self.server_side:
                 self._renegotiation_asked = True  # a TLS 1.2 client's ClientHello
                 log.info("tls-record %s: the client asks to renegotiate", self.hostinfo)
@@ -159,6 +168,8 @@ class TlsRecordConnection(StreamConnection):
                 self._do_handshake()
                 continue
             self._read_record()
+        if offset < len(data) and not self._closed:
+            self._buffer += data[offset:]
 
     def _read_record(self) -> None:
         try:

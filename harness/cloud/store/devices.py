@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
@@ -79,13 +79,17 @@ class DeviceStore(StoreBase):
         return device
 
     def update_device(self, device_id: str, *, when_state: tuple[DeviceState, ...] | None = None,
-                      events: Sequence[EventRow] = (), **changes: Any) -> Device:
+                      state_from: tuple[DeviceState, ...] | None = None,
+                      events: Sequence[EventRow] | Callable[[Device], Sequence[EventRow]] = (),
+                      **changes: Any) -> Device:
         """Change fields of a device (updated_at is set) and write its `events` in the same
         transaction; returns the new row.
 
         With `when_state`, the change applies only if the device is in one of those states at
         that moment (in the same transaction); otherwise the row is returned unchanged and no
-        event is written.
+        event is written. With `state_from`, only the `state` change waits for one of those
+        states; the other fields and the events are written anyway. `events` may be a function
+        of the new row (an event that names the state the device ended in).
         """
         unknown = set(changes) - set(_DEVICE_FIELDS) - {"id"}
         if unknown or "id" in changes:
@@ -96,11 +100,14 @@ class DeviceStore(StoreBase):
             row = db.execute("SELECT * FROM devices WHERE id=?", (device_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"No device {device_id!r}; list the devices to find the id.")
-            if when_state is not None and DeviceState(row["state"]) not in when_state:
+            current = DeviceState(row["state"])
+            if when_state is not None and current not in when_state:
                 return self._device(row)
+            if state_from is not None and current not in state_from:
+                changes.pop("state", None)
             device = replace(self._device(row), **changes, updated_at=utcnow())
             db.execute(_UPDATE_SQL, (*self._device_values(device), device_id))
-            self._write_events(db, device, events)
+            self._write_events(db, device, events(device) if callable(events) else events)
         return device
 
     def get_device(self, device_id: str) -> Device | None:

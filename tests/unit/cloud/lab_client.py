@@ -143,12 +143,24 @@ class _DeviceSite(aiocoap.resource.Resource, aiocoap.resource.PathCapable):
         return Message(code=Code.NOT_FOUND)
 
 
+def _set_handshake_timeout(ctx: aiocoap.Context, seconds: float) -> None:
+    """Give the TLS/DTLS client interface of `ctx` a handshake timeout of `seconds` (a benchmark
+    that loads the service on purpose waits for handshakes like its bare-handshake reference)."""
+    for manager in ctx.request_interfaces:
+        interface = getattr(getattr(manager, "token_interface", None), "message_interface", None)
+        for name in ("_handshake_timeout", "handshake_timeout"):  # tls-record, dtls
+            if hasattr(interface, name):
+                setattr(interface, name, seconds)
+
+
 class LabDevice:
     """One simulated device session over one transport kind (tls-record, tcp-length or udp)."""
 
     def __init__(self, kind: str, endpoint_name: str, *, credential: Credential | None = None,
-                 server_ca_der: bytes | None = None, manufacturer: str = "dm-hil") -> None:
+                 server_ca_der: bytes | None = None, manufacturer: str = "dm-hil",
+                 handshake_timeout: float | None = None) -> None:
         self.kind = kind
+        self.handshake_timeout = handshake_timeout  # seconds; None: the transport's 10 s
         self.endpoint_name = endpoint_name
         self.credential = credential
         self.server_ca_der = server_ca_der
@@ -172,6 +184,8 @@ class LabDevice:
                 ssl_context = make[family]()
             self._ctx = await create_client_context(self.kind, ssl_context=ssl_context,
                                                     site=_DeviceSite(self))
+            if self.handshake_timeout is not None:
+                _set_handshake_timeout(self._ctx, self.handshake_timeout)
         return self._ctx
 
     async def close(self) -> None:

@@ -174,3 +174,24 @@ def test_cloud_bootstrap_trusting_an_intermediate_ca_only(tmp_path):
             await dev.close()
 
     run(scenario())
+
+
+def test_cloud_bootstrap_finish_stores_state_expiry_and_events_together(tmp_path):
+    async def scenario():
+        async with running(tmp_path) as svc:
+            ca = factory_ca()
+            acc = trusted_account(svc, ca)
+            dev = device(svc, ca, "ep-finish-1")
+            prov = await dev.bootstrap(svc.bootstrap_uri(), aid=acc.id)
+            boot = await svc.events.wait_for(lambda e: e.type == ev.BOOTSTRAP, WAIT,
+                                             include_history=True)
+            stored = svc.device(prov.device_id)
+            assert stored.state == DeviceState.BOOTSTRAPPED
+            assert stored.connector_expiration_date == prov.credential.cert.not_valid_after_utc
+            assert stored.bootstrapped_timestamp is not None
+            assert boot.data["state"] == str(DeviceState.BOOTSTRAPPED)
+            persisted = [e.event_type for e in svc.store.list_events(device_id=prov.device_id)]
+            assert persisted == [ev.DEVICE_CREATED, ev.BOOTSTRAP]
+            await dev.close()
+
+    run(scenario())

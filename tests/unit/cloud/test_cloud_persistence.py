@@ -6,7 +6,7 @@ import pytest
 from cloud_testkit import device, factory_ca, onboard, run, running, trusted_account
 
 from harness import pki
-from harness.cloud.records import DeviceState
+from harness.cloud.records import DeviceState, utcnow
 from harness.cloud.store import ConflictError, NotFoundError, Store, StoreError
 from harness.errors import HilError
 
@@ -99,5 +99,31 @@ def test_store_finds_the_account_of_an_admin_api_key_only(tmp_path):
         assert store.account_by_api_key("") is None
         store.update_account(first.id, admin_api_key=None)
         assert store.account_by_api_key("ak_first") is None
+    finally:
+        store.close()
+
+
+def test_store_state_from_guards_only_the_state_and_the_event_names_the_state_kept(tmp_path):
+    store = Store.open(tmp_path)
+    try:
+        account = store.create_account("guarded")
+        dev = store.create_device(account.id, "ep-guard", events=[
+            ("device-created", {"ep": "x"}, False, utcnow())])
+        store.update_device(dev.id, state=DeviceState.REGISTERED)
+
+        def event(entry):
+            return [("bootstrap", {"state": str(entry.state)}, True, utcnow())]
+
+        after = store.update_device(dev.id, state=DeviceState.BOOTSTRAPPED, events=event,
+                                    state_from=(DeviceState.CLOUD_ENROLLING,), lifetime=77)
+        assert after.state == DeviceState.REGISTERED and after.lifetime == 77
+        stored = store.list_events(device_id=dev.id)
+        assert [(e.event_type, e.data) for e in stored] == [
+            ("device-created", {"ep": "x"}), ("bootstrap", {"state": str(DeviceState.REGISTERED)})]
+        moved = store.update_device(dev.id, state=DeviceState.CLOUD_ENROLLING)
+        assert moved.state == DeviceState.CLOUD_ENROLLING
+        assert store.update_device(dev.id, state=DeviceState.BOOTSTRAPPED,
+                                   state_from=(DeviceState.CLOUD_ENROLLING,)
+                                   ).state == DeviceState.BOOTSTRAPPED
     finally:
         store.close()

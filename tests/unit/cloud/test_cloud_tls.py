@@ -33,10 +33,10 @@ def test_server_chains_are_valid_at_device_time_zero(tmp_path):
 def test_tls_contexts_are_cached_until_the_trusted_cas_change(tmp_path):
     async def scenario():
         async with running(tmp_path) as svc:
-            first = svc._bootstrap_ssl()
-            assert svc._bootstrap_ssl() is first
+            first = svc.trust.context("bootstrap", "tls")
+            assert svc.trust.context("bootstrap", "tls") is first
             trusted_account(svc, factory_ca())
-            assert svc._bootstrap_ssl() is not first
+            assert svc.trust.context("bootstrap", "tls") is not first
 
     run(scenario())
 

@@ -8,6 +8,7 @@ from harness.transport.framing import (
     length_prefixed,
     take_length_prefixed,
     take_tls_record,
+    tls_record_end,
 )
 
 
@@ -19,6 +20,15 @@ def test_transport_framing_tls_records_split_at_headers():
     assert take_tls_record(buffer) is None  # incomplete header
     buffer += rec2[3:]
     assert take_tls_record(buffer) == rec2 and buffer == bytearray()
+
+
+def test_transport_framing_tls_record_ends_within_one_read():
+    data = b"\x17\x03\x03\x00\x02ab" + b"\x15\x03\x03\x00\x01z" + b"\x17\x03"
+    assert tls_record_end(data) == 7
+    assert tls_record_end(data, 7) == 13
+    assert tls_record_end(data, 13) is None  # a partial header stays for the next read
+    with pytest.raises(FrameError):
+        tls_record_end(b"\x17\x03\x03\x00\x01zGET /", 6)
 
 
 @pytest.mark.parametrize("bad", [b"GET / HTTP/1.1", b"\x17\x03\x03\xff\xff"])
