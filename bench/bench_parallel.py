@@ -1,10 +1,10 @@
 """Benchmark: the e2e suite with -n 1, -n 2 (2 boards) and -n 4 (4 boards), same run.
 
 Run: python3 bench/bench_parallel.py [--runs 3] [--tests tests/e2e] [--workers 1,2,4]
-Each pytest run gets a lab config with as many virtual boards as workers (at least 4 for -n 1
-is not needed: one worker leases one board), its own board and lock folders, and the worker
-clock of this module (loaded with `-p bench_parallel`), which records when each worker process
-was created, when pytest configured it (imports done) and when its first test started. Runs
+Each pytest run gets a lab config with as many virtual boards as workers (one worker leases one
+board), its own board and lock folders, and the worker clock of this module (loaded with
+`-p bench_parallel`), which records when each worker process was created, when pytest
+configured it (imports done) and when its first test started. Runs
 alternate between the worker counts. Per count it prints the median wall time, the CPU seconds
 the run used (every process of it), the per-worker start-up (process created -> first test
 call), and the per-worker efficiency T1 / (n x Tn). The CPU ceiling of that efficiency on this
