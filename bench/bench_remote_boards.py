@@ -5,8 +5,11 @@ Starts a labgrid coordinator and two exporter hosts on loopback (127.0.0.2, 127.
 with two virtual boards behind ser2net (RFC 2217) and `pyocd server`, as tests/remote does.
 Then, alternating, runs the scenarios with 4 xdist workers on 4 local virtual boards and on
 the 4 remote boards; per scenario it takes the median time (setup + call + teardown, from
-JUnit) and prints the remote overhead in %; last the median wall times and overall overhead.
-Needs ser2net and labgrid (.ci/run installs them).
+JUnit) and prints the remote overhead in %. A worker's first scenario also pays for starting
+its board (and service): those are reported apart, as the first scenario of each board per run
+(median of their times, local vs remote), next to the median overhead of the other scenarios.
+Last the median wall times and overall overhead. Needs ser2net and labgrid (.ci/run installs
+them).
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ LOCAL_BOARDS = [{"id": f"lb-{i}", "kind": "sim", "target": "dmhil_vboard", "firm
                 for i in range(1, 5)]
 
 
-def run_suite(config: Path, work: Path, tests: list[str]) -> tuple[float, dict[str, float], list[str]]:
-    """One pytest run with 4 workers: wall seconds, seconds per scenario, failed scenarios."""
+def run_suite(config: Path, work: Path, tests: list[str]
+              ) -> tuple[float, dict[str, float], list[str], set[str]]:
+    """One pytest run with 4 workers: wall seconds, seconds per scenario, failed scenarios, and
+    the scenarios each board (worker) ran first."""
     junit = work / "junit.xml"
     env = {**os.environ, "PYTHONPATH": str(REPO), "HIL_LOCK_DIR": str(work / "locks"),
            "HIL_SIM_DIR": str(work / "local-boards")}
@@ -43,12 +48,17 @@ def run_suite(config: Path, work: Path, tests: list[str]) -> tuple[float, dict[s
                     "--hil-log-dir", str(work / "logs")], cwd=REPO, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     wall = time.perf_counter() - start
-    times, failures = {}, []
+    times, failures, first_on_board = {}, [], {}
     for case in ET.parse(junit).getroot().iter("testcase"):
         times[case.get("name")] = float(case.get("time", 0))
-        if case.find("failure") is not None or case.find("error") is not None:
-            failures.append(case.get("name"))
-    return wall, times, failures
+        problem = case.find("failure") if case.find("failure") is not None else case.find("error")
+        if problem is not None:
+            first = (problem.get("message") or "").strip().splitlines()[:1]
+            failures.append(f"{case.get('name')} ({first[0][:160] if first else 'no message'})")
+        board = next((p.get("value") for p in case.iter("property") if p.get("name") == "board"), None)
+        if board is not None:  # cases arrive in the order each worker ran them
+            first_on_board.setdefault(board, case.get("name"))
+    return wall, times, failures, set(first_on_board.values())
 
 
 def main() -> None:
@@ -65,22 +75,42 @@ def main() -> None:
                        "remote": lab_file(lab, root / "remote.yaml", [], remote=True)}
             walls: dict[str, list[float]] = {"local": [], "remote": []}
             per: dict[str, dict[str, list[float]]] = {"local": {}, "remote": {}}
+            firsts: dict[str, list[float]] = {"local": [], "remote": []}
             for run in range(args.runs):
                 for kind in ("local", "remote") if run % 2 == 0 else ("remote", "local"):
-                    wall, times, failures = run_suite(configs[kind], root / f"{kind}-{run}", args.tests)
+                    wall, times, failures, first = run_suite(configs[kind], root / f"{kind}-{run}",
+                                                             args.tests)
                     walls[kind].append(wall)
                     for name, seconds in times.items():
-                        per[kind].setdefault(name, []).append(seconds)
+                        (firsts[kind] if name in first else
+                         per[kind].setdefault(name, [])).append(seconds)
                     print(f"run {run + 1} {kind:6}: {wall:6.1f} s wall, {len(times)} scenarios, "
+                          f"first on each board: {', '.join(f'{times[n]:.1f}' for n in sorted(first))} s, "
                           f"failed: {', '.join(failures) or 'none'}", flush=True)
-    print(f"\n{'scenario':80} {'local s':>8} {'remote s':>8} {'overhead':>9}")
+    report(walls, per, firsts)
+
+
+def report(walls: dict[str, list[float]], per: dict[str, dict[str, list[float]]],
+           firsts: dict[str, list[float]]) -> None:
+    """Per scenario (not first on its board) and first scenarios, medians and overheads."""
+    print(f"\n{'scenario (not first on its board)':80} {'local s':>8} {'remote s':>8} {'overhead':>9}")
+    overheads = []
     for name in sorted(per["local"]):
         if name not in per["remote"]:
             continue
         local, remote = statistics.median(per["local"][name]), statistics.median(per["remote"][name])
+        overheads.append(remote / local - 1)
         print(f"{name[:80]:80} {local:8.2f} {remote:8.2f} {100 * (remote / local - 1):+8.1f}%")
+    if overheads:
+        print(f"\nmedian overhead per scenario: {100 * statistics.median(overheads):+.1f}% "
+              f"({len(overheads)} scenarios)")
+    if firsts["local"] and firsts["remote"]:
+        local, remote = statistics.median(firsts["local"]), statistics.median(firsts["remote"])
+        print(f"first scenario of each worker (board + service start), median of "
+              f"{len(firsts['remote'])}: local {local:.2f} s, remote {remote:.2f} s, overhead "
+              f"{100 * (remote / local - 1):+.1f}%")
     local, remote = statistics.median(walls["local"]), statistics.median(walls["remote"])
-    print(f"\nmedian wall time: local {local:.1f} s, remote {remote:.1f} s, "
+    print(f"median wall time: local {local:.1f} s, remote {remote:.1f} s, "
           f"overhead {100 * (remote / local - 1):+.1f}%")
 
 

@@ -72,6 +72,14 @@ def _grpc_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+def import_client() -> type:
+    """labgrid's client session class (importing labgrid takes a second or more: it loads every
+    driver and resource class)."""
+    from labgrid.remote.client import ClientSession
+
+    return ClientSession
+
+
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k != "extra"}
 
@@ -81,7 +89,7 @@ class Coordinator:
 
     def __init__(self, address: str, timeout: float = CONNECT_TIMEOUT) -> None:
         """Connect to `address` (HOST:PORT of labgrid-coordinator)."""
-        from labgrid.remote.client import ClientSession
+        ClientSession = import_client()  # noqa: N806 - labgrid's class
 
         self.address = address
         self.timeout = timeout

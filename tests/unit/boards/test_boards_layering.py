@@ -65,3 +65,33 @@ def test_every_kind_is_registered_and_has_a_config_model():
     assert set(KINDS) == set(BOARD_KINDS)
     kinds_dir = {p.stem for p in (BOARDS / "kinds").glob("*.py") if p.stem != "__init__"}
     assert kinds_dir == {"pyocd", "virtual", "native", "factory_client", "labgrid"}
+
+
+def test_each_kind_loads_the_class_of_its_name():
+    from harness.boards.registry import KINDS, board_class
+
+    assert {name: board_class(name).kind for name in KINDS} == {name: name for name in KINDS}
+
+
+def test_the_registry_names_the_virtual_clients_backoff_variable():
+    from harness.boards.registry import BACKOFF_ENV
+    from harness.sim.client.settings import ENV_BACKOFF_BASE
+
+    assert BACKOFF_ENV == ENV_BACKOFF_BASE
+
+
+def test_making_a_virtual_board_imports_no_other_kind():
+    """A worker pays only for its lab's kinds: pyOCD's real-board kind, labgrid and the native
+    client stay unloaded when the lab has virtual boards only."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom harness.boards.registry import make_board\n"
+            "from harness.config import VirtualBoardConfig\n"
+            "make_board(VirtualBoardConfig(id='v', kind='sim', target='dmhil_vboard', firmware='factory'))\n"
+            "print(sorted(m for m in sys.modules if m.startswith('harness.boards.kinds.')"
+            " or m.split('.')[0] == 'labgrid'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert out.stdout.strip() == "['harness.boards.kinds.pyocd', 'harness.boards.kinds.virtual']"
