@@ -3,10 +3,17 @@ the v3 error body), and no FastAPI 422 (validation errors are answered 400)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 ERROR_SCHEMA = {
     "title": "Error",
@@ -61,10 +68,44 @@ def document(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+_CACHE: dict[tuple, tuple[dict[str, Any], bytes]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _signature(app: FastAPI) -> tuple:
+    routes = tuple((r.path, tuple(sorted(r.methods or ())), r.name) for r in app.routes
+                   if isinstance(r, APIRoute))
+    return app.title, app.version, app.description, routes
+
+
+def cached(app: FastAPI) -> tuple[dict[str, Any], bytes]:
+    """`document(app)` and its JSON, built once per process for apps with the same routes."""
+    key = _signature(app)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            schema = document(app)
+            _CACHE[key] = schema, json.dumps(schema, separators=(",", ":")).encode()
+        return _CACHE[key]
+
+
 def install(app: FastAPI) -> None:
-    """Serve `document(app)` (built once) at /openapi.json."""
+    """Serve `document(app)` at /openapi.json: built once, off the event loop, then cached.
+
+    Building takes about a second of CPU (several on a loaded machine); in a worker thread it
+    does not stall the CoAP and REST traffic the same loop serves.
+    """
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document(app)
+            app.openapi_schema = cached(app)[0]
         return app.openapi_schema
+
+    async def openapi_json(_: Request) -> Response:
+        body = await asyncio.to_thread(lambda: cached(app)[1])
+        return Response(body, media_type="application/json")
+
     app.openapi = openapi  # type: ignore[method-assign]
+    url = app.openapi_url
+    app.router.routes[:] = [r for r in app.router.routes
+                            if not (isinstance(r, Route) and r.path == url)]
+    if url:
+        app.add_route(url, openapi_json, include_in_schema=False)
