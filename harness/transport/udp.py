@@ -4,6 +4,11 @@ A datagram whose options are not valid UTF-8 (Uri-Path, Uri-Query...) is dropped
 unparsable message instead of raising through asyncio. A source address that sends more than
 STRIKES undecodable datagrams within WINDOW seconds is ignored, unparsed, for the rest of that
 window, so a flood from one peer costs the service a dict look-up per datagram.
+
+aiocoap reads one datagram per readiness callback of the event loop; while the loop is busy
+with other sockets (a stream flood, say) a flood's backlog then builds up in the socket and a
+legitimate datagram waits behind it for seconds. The interface reads up to BATCH datagrams per
+callback instead, so the backlog drains as fast as the datagrams can be looked at.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from aiocoap.transports.udp6 import MessageInterfaceUDP6
 STRIKES = 20
 WINDOW = 10.0
 MAX_TRACKED = 10_000
+BATCH = 64
 
 
 class SafeMessageInterfaceUDP6(MessageInterfaceUDP6):
@@ -26,6 +32,34 @@ class SafeMessageInterfaceUDP6(MessageInterfaceUDP6):
         self._strikes: dict[tuple, int] = {}
         self._window_ends = time.monotonic() + WINDOW
         self.muted_datagrams = 0
+
+    def connection_made(self, transport) -> None:
+        """As aiocoap, then read in batches once aiocoap's transport has registered its reader."""
+        super().connection_made(transport)
+        self.loop.call_soon(self._read_in_batches)
+
+    def _read_in_batches(self) -> None:
+        sock = self.transport.get_extra_info("socket")
+        if sock is None or sock.fileno() < 0:
+            return
+        read_one = self.transport._read_ready  # the error queue, then one datagram
+        max_size = self.transport.max_size
+
+        def ready() -> None:
+            read_one()
+            for _ in range(BATCH - 1):
+                if sock.fileno() < 0:
+                    return
+                try:
+                    data, ancdata, flags, address = sock.recvmsg(max_size, 1024)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError as exc:
+                    self.error_received(exc)
+                    return
+                self.datagram_msg_received(data, ancdata, flags, address)
+
+        self.loop.add_reader(sock.fileno(), ready)  # replaces aiocoap's one-datagram reader
 
     def datagram_msg_received(self, data, ancdata, flags, address) -> None:
         """Hand the datagram to aiocoap unless its sender is muted or it is undecodable."""
