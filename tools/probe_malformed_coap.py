@@ -60,27 +60,32 @@ async def _registrar(kind: str, uri: str, aid: str, stop: asyncio.Event, interva
     return times
 
 
-async def _measure(info: dict, flood_commands: list[list[str]], interval: float) -> dict:
+async def _measure(info: dict, flood_commands: list[list[str]], interval: float,
+                   flood_nice: int) -> dict:
     stop = asyncio.Event()
     ready = {k: asyncio.Event() for k in ("udp", "tcp-length")}
     tasks = [asyncio.create_task(_registrar(k, info["lwm2m"][k], info["aid"], stop, interval,
                                             ready[k])) for k in ready]
     await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready.values())), 20)
-    floods = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    # asyncio subprocesses, not threads waiting on Popen: aiocoap resolves each udp request's
+    # address in the loop's default executor, which waiting threads would fill (the udp
+    # Registers then wait for a flood to end: the 2.4-4.5 s measured before this was found).
+    floods = [await asyncio.create_subprocess_exec("nice", "-n", str(flood_nice), *cmd, stdin=subprocess.PIPE,
+                                                   stdout=subprocess.PIPE)
               for cmd in flood_commands]
-    loop = asyncio.get_running_loop()
     for proc in floods:  # Python start-up of the floods is not the service's time
-        await loop.run_in_executor(None, proc.stdout.readline)
+        await proc.stdout.readline()
     for proc in floods:
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
+        proc.stdin.write(b"go\n")
+        await proc.stdin.drain()
     start = time.perf_counter()
     try:
-        await asyncio.gather(*(loop.run_in_executor(None, p.wait) for p in floods))
+        await asyncio.gather(*(p.wait() for p in floods))
     finally:
         for proc in floods:
-            if proc.poll() is None:
+            if proc.returncode is None:
                 proc.kill()
+                await proc.wait()
     flood_seconds = time.perf_counter() - start
     stop.set()
     results = {kind: [seconds for started, seconds in times if started >= start]
@@ -92,7 +97,7 @@ def probe(args: argparse.Namespace) -> dict:
     """Run the probe; the figures."""
     ca = pki.make_ca("probe factory CA")
     with tempfile.TemporaryDirectory(prefix="probe-malformed-") as tmp, \
-            service_child(Path(tmp), ca) as child:
+            service_child(Path(tmp), ca, *(["--debug"] if args.debug else [])) as child:
         info = child.info
         before = child.figures()
         me = [sys.executable, str(Path(__file__).with_name("coap_flood.py"))]
@@ -105,7 +110,7 @@ def probe(args: argparse.Namespace) -> dict:
                 floods.append([*me, "stream", host, str(port),
                                str(max(1, args.count // args.per_connection)),
                                str(args.per_connection)])
-        measured = asyncio.run(_measure(info, floods, args.interval))
+        measured = asyncio.run(_measure(info, floods, args.interval, args.flood_nice))
         after = child.figures()
         lines = child.log_lines()
         if args.log:
@@ -141,7 +146,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=2000.0,
                         help="malformed datagrams a second per udp port (0: unthrottled)")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between Registers")
+    parser.add_argument("--flood-nice", type=int, default=10,
+                        help="niceness of the flood processes: an attacker does not share the "
+                             "service's CPU (0: they compete with it)")
     parser.add_argument("--log", help="keep the service log in this file")
+    parser.add_argument("--debug", action="store_true",
+                        help="the service logs at DEBUG level with timestamps (with --log)")
     args = parser.parse_args()
     figures = probe(args)
     print(json.dumps(figures, indent=2))

@@ -29,6 +29,27 @@ def _rss_kib() -> int:
     return 0
 
 
+def _udp_drops() -> dict[int, int]:
+    """Datagrams the kernel dropped on this process's udp sockets (receive buffer full), by
+    local port."""
+    inodes = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = fd.readlink().name
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    drops: dict[int, int] = {}
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes:
+                port = int(fields[1].rsplit(":", 1)[1], 16)
+                drops[port] = drops.get(port, 0) + int(fields[-1])
+    return drops
+
+
 def figures(svc: DeviceManagementService) -> dict:
     """What the service holds and wrote so far."""
     budget = svc.connection_budget
@@ -39,7 +60,27 @@ def figures(svc: DeviceManagementService) -> dict:
             "idle_closed": budget.idle_closed, "denials": denials, "events": events,
             "refusals_not_recorded": svc.refusal_budget.total_suppressed,
             "db_bytes": db.stat().st_size + (wal.stat().st_size if wal.exists() else 0),
-            "rss_kib": _rss_kib()}
+            "rss_kib": _rss_kib(), "udp_drops": _udp_drops()}
+
+
+class LoopLag:
+    """The longest the event loop was late to wake a 10 ms timer since the last reading."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+
+    async def watch(self) -> None:
+        """Measure until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, loop.time() - start - 0.01)
+
+    def take(self) -> float:
+        """The worst lag in ms, then start over."""
+        worst, self.worst = self.worst, 0.0
+        return round(worst * 1000, 1)
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -61,8 +102,11 @@ async def _serve(args: argparse.Namespace) -> None:
                 "lwm2m": {k: svc.lwm2m_uri(k) for k in svc.lwm2m_server.bound}}
         print(json.dumps(info), flush=True)
         loop = asyncio.get_running_loop()
+        lag = LoopLag()
+        watcher = asyncio.create_task(lag.watch())
         while await loop.run_in_executor(None, sys.stdin.readline):
-            print(json.dumps(figures(svc)), flush=True)
+            print(json.dumps({**figures(svc), "loop_lag_max_ms": lag.take()}), flush=True)
+        watcher.cancel()
     finally:
         await svc.stop()
 
