@@ -33,6 +33,19 @@ _DESCRIPTIONS = {"400": "Invalid request", "401": "Missing or invalid credential
                  "403": "Not allowed for this caller", "404": "No such object",
                  "409": "Conflicts with an existing object", "413": "Request body too large"}
 _AUTHENTICATED = ("/v2/", "/v3/", "/admin/")
+_NAMES_AN_OBJECT_IN_THE_BODY = {"/admin/v1/faults/directory-entries"}
+_AUTH_HEADERS = {"authorization", "x-application-id", "x-account-id"}
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer",
+               "description": "An account's API key (ak_...), an application's JWT (with "
+                              "X-Application-ID) or, on /admin/v1, the operator key (op_...)."},
+    "applicationId": {"type": "apiKey", "in": "header", "name": "X-Application-ID",
+                      "description": "The application whose verification keys sign the JWT."},
+    "accountId": {"type": "apiKey", "in": "header", "name": "X-Account-ID",
+                  "description": "The account the operator key acts in (v3 and v2 only)."},
+}
+_ACCOUNT_SECURITY = [{"bearer": []}, {"bearer": [], "applicationId": []},
+                     {"bearer": [], "accountId": []}]
 
 
 def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:
@@ -41,13 +54,38 @@ def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[s
         statuses.append("400")
     if path.startswith(_AUTHENTICATED):
         statuses += ["401", "403"]
-    if "{" in path:
-        statuses.append("404")
+    if "{" in path or method == "delete" or path in _NAMES_AN_OBJECT_IN_THE_BODY:
+        statuses.append("404")  # no such object (a DELETE without an id: no such channel)
     if method in ("post", "put"):
         statuses.append("409")
     if operation.get("requestBody"):
         statuses.append("413")
     return statuses
+
+
+_ORDER = {"type": "string", "default": "ASC", "title": "Order",
+          "pattern": "^([Aa][Ss][Cc]|[Dd][Ee][Ss][Cc])$", "description": "ASC or DESC, any case"}
+
+
+def _declare_order(operation: dict[str, Any]) -> None:
+    """The list `order` parameter takes ASC or DESC only (checked by the handler)."""
+    for param in operation.get("parameters", []):
+        if param.get("in") == "query" and param.get("name") == "order":
+            param["schema"] = dict(_ORDER)
+
+
+def _declare_security(path: str, operation: dict[str, Any]) -> None:
+    """The credential headers as security requirements, not as optional parameters."""
+    params = [p for p in operation.get("parameters", [])
+              if not (p.get("in") == "header" and p.get("name", "").lower() in _AUTH_HEADERS)]
+    if len(params) != len(operation.get("parameters", [])):
+        operation["parameters"] = params
+        if not params:
+            del operation["parameters"]
+    if path.startswith("/admin/"):
+        operation["security"] = [{"bearer": []}]
+    elif path.startswith(_AUTHENTICATED):
+        operation["security"] = _ACCOUNT_SECURITY
 
 
 def document(app: FastAPI) -> dict[str, Any]:
@@ -58,9 +96,12 @@ def document(app: FastAPI) -> dict[str, Any]:
     schemas["Error"] = ERROR_SCHEMA
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+    schema["components"]["securitySchemes"] = SECURITY_SCHEMES
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
+            _declare_security(path, operation)
+            _declare_order(operation)
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             for status in _error_statuses(path, method, operation):
