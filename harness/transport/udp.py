@@ -5,10 +5,8 @@ unparsable message instead of raising through asyncio. A source address that sen
 STRIKES undecodable datagrams within WINDOW seconds is ignored, unparsed, for the rest of that
 window, so a flood from one peer costs the service a dict look-up per datagram.
 
-aiocoap reads one datagram per readiness callback of the event loop; while the loop is busy
-with other sockets (a stream flood, say) a flood's backlog then builds up in the socket and a
-legitimate datagram waits behind it for seconds. The interface reads up to BATCH datagrams per
-callback instead, so the backlog drains as fast as the datagrams can be looked at.
+The socket is read in batches (batch_reader.py), not one datagram per loop iteration as aiocoap
+does, so a flood's backlog does not hold up a legitimate datagram.
 """
 
 from __future__ import annotations
@@ -18,10 +16,11 @@ import time
 from aiocoap import Message, error
 from aiocoap.transports.udp6 import MessageInterfaceUDP6
 
+from harness.transport.batch_reader import read_in_batches
+
 STRIKES = 20
 WINDOW = 10.0
 MAX_TRACKED = 10_000
-BATCH = 64
 
 
 class SafeMessageInterfaceUDP6(MessageInterfaceUDP6):
@@ -40,26 +39,12 @@ class SafeMessageInterfaceUDP6(MessageInterfaceUDP6):
 
     def _read_in_batches(self) -> None:
         sock = self.transport.get_extra_info("socket")
-        if sock is None or sock.fileno() < 0:
+        if sock is None:
             return
-        read_one = self.transport._read_ready  # the error queue, then one datagram
         max_size = self.transport.max_size
-
-        def ready() -> None:
-            read_one()
-            for _ in range(BATCH - 1):
-                if sock.fileno() < 0:
-                    return
-                try:
-                    data, ancdata, flags, address = sock.recvmsg(max_size, 1024)
-                except (BlockingIOError, InterruptedError):
-                    return
-                except OSError as exc:
-                    self.error_received(exc)
-                    return
-                self.datagram_msg_received(data, ancdata, flags, address)
-
-        self.loop.add_reader(sock.fileno(), ready)  # replaces aiocoap's one-datagram reader
+        read_in_batches(self.loop, sock, self.transport._read_ready,  # error queue + 1 datagram
+                        lambda: sock.recvmsg(max_size, 1024), self.datagram_msg_received,
+                        self.error_received)
 
     def datagram_msg_received(self, data, ancdata, flags, address) -> None:
         """Hand the datagram to aiocoap unless its sender is muted or it is undecodable."""
