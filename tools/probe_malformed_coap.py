@@ -1,6 +1,6 @@
 """Probe: malformed CoAP at every port while a legitimate device registers alongside.
 
-Starts the service in a child process, sends --count malformed messages to each udp port
+Starts the service in a child process, sends --count malformed messages to each udp and dtls port
 (garbage, truncated headers, non-UTF-8 Uri-Path/Uri-Query, requests that are refused; --rate a
 second) and
 --count/--per-connection connections of garbage to each tcp-length and tls-record port, from
@@ -103,8 +103,9 @@ def probe(args: argparse.Namespace) -> dict:
         me = [sys.executable, str(Path(__file__).with_name("coap_flood.py"))]
         floods = []
         for server in ("bootstrap", "lwm2m"):
-            host, port = _host_port(info[server]["udp"])
-            floods.append([*me, "udp", host, str(port), str(args.count), str(args.rate)])
+            for kind in ("udp", "dtls"):  # on dtls: records of no session
+                host, port = _host_port(info[server][kind])
+                floods.append([*me, "udp", host, str(port), str(args.count), str(args.rate)])
             for kind in ("tcp-length", "tls-record"):
                 host, port = _host_port(info[server][kind])
                 floods.append([*me, "stream", host, str(port),

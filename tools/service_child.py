@@ -84,9 +84,9 @@ class LoopLag:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    ports = {"tls_record": 0, "tcp_length": 0, "udp": 0}
+    ports = {"tls_record": 0, "tcp_length": 0, "udp": 0, "dtls": 0}
     config = ServiceConfig(
-        transports=["tls-record", "tcp-length", "udp"], bootstrap=ports, lwm2m=ports,
+        transports=["tls-record", "tcp-length", "udp", "dtls"], bootstrap=ports, lwm2m=ports,
         stream=StreamConfig(max_connections=args.max_connections,
                             first_message_timeout=args.first_message_timeout),
         timing=Timing(rate_limit=RateLimit(count=1_000_000)),  # the probes register often
