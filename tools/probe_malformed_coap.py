@@ -97,7 +97,8 @@ def probe(args: argparse.Namespace) -> dict:
     """Run the probe; the figures."""
     ca = pki.make_ca("probe factory CA")
     with tempfile.TemporaryDirectory(prefix="probe-malformed-") as tmp, \
-            service_child(Path(tmp), ca, *(["--debug"] if args.debug else [])) as child:
+            service_child(Path(tmp), ca, *(["--debug"] if args.debug else []),
+                          nice=args.service_nice) as child:
         info = child.info
         before = child.figures()
         me = [sys.executable, str(Path(__file__).with_name("coap_flood.py"))]
@@ -121,6 +122,8 @@ def probe(args: argparse.Namespace) -> dict:
     slowest = {k: round(max(v), 3) if v else None for k, v in latencies.items()}
     return {
         "count_per_udp_port": args.count, "rate_per_udp_port": args.rate,
+        "service_nice": args.service_nice, "flood_nice": args.flood_nice,
+        "load_average": Path("/proc/loadavg").read_text().split()[:3],
         "flood_seconds": measured["flood_seconds"],
         "registers": {k: len(v) for k, v in measured["registers"].items()},
         "registers_failed": failed,
@@ -150,6 +153,9 @@ def main() -> int:
     parser.add_argument("--flood-nice", type=int, default=10,
                         help="niceness of the flood processes: an attacker does not share the "
                              "service's CPU (0: they compete with it)")
+    parser.add_argument("--service-nice", type=int, default=None,
+                        help="niceness of the service (negative, as root: it gets the CPU a "
+                             "dedicated host gives it while other work loads the machine)")
     parser.add_argument("--log", help="keep the service log in this file")
     parser.add_argument("--debug", action="store_true",
                         help="the service logs at DEBUG level with timestamps (with --log)")

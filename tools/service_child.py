@@ -91,6 +91,10 @@ async def _serve(args: argparse.Namespace) -> None:
                             first_message_timeout=args.first_message_timeout),
         timing=Timing(rate_limit=RateLimit(count=1_000_000)),  # the probes register often
         retention=Retention(log_lines_per_minute=args.log_lines_per_minute))
+    if args.slow_callback_ms:  # asyncio logs each callback that held the loop this long
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        loop.slow_callback_duration = args.slow_callback_ms / 1000
     svc = DeviceManagementService(config, Path(args.data_dir))
     await svc.start()
     try:
@@ -121,6 +125,8 @@ def main() -> None:
     parser.add_argument("--first-message-timeout", type=float, default=30.0)
     parser.add_argument("--log-lines-per-minute", type=int, default=60)
     parser.add_argument("--debug", action="store_true", help="DEBUG log with timestamps")
+    parser.add_argument("--slow-callback-ms", type=float, default=0,
+                        help="log the callbacks that hold the event loop this long (asyncio debug)")
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(args.nofile, hard), hard))
