@@ -34,6 +34,7 @@ _DESCRIPTIONS = {"400": "Invalid request", "401": "Missing or invalid credential
                  "409": "Conflicts with an existing object", "413": "Request body too large"}
 _AUTHENTICATED = ("/v2/", "/v3/", "/admin/")
 _NAMES_AN_OBJECT_IN_THE_BODY = {"/admin/v1/faults/directory-entries"}
+_CHANNELS = {"/v2/notification/callback", "/v2/notification/websocket"}  # GET/DELETE: 404 if unset
 _AUTH_HEADERS = {"authorization", "x-application-id", "x-account-id"}
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer",
@@ -54,8 +55,9 @@ def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[s
         statuses.append("400")
     if path.startswith(_AUTHENTICATED):
         statuses += ["401", "403"]
-    if "{" in path or method == "delete" or path in _NAMES_AN_OBJECT_IN_THE_BODY:
-        statuses.append("404")  # no such object (a DELETE without an id: no such channel)
+    if "{" in path or path in _NAMES_AN_OBJECT_IN_THE_BODY or (
+            path in _CHANNELS and method in ("get", "delete")):
+        statuses.append("404")  # no such object, or no such channel
     if method in ("post", "put"):
         statuses.append("409")
     if operation.get("requestBody"):

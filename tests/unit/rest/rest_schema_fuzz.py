@@ -125,8 +125,9 @@ def _fuzz_operation(operation: schemathesis.APIOperation, base_url: str, creds: 
 
 
 def fuzz(base_url: str, creds: Credentials, *, examples: int, seed: int | None = None,
-         only: Iterable[str] = ()) -> FuzzReport:
-    """Run 2 x `examples` generated requests per operation (or per operation of `only`)."""
+         only: Iterable[str] = (), alternate: bool = False) -> FuzzReport:
+    """Run 2 x `examples` generated requests per operation (or per operation of `only`);
+    `alternate`: `examples` valid ones for every other operation, invalid ones for the rest."""
     session = requests.Session()
     # The first request builds the document: ~1 s of CPU, far more on a loaded machine.
     answer = session.get(f"{base_url}/openapi.json", timeout=300)
@@ -138,8 +139,11 @@ def fuzz(base_url: str, creds: Credentials, *, examples: int, seed: int | None =
         operation = result.ok()
         if wanted and operation.label not in wanted:
             continue
+        modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+        if alternate:
+            modes = [modes[report.operations % 2]]
         report.operations += 1
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        for mode in modes:
             _fuzz_operation(operation, base_url, creds, session, report, examples, seed, mode)
     session.close()
     return report
