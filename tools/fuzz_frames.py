@@ -50,6 +50,12 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _current_rss_mb() -> float:
+    """The resident set size now (Linux /proc), not the peak."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the fuzzing and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -60,15 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     requests, responses = _seeds()
     device, device_tally, host_tally = new_device(), Tally(), Tally()
-    started = time.monotonic()
+    started, rss_start = time.monotonic(), _current_rss_mb()
     for index in range(args.count):
         if index % 500 == 0:
             device = new_device()  # a fresh board now and then: sessions start over
         check_device(device, garbled_stream(requests, rng), device_tally)
         check_host(host_stream(responses, rng), host_tally)
         if index and index % 100_000 == 0:
-            print(f"  {index:,} inputs, {time.monotonic() - started:.0f} s", flush=True)
-    took = time.monotonic() - started
+            print(f"  {index:,} inputs, {time.monotonic() - started:.0f} s, "
+                  f"RSS {_current_rss_mb():.1f} MB", flush=True)
+    took, rss_end = time.monotonic() - started, _current_rss_mb()
     device = new_device()
     rss_before = _rss_mb()
     chunk = bytes(rng.randrange(256) for _ in range(4096)).replace(b"m", b"n")
@@ -76,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         device.feed(chunk)
     rss_after = _rss_mb()
     print(f"inputs: {args.count:,} per side in {took:.1f} s ({2 * args.count / took:,.0f}/s)")
+    print(f"memory: RSS {rss_start:.1f} MB at the start of the fuzzing, {rss_end:.1f} MB at the end")
     print(f"device: {device_tally.frames:,} response frames; transport statuses "
           f"{dict(sorted(device_tally.transport.items()))}")
     print(f"device: bundle statuses {dict(sorted(device_tally.bundle.items()))}")

@@ -37,12 +37,14 @@ class ServiceChild:
 
 
 @contextlib.contextmanager
-def service_child(tmp: Path, ca: pki.Credential, *extra: str) -> Iterator[ServiceChild]:
-    """Run the child service in `tmp` trusting `ca`; stop it afterwards."""
+def service_child(tmp: Path, ca: pki.Credential, *extra: str,
+                  nice: int | None = None) -> Iterator[ServiceChild]:
+    """Run the child service in `tmp` trusting `ca` (at niceness `nice`); stop it afterwards."""
     ca_file = tmp / "ca.pem"
     ca_file.write_bytes(ca.cert_pem)
     log = tmp / "service.log"
-    cmd = [sys.executable, str(CHILD), "--ca", str(ca_file), "--data-dir", str(tmp / "data"),
+    cmd = [*(["nice", "-n", str(nice)] if nice is not None else []),
+           sys.executable, str(CHILD), "--ca", str(ca_file), "--data-dir", str(tmp / "data"),
            *extra]
     with log.open("w") as log_out, subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_out, text=True) as proc:

@@ -1,6 +1,6 @@
 """Probe: malformed CoAP at every port while a legitimate device registers alongside.
 
-Starts the service in a child process, sends --count malformed messages to each udp port
+Starts the service in a child process, sends --count malformed messages to each udp and dtls port
 (garbage, truncated headers, non-UTF-8 Uri-Path/Uri-Query, requests that are refused; --rate a
 second) and
 --count/--per-connection connections of garbage to each tcp-length and tls-record port, from
@@ -60,27 +60,32 @@ async def _registrar(kind: str, uri: str, aid: str, stop: asyncio.Event, interva
     return times
 
 
-async def _measure(info: dict, flood_commands: list[list[str]], interval: float) -> dict:
+async def _measure(info: dict, flood_commands: list[list[str]], interval: float,
+                   flood_nice: int) -> dict:
     stop = asyncio.Event()
     ready = {k: asyncio.Event() for k in ("udp", "tcp-length")}
     tasks = [asyncio.create_task(_registrar(k, info["lwm2m"][k], info["aid"], stop, interval,
                                             ready[k])) for k in ready]
     await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready.values())), 20)
-    floods = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    # asyncio subprocesses, not threads waiting on Popen: aiocoap resolves each udp request's
+    # address in the loop's default executor, which waiting threads would fill (the udp
+    # Registers then wait for a flood to end: the 2.4-4.5 s measured before this was found).
+    floods = [await asyncio.create_subprocess_exec("nice", "-n", str(flood_nice), *cmd, stdin=subprocess.PIPE,
+                                                   stdout=subprocess.PIPE)
               for cmd in flood_commands]
-    loop = asyncio.get_running_loop()
     for proc in floods:  # Python start-up of the floods is not the service's time
-        await loop.run_in_executor(None, proc.stdout.readline)
+        await proc.stdout.readline()
     for proc in floods:
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
+        proc.stdin.write(b"go\n")
+        await proc.stdin.drain()
     start = time.perf_counter()
     try:
-        await asyncio.gather(*(loop.run_in_executor(None, p.wait) for p in floods))
+        await asyncio.gather(*(p.wait() for p in floods))
     finally:
         for proc in floods:
-            if proc.poll() is None:
+            if proc.returncode is None:
                 proc.kill()
+                await proc.wait()
     flood_seconds = time.perf_counter() - start
     stop.set()
     results = {kind: [seconds for started, seconds in times if started >= start]
@@ -92,20 +97,22 @@ def probe(args: argparse.Namespace) -> dict:
     """Run the probe; the figures."""
     ca = pki.make_ca("probe factory CA")
     with tempfile.TemporaryDirectory(prefix="probe-malformed-") as tmp, \
-            service_child(Path(tmp), ca) as child:
+            service_child(Path(tmp), ca, *(["--debug"] if args.debug else []),
+                          nice=args.service_nice) as child:
         info = child.info
         before = child.figures()
         me = [sys.executable, str(Path(__file__).with_name("coap_flood.py"))]
         floods = []
         for server in ("bootstrap", "lwm2m"):
-            host, port = _host_port(info[server]["udp"])
-            floods.append([*me, "udp", host, str(port), str(args.count), str(args.rate)])
+            for kind in ("udp", "dtls"):  # on dtls: records of no session
+                host, port = _host_port(info[server][kind])
+                floods.append([*me, "udp", host, str(port), str(args.count), str(args.rate)])
             for kind in ("tcp-length", "tls-record"):
                 host, port = _host_port(info[server][kind])
                 floods.append([*me, "stream", host, str(port),
                                str(max(1, args.count // args.per_connection)),
                                str(args.per_connection)])
-        measured = asyncio.run(_measure(info, floods, args.interval))
+        measured = asyncio.run(_measure(info, floods, args.interval, args.flood_nice))
         after = child.figures()
         lines = child.log_lines()
         if args.log:
@@ -115,6 +122,8 @@ def probe(args: argparse.Namespace) -> dict:
     slowest = {k: round(max(v), 3) if v else None for k, v in latencies.items()}
     return {
         "count_per_udp_port": args.count, "rate_per_udp_port": args.rate,
+        "service_nice": args.service_nice, "flood_nice": args.flood_nice,
+        "load_average": Path("/proc/loadavg").read_text().split()[:3],
         "flood_seconds": measured["flood_seconds"],
         "registers": {k: len(v) for k, v in measured["registers"].items()},
         "registers_failed": failed,
@@ -141,7 +150,15 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=2000.0,
                         help="malformed datagrams a second per udp port (0: unthrottled)")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between Registers")
+    parser.add_argument("--flood-nice", type=int, default=10,
+                        help="niceness of the flood processes: an attacker does not share the "
+                             "service's CPU (0: they compete with it)")
+    parser.add_argument("--service-nice", type=int, default=None,
+                        help="niceness of the service (negative, as root: it gets the CPU a "
+                             "dedicated host gives it while other work loads the machine)")
     parser.add_argument("--log", help="keep the service log in this file")
+    parser.add_argument("--debug", action="store_true",
+                        help="the service logs at DEBUG level with timestamps (with --log)")
     args = parser.parse_args()
     figures = probe(args)
     print(json.dumps(figures, indent=2))

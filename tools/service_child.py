@@ -29,6 +29,27 @@ def _rss_kib() -> int:
     return 0
 
 
+def _udp_drops() -> dict[int, int]:
+    """Datagrams the kernel dropped on this process's udp sockets (receive buffer full), by
+    local port."""
+    inodes = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = fd.readlink().name
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    drops: dict[int, int] = {}
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes:
+                port = int(fields[1].rsplit(":", 1)[1], 16)
+                drops[port] = drops.get(port, 0) + int(fields[-1])
+    return drops
+
+
 def figures(svc: DeviceManagementService) -> dict:
     """What the service holds and wrote so far."""
     budget = svc.connection_budget
@@ -39,17 +60,41 @@ def figures(svc: DeviceManagementService) -> dict:
             "idle_closed": budget.idle_closed, "denials": denials, "events": events,
             "refusals_not_recorded": svc.refusal_budget.total_suppressed,
             "db_bytes": db.stat().st_size + (wal.stat().st_size if wal.exists() else 0),
-            "rss_kib": _rss_kib()}
+            "rss_kib": _rss_kib(), "udp_drops": _udp_drops()}
+
+
+class LoopLag:
+    """The longest the event loop was late to wake a 10 ms timer since the last reading."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+
+    async def watch(self) -> None:
+        """Measure until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, loop.time() - start - 0.01)
+
+    def take(self) -> float:
+        """The worst lag in ms, then start over."""
+        worst, self.worst = self.worst, 0.0
+        return round(worst * 1000, 1)
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    ports = {"tls_record": 0, "tcp_length": 0, "udp": 0}
+    ports = {"tls_record": 0, "tcp_length": 0, "udp": 0, "dtls": 0}
     config = ServiceConfig(
-        transports=["tls-record", "tcp-length", "udp"], bootstrap=ports, lwm2m=ports,
+        transports=["tls-record", "tcp-length", "udp", "dtls"], bootstrap=ports, lwm2m=ports,
         stream=StreamConfig(max_connections=args.max_connections,
                             first_message_timeout=args.first_message_timeout),
         timing=Timing(rate_limit=RateLimit(count=1_000_000)),  # the probes register often
         retention=Retention(log_lines_per_minute=args.log_lines_per_minute))
+    if args.slow_callback_ms:  # asyncio logs each callback that held the loop this long
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        loop.slow_callback_duration = args.slow_callback_ms / 1000
     svc = DeviceManagementService(config, Path(args.data_dir))
     await svc.start()
     try:
@@ -61,8 +106,11 @@ async def _serve(args: argparse.Namespace) -> None:
                 "lwm2m": {k: svc.lwm2m_uri(k) for k in svc.lwm2m_server.bound}}
         print(json.dumps(info), flush=True)
         loop = asyncio.get_running_loop()
+        lag = LoopLag()
+        watcher = asyncio.create_task(lag.watch())
         while await loop.run_in_executor(None, sys.stdin.readline):
-            print(json.dumps(figures(svc)), flush=True)
+            print(json.dumps({**figures(svc), "loop_lag_max_ms": lag.take()}), flush=True)
+        watcher.cancel()
     finally:
         await svc.stop()
 
@@ -77,6 +125,8 @@ def main() -> None:
     parser.add_argument("--first-message-timeout", type=float, default=30.0)
     parser.add_argument("--log-lines-per-minute", type=int, default=60)
     parser.add_argument("--debug", action="store_true", help="DEBUG log with timestamps")
+    parser.add_argument("--slow-callback-ms", type=float, default=0,
+                        help="log the callbacks that hold the event loop this long (asyncio debug)")
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(args.nofile, hard), hard))

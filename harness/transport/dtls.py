@@ -23,6 +23,7 @@ from aiocoap.numbers import COAPS_PORT
 from aiocoap.transports.generic_udp import GenericMessageInterface
 from aiocoap.util import hostportjoin, hostportsplit
 
+from harness.transport.batch_reader import read_asyncio_datagrams_in_batches
 from harness.transport.errors import ConnectionClosedError, SecureConnectionError, TransportError
 from harness.transport.peer import PeerIdentity
 from harness.transport.tls_engine import TlsEngineError, TlsPeerClosed
@@ -240,6 +241,7 @@ class DtlsMessageInterface(GenericMessageInterface):
                                  f"({exc.strerror or exc}); choose another port or stop the "
                                  "process that holds it.") from None
         self._transport = transport
+        read_asyncio_datagrams_in_batches(loop, transport)  # a flood's backlog drains fast
         sockname = transport.get_extra_info("sockname")
         self.bound = (str(sockname[0]), int(sockname[1]))
         self._sweeper = loop.create_task(self._sweep())

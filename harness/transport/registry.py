@@ -49,9 +49,14 @@ async def _udp_server(ctx: aiocoap.Context, endpoint: Endpoint) -> tuple[tuple[s
 
     await ctx._append_tokenmanaged_messagemanaged_transport(make)
     sock = holder[0].transport.get_extra_info("socket")
-    with contextlib.suppress(OSError):  # room for bursts while the loop is busy (capped by the OS)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+    _room_for_bursts(sock)
     return (endpoint.host, int(sock.getsockname()[1])), None
+
+
+def _room_for_bursts(sock: Any) -> None:
+    """A larger receive buffer for a server's datagram socket while the loop is busy."""
+    with contextlib.suppress(OSError):  # capped by the OS (net.core.rmem_max)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
 
 
 async def _stream_server(ctx: aiocoap.Context, endpoint: Endpoint) -> tuple[tuple[str, int], Any]:
@@ -87,7 +92,8 @@ async def _dtls_server(ctx: aiocoap.Context, endpoint: Endpoint) -> tuple[tuple[
         return iface
 
     await ctx._append_tokenmanaged_messagemanaged_transport(make)
-    assert holder[0].bound is not None
+    assert holder[0].bound is not None and holder[0]._transport is not None
+    _room_for_bursts(holder[0]._transport.get_extra_info("socket"))
     return (endpoint.host, holder[0].bound[1]), holder[0]
 
 

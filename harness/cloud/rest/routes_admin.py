@@ -24,6 +24,8 @@ from harness.cloud.store import ConflictError, NotFoundError, StoreError
 from harness.errors import HilError
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Depends(require_operator)])
+SQLITE_INT_MAX = 2**63 - 1
+"""The largest integer the store keeps (a larger device_quota is a 400, not an overflow)."""
 CAPABILITIES = ["accounts", "faults", "device-requests", "events"]
 """What the admin API of this local service offers (a real service offers none of it)."""
 
@@ -36,7 +38,7 @@ class NewAccount(_Body):
     """POST /admin/v1/accounts."""
 
     name: str = Field(min_length=1, max_length=200)
-    device_quota: int = Field(1000, ge=0)
+    device_quota: int = Field(1000, ge=0, le=SQLITE_INT_MAX)
     commercial: bool = False
 
 
@@ -44,7 +46,7 @@ class AccountChange(_Body):
     """PUT /admin/v1/accounts/{aid}."""
 
     name: str | None = Field(None, min_length=1, max_length=200)
-    device_quota: int | None = Field(None, ge=0)
+    device_quota: int | None = Field(None, ge=0, le=SQLITE_INT_MAX)
     commercial: bool | None = None
 
 

@@ -98,3 +98,6 @@ def test_admin_api_bad_input_is_a_clear_400_or_404(base_url, operator):
     offline = httpx.post(f"{base_url}/admin/v1/devices/{'0' * 32}/requests", headers=operator,
                          json={"method": "POST", "uri": "/3/0/4"})
     assert offline.status_code == 400 and "no live registration" in offline.json()["message"]
+    huge = httpx.post(f"{base_url}/admin/v1/accounts", headers=operator,
+                      json={"name": "huge", "device_quota": 2**70})  # beyond SQLite's integers
+    assert huge.status_code == 400 and "device_quota" in huge.json()["message"]
