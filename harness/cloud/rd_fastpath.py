@@ -9,14 +9,13 @@ still aiocoap's: it deduplicates confirmable retransmissions by message id befor
 stores the answer for them; the answer is a piggybacked ACK (same message id and token) sent once
 the request's store writes are committed (harness.cloud.commit_group).
 
-The datagram transport also reads every queued datagram per readiness event (up to a limit)
-instead of one per event-loop turn, so a burst of Registers shares one commit.
+The datagram transports read queued datagrams in batches (harness.transport.batch_reader), so a
+burst of Registers shares one commit.
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -29,7 +28,6 @@ log = logging.getLogger(__name__)
 
 PLAIN_OPTIONS = frozenset({3, 7, 11, 12, 15})
 """Uri-Host, Uri-Port, Uri-Path, Content-Format, Uri-Query: nothing aiocoap must act on."""
-READS_PER_EVENT = 64
 
 Outcome = tuple[Message, Callable[[], None] | None]
 
@@ -55,9 +53,6 @@ def install(context: aiocoap.Context, server: Handlers) -> None:
             continue
         messages._process_request = _lean_process(messages, server, messages._process_request)
         messages._lean_path = True
-        transport = getattr(getattr(messages, "message_interface", None), "transport", None)
-        if transport is not None and hasattr(transport, "_read_ready"):
-            transport._read_ready = _draining_reader(transport)
 
 
 def _lean_process(messages: Any, server: Handlers, original: Callable[[Message], None]
@@ -112,29 +107,3 @@ def _send(messages: Any, request: Message, response: Message) -> None:
     response.token = request.token
     response.remote = request.remote.as_response_address()
     messages._send_initially(response)
-
-
-def _draining_reader(transport: Any) -> Callable[[], None]:
-    """A read handler that takes up to READS_PER_EVENT queued datagrams, aiocoap's way each."""
-    ref = weakref.ref(transport)
-    first = type(transport)._read_ready
-    sock = transport.get_extra_info("socket")
-
-    def read_ready() -> None:
-        own = ref()
-        if own is None:
-            return
-        first(own)  # the error queue and one datagram
-        for _ in range(READS_PER_EVENT - 1):
-            protocol = own._protocol
-            if protocol is None:
-                return  # closed meanwhile
-            try:
-                data, ancdata, flags, address = sock.recvmsg(own.max_size, 1024)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                protocol.error_received(exc)
-                return
-            protocol.datagram_msg_received(data, ancdata, flags, address)
-    return read_ready
