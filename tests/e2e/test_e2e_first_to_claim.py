@@ -30,7 +30,15 @@ def _oem_ca_for(rest, factory):
                   "of the device bootstrap certificate ... Add the version prefix A-")
 @pytest.mark.seed("first-to-claim", "the bootstrap server checks the device against the existing "
                   "enrollments. If it finds a match, it assigns the device to the account.")
-def test_enrolled_device_is_claimed_by_the_account_that_enrolled_it(rest, factory, device, account):
+@pytest.mark.parametrize("image", [
+    pytest.param("factory", marks=pytest.mark.firmware("factory"), id="tls"),
+    # the client's LwM2M-compliant UDP build over DTLS: a First-to-Claim URI has no query, so the
+    # client sends no mccv= and the bootstrap server treats it as a standard LwM2M client
+    # (Bootstrap-Discover, Bootstrap-Delete, then its writes)
+    pytest.param("factory-dtls", marks=pytest.mark.firmware("factory-dtls"), id="dtls"),
+])
+def test_enrolled_device_is_claimed_by_the_account_that_enrolled_it(rest, factory, device, account,
+                                                                    image):
     """"The fingerprint is calculated as SHA256 hash of the DER format of the device bootstrap
     certificate ... Add the version prefix A-" ... "the bootstrap server checks the device against
     the existing enrollments. If it finds a match, it assigns the device to the account." """
