@@ -99,9 +99,12 @@ def test_more_registrations_than_the_limit_in_the_window_are_held(factory, devic
     watched = device.using(limited, owner)
     factory.using(limited, owner).bootstrap()
     registration = watched.wait_registered()
+    # the image's minimum lifetime is 1 s: it registers with the 1 s the bootstrap server wrote
+    assert registration.event.data["lt"] == 1, f"registered with lt={registration.event.data['lt']}"
     held = watched.wait_event(ev.RATE_LIMITED, timeout=10)
     assert held.device_id == registration.device_id
-    assert held.data["count"] == 3 and held.data["hold"] == 2.0
+    assert held.data["count"] == 3 and held.data["window"] == 10.0 and held.data["hold"] == 2.0
+    assert held.data["key"] == registration.device_id, "the limit is counted per device"
     ops = [e for e in limited.events(watched.since)
            if e.device_id == registration.device_id and e.type in (ev.REGISTRATION, ev.REG_UPDATE)]
     assert len(ops) == 3, f"the fourth operation in the window must be held, saw {len(ops)} accepted"
