@@ -21,6 +21,7 @@ whole test command.
 from __future__ import annotations
 
 import argparse
+import ast
 import fcntl
 import json
 import os
@@ -89,8 +90,8 @@ class ModuleScore:
 
     @property
     def score(self) -> float:
-        """Killed (a failing run or a hang) per mutant run, in percent."""
-        run = [m for m in self.mutants if m.outcome != "not run"]
+        """Killed (a failing run or a hang) per mutant run, in percent (equivalent ones left out)."""
+        run = [m for m in self.mutants if m.outcome not in ("not run", "equivalent")]
         killed = sum(1 for m in run if m.outcome in ("killed", "timeout"))
         return 100.0 * killed / len(run) if run else 0.0
 
@@ -125,6 +126,27 @@ def _mutated_source(source: str, module: str, mid: RelativeMutationID) -> str:
     if applied != 1:
         raise RuntimeError(f"mutmut applied {applied} mutations for {mid}; expected 1")
     return new_source
+
+
+def _without_annotations(source: str) -> str:
+    """The module's AST without annotations (dumped), to compare two versions of it."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            node.annotation = None
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            node.returns = None
+        elif isinstance(node, ast.AnnAssign):
+            node.annotation = ast.Constant("")
+    return ast.dump(tree)
+
+
+def annotation_only(source: str, mutated: str) -> bool:
+    """True when the mutant only changes annotations of a module that never evaluates them
+    (`from __future__ import annotations`): an equivalent mutant, nothing to run."""
+    if "from __future__ import annotations" not in source:
+        return False
+    return _without_annotations(source) == _without_annotations(mutated)
 
 
 def _drop_bytecode(path: Path) -> None:
@@ -176,9 +198,6 @@ def tests_of(root: Path, mutant: Mutant, args: argparse.Namespace,
 
 def try_mutant(root: Path, mutant: Mutant, tests: str | list[str] | None, timeout: float) -> None:
     """Apply one mutant in place, run the tests, restore the module (always)."""
-    if tests is None:
-        mutant.outcome = "survived"  # no test executes the line: nothing can kill it
-        return
     path = root / mutant.module
     source = path.read_text()
     backup = root / (mutant.module + BACKUP_SUFFIX)
@@ -187,9 +206,16 @@ def try_mutant(root: Path, mutant: Mutant, tests: str | list[str] | None, timeou
     if not mids:
         mutant.outcome = "not run"
         return
+    mutated = _mutated_source(source, mutant.module, mids[0])
+    if annotation_only(source, mutated):
+        mutant.outcome = "equivalent"  # e.g. `str | None` -> `str & None`: a string never read
+        return
+    if tests is None:
+        mutant.outcome = "survived"  # no test executes the line: nothing can kill it
+        return
     backup.write_text(source)
     try:
-        path.write_text(_mutated_source(source, mutant.module, mids[0]))
+        path.write_text(mutated)
         _drop_bytecode(path)
         result, mutant.seconds = run_tests(root, tests, timeout)
         mutant.outcome = {"failed": "killed", "passed": "survived"}.get(result, result)
@@ -229,17 +255,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def report(scores: list[ModuleScore]) -> str:
-    """The score table and the survivors, as text."""
+    """The score table and the survivors, as text (equivalent mutants are left out of the score)."""
     out = [f"{'module':48} {'mutants':>7} {'run':>5} {'killed':>6} {'timeout':>7} {'survived':>8} "
-           f"{'score':>6}"]
+           f"{'equiv':>5} {'score':>6}"]
     for s in scores:
         ran = len([m for m in s.mutants if m.outcome != "not run"])
         out.append(f"{s.module:48} {s.total_mutants:>7} {ran:>5} {s.count('killed'):>6} "
-                   f"{s.count('timeout'):>7} {s.count('survived'):>8} {s.score:>5.1f}%")
-    run = [m for s in scores for m in s.mutants if m.outcome != "not run"]
+                   f"{s.count('timeout'):>7} {s.count('survived'):>8} {s.count('equivalent'):>5} "
+                   f"{s.score:>5.1f}%")
+    run = [m for s in scores for m in s.mutants if m.outcome not in ("not run", "equivalent")]
     killed = sum(1 for m in run if m.outcome in ("killed", "timeout"))
+    equivalent = sum(s.count("equivalent") for s in scores)
     out.append(f"TOTAL: {killed} of {len(run)} mutants killed"
-               + (f" ({100.0 * killed / len(run):.1f} %)" if run else ""))
+               + (f" ({100.0 * killed / len(run):.1f} %)" if run else "")
+               + (f"; {equivalent} equivalent (annotation only) left out" if equivalent else ""))
     survivors = [m for m in run if m.outcome == "survived"]
     if survivors:
         out.append("\nSurvivors:")
