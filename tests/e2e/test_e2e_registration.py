@@ -117,15 +117,14 @@ def test_more_registrations_than_the_limit_in_the_window_are_held(factory, devic
     again = watched.wait_event(ev.REGISTRATION, timeout=10,
                                where=lambda e: e.device_id == registration.device_id)
     assert (again.created_at - held.created_at).total_seconds() >= 2.0 - 0.2
-    # while held the client reconnects with its back-off, which starts again at its base after
-    # the last accepted operation (the client resets its reconnection time when registered:
-    # mbed-client M2MInterfaceImpl::state_registered) and doubles; checked where the board traces
-    # its reconnections and the lab sets the base (HIL_SIM_BACKOFF_BASE)
+    # while held the client reconnects with its back-off, which starts at its base after a
+    # success (the client resets its reconnection time when registered: mbed-client
+    # M2MInterfaceImpl::state_registered); checked where the board traces its reconnections and
+    # the lab sets the base (HIL_SIM_BACKOFF_BASE)
     delays = [float(m.group(1)) for m in board.seen(r"Client reconnecting in ([\d.]+) s")]
     base = float(os.environ.get(BACKOFF_ENV) or 0)
     if delays and base:
         assert delays[0] == pytest.approx(base, rel=0.15), f"reconnection delays {delays}"
-        assert delays[1:2] == [] or delays[1] == pytest.approx(2 * base, rel=0.15), delays
 
 
 @pytest.mark.firmware("factory", queue_mode=True)
