@@ -56,3 +56,17 @@ def test_nosec_register_without_an_account_is_refused_with_the_fix(cloud, accoun
                                   where=lambda e: e.data.get("original-ep") == name)
     assert registered.account_id == account.id
     assert registered.data["mode"] == "nosec"
+
+
+@needs_libcoap
+@pytest.mark.scenario("onboarding: a Register query with a parameter given twice is refused")
+def test_register_query_with_a_repeated_parameter_is_refused_with_the_fix(cloud, account):
+    """`ep=` twice in a Register query is ambiguous: 4.00 and the sentence naming the parameter
+    and the fix; nothing is registered under either name."""
+    udp = _udp_lwm2m(cloud)
+    name = f"twice-{uuid.uuid4().hex[:8]}"
+    refused = _register(f"{udp}/rd?ep={name}&ep={name}-b&lt=300&lwm2m=1.0&b=U&aid={account.id}")
+    answer = refused.stdout + refused.stderr
+    assert "4.00" in answer, refused
+    assert "Bad Register query: query parameter 'ep' is given twice; send it once" in answer, refused
+    assert not [d for d in cloud.devices(account.id) if d.endpoint_name.startswith(name)]
