@@ -138,6 +138,25 @@ def test_queue_mode_firmware_registers_in_queue_mode(factory, device):
     assert device.directory().binding == "UQ"
 
 
+@pytest.mark.firmware("factory", queue_mode=True, endpoint_type="sensor", **SHORT_LIFETIME)
+@pytest.mark.scenario("registration: updates keep the queue mode and the endpoint type")
+@pytest.mark.seed("onboarding", "The LwM2M server notifies the application server of the "
+                  "register_update().")
+def test_updates_of_a_queue_mode_device_keep_its_binding_and_endpoint_type(short_lived):
+    """"The LwM2M server notifies the application server of the register_update()." A queue-mode
+    image of endpoint type `sensor` (et=, protocol-facts §3.1 Register and Update) registers and
+    updates with both: each notification says `q` and the type, and the directory keeps them."""
+    factory, device = short_lived
+    factory.bootstrap()
+    registration = device.wait_registered()
+    assert (registration.event.data["q"], registration.event.data["ept"]) == (True, "sensor")
+    update = device.wait_event(ev.REG_UPDATE, timeout=10,
+                               where=lambda e: e.device_id == registration.device_id)
+    assert (update.data["q"], update.data["ept"]) == (True, "sensor")
+    entry = device.directory()
+    assert (entry.binding, entry.endpoint_type) == ("UQ", "sensor")
+
+
 @pytest.mark.scenario("registration: a client not in queue mode registers with binding U")
 def test_default_firmware_registers_without_queue_mode(factory, device):
     """The default image registers with binding `U`: the notification's `q` is false."""
