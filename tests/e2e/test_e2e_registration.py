@@ -81,6 +81,8 @@ def test_deregistration_clears_resources(factory, device, board):
     device.checkpoint()
     board.deregister()  # the application's de-register call
     device.expect("Client unregistered", timeout=10)
+    # the server acknowledged the De-register (2.02 Deleted): the client reports no error
+    assert [m.group(1) for m in board.seen("error")] == [], "a clean de-registration reported an error"
     event = device.wait_event(ev.DE_REGISTRATION, timeout=10)
     assert event.data["ep"] == registration.device_id
     entry = device.directory()
