@@ -181,6 +181,10 @@ def run_tests(root: Path, tests: str | list[str], timeout: float) -> tuple[str, 
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         return "timeout", time.monotonic() - start
+    except BaseException:  # stopped (SIGTERM, Ctrl-C): the tests must not outlive the mutant
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     return ("passed" if code == 0 else "failed"), time.monotonic() - start
 
 

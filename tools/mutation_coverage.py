@@ -117,6 +117,10 @@ def collect(root: Path, modules: list[str], tests: str, out: Path, timeout: floa
             os.killpg(proc.pid, 9)
             proc.wait()
             result = "timeout"
+        except BaseException:  # stopped: the measured run must not outlive the tool
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            raise
         seconds = time.monotonic() - start
         import coverage
 
