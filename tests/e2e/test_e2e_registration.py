@@ -161,10 +161,12 @@ def test_updates_of_a_queue_mode_device_keep_its_binding_and_endpoint_type(short
 
 @pytest.mark.scenario("registration: a client not in queue mode registers with binding U")
 def test_default_firmware_registers_without_queue_mode(factory, device):
-    """The default image registers with binding `U`: the notification's `q` is false."""
+    """The default image registers with binding `U`: the notification's `q` is false, and its
+    endpoint type is the client's default, `default` (protocol-facts §3.1, Register `et=`)."""
     factory.bootstrap()
     registration = device.wait_registered()
     assert registration.event.data["q"] is False
+    assert registration.event.data["ept"] == "default"
     assert device.directory().binding == "U"
 
 
