@@ -1,6 +1,7 @@
 """Mutation testing of the service's policy, the LwM2M server and the virtual board's client.
 
     python3 tools/mutation.py [--module PATH ...] [--max N] [--seed S] [--tests PYTEST ARGS]
+                              [--by-coverage FILE]
 
 mutmut's mutation operators (mutmut 2.x, used as a library) make one change at a time in a source
 file; the file is mutated in place, the test command runs (default: the e2e suite, stopping at
@@ -8,11 +9,19 @@ the first failure), and the file is restored. A mutant whose tests fail is kille
 pass survived. Prints the score per module and every survivor (line, original, mutant); `--json`
 writes the same. Slow: one test run per mutant. Sample with `--max`, run in the background under
 `timeout`, and never in CI. Mutants of logging lines are skipped (a log text is not behaviour).
+
+`--by-coverage FILE` makes it fast: one coverage run of the test command records which tests
+execute each line (tools/mutation_coverage.py; the virtual boards' processes included) and is
+kept in FILE for later runs; each mutant then runs only the tests that execute its line
+(`--select-options`, stopping at the first failure). A mutant on a line no test executes
+survives without a run; one on module-level code (a constant, a default, a class body) runs the
+whole test command.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import fcntl
 import json
 import os
@@ -25,6 +34,9 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mutation_coverage import LineTests, collect  # noqa: E402  (a sibling, when run as a script)
 
 try:
     from mutmut import Context, RelativeMutationID, list_mutations, mutate
@@ -44,6 +56,7 @@ DEFAULT_MODULES = (
     "harness/sim/client/settings.py",
 )
 DEFAULT_TESTS = "tests/e2e -x -q -p no:cacheprovider -p no:randomly"
+DEFAULT_SELECT = "-x -q -p no:cacheprovider -p no:randomly"
 BACKUP_SUFFIX = ".mutation-original"
 SKIPPED_LINE = re.compile(r"^\s*(log|logger|_log)\.\w+\(|^\s*(\"\"\"|''')|#\s*pragma: no mutate")
 
@@ -59,6 +72,7 @@ class Mutant:
     mutated: str
     outcome: str = "not run"
     seconds: float = 0.0
+    tests: str = "all"  # 'all' (the whole test command), 'none' (no test runs the line), or N
 
 
 @dataclass
@@ -76,8 +90,8 @@ class ModuleScore:
 
     @property
     def score(self) -> float:
-        """Killed (a failing run or a hang) per mutant run, in percent."""
-        run = [m for m in self.mutants if m.outcome != "not run"]
+        """Killed (a failing run or a hang) per mutant run, in percent (equivalent ones left out)."""
+        run = [m for m in self.mutants if m.outcome not in ("not run", "equivalent")]
         killed = sum(1 for m in run if m.outcome in ("killed", "timeout"))
         return 100.0 * killed / len(run) if run else 0.0
 
@@ -114,6 +128,27 @@ def _mutated_source(source: str, module: str, mid: RelativeMutationID) -> str:
     return new_source
 
 
+def _without_annotations(source: str) -> str:
+    """The module's AST without annotations (dumped), to compare two versions of it."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            node.annotation = None
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            node.returns = None
+        elif isinstance(node, ast.AnnAssign):
+            node.annotation = ast.Constant("")
+    return ast.dump(tree)
+
+
+def annotation_only(source: str, mutated: str) -> bool:
+    """True when the mutant only changes annotations of a module that never evaluates them
+    (`from __future__ import annotations`): an equivalent mutant, nothing to run."""
+    if "from __future__ import annotations" not in source:
+        return False
+    return _without_annotations(source) == _without_annotations(mutated)
+
+
 def _drop_bytecode(path: Path) -> None:
     """Remove cached bytecode of `path` (a same-size mutant could otherwise reuse a stale .pyc)."""
     cache = path.parent / "__pycache__"
@@ -132,11 +167,12 @@ def restore_backups(root: Path, modules: list[str]) -> None:
             print(f"restored {module} from an interrupted run", flush=True)
 
 
-def run_tests(root: Path, tests: str, timeout: float) -> tuple[str, float]:
+def run_tests(root: Path, tests: str | list[str], timeout: float) -> tuple[str, float]:
     """Run the test command; 'passed', 'failed' or 'timeout', and the seconds it took."""
     env = {**os.environ, "PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", *shlex.split(tests)], cwd=root, env=env,
+    argv = shlex.split(tests) if isinstance(tests, str) else tests
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", *argv], cwd=root, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
@@ -145,10 +181,26 @@ def run_tests(root: Path, tests: str, timeout: float) -> tuple[str, float]:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         return "timeout", time.monotonic() - start
+    except BaseException:  # stopped (SIGTERM, Ctrl-C): the tests must not outlive the mutant
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     return ("passed" if code == 0 else "failed"), time.monotonic() - start
 
 
-def try_mutant(root: Path, mutant: Mutant, tests: str, timeout: float) -> None:
+def tests_of(root: Path, mutant: Mutant, args: argparse.Namespace,
+             lines: LineTests | None) -> str | list[str] | None:
+    """The pytest arguments that should kill this mutant; None when no test runs its line."""
+    if lines is None:
+        return args.tests
+    chosen = lines.tests_for(root, mutant.module, mutant.line_number)
+    if chosen is None:
+        return args.tests
+    mutant.tests = str(len(chosen)) if chosen else "none"
+    return [*chosen, *shlex.split(args.select_options)] if chosen else None
+
+
+def try_mutant(root: Path, mutant: Mutant, tests: str | list[str] | None, timeout: float) -> None:
     """Apply one mutant in place, run the tests, restore the module (always)."""
     path = root / mutant.module
     source = path.read_text()
@@ -158,9 +210,16 @@ def try_mutant(root: Path, mutant: Mutant, tests: str, timeout: float) -> None:
     if not mids:
         mutant.outcome = "not run"
         return
+    mutated = _mutated_source(source, mutant.module, mids[0])
+    if annotation_only(source, mutated):
+        mutant.outcome = "equivalent"  # e.g. `str | None` -> `str & None`: a string never read
+        return
+    if tests is None:
+        mutant.outcome = "survived"  # no test executes the line: nothing can kill it
+        return
     backup.write_text(source)
     try:
-        path.write_text(_mutated_source(source, mutant.module, mids[0]))
+        path.write_text(mutated)
         _drop_bytecode(path)
         result, mutant.seconds = run_tests(root, tests, timeout)
         mutant.outcome = {"failed": "killed", "passed": "survived"}.get(result, result)
@@ -185,6 +244,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=13, help="seed of the sample (default 13)")
     parser.add_argument("--tests", default=DEFAULT_TESTS, metavar="ARGS",
                         help=f"pytest arguments that should kill the mutants (default: {DEFAULT_TESTS!r})")
+    parser.add_argument("--by-coverage", type=Path, default=None, metavar="FILE",
+                        help="run per mutant only the tests that execute its line, as recorded in "
+                             "FILE (one coverage run of --tests writes it when it is missing)")
+    parser.add_argument("--select-options", default=DEFAULT_SELECT, metavar="ARGS",
+                        help="pytest options for the selected tests of --by-coverage "
+                             f"(default: {DEFAULT_SELECT!r})")
     parser.add_argument("--timeout", type=float, default=None, metavar="SEC",
                         help="seconds one test run may take (default: 3 x the clean run + 30)")
     parser.add_argument("--root", type=Path, default=ROOT, help="project root (default: this checkout)")
@@ -194,21 +259,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def report(scores: list[ModuleScore]) -> str:
-    """The score table and the survivors, as text."""
+    """The score table and the survivors, as text (equivalent mutants are left out of the score)."""
     out = [f"{'module':48} {'mutants':>7} {'run':>5} {'killed':>6} {'timeout':>7} {'survived':>8} "
-           f"{'score':>6}"]
+           f"{'equiv':>5} {'score':>6}"]
     for s in scores:
         ran = len([m for m in s.mutants if m.outcome != "not run"])
         out.append(f"{s.module:48} {s.total_mutants:>7} {ran:>5} {s.count('killed'):>6} "
-                   f"{s.count('timeout'):>7} {s.count('survived'):>8} {s.score:>5.1f}%")
-    run = [m for s in scores for m in s.mutants if m.outcome != "not run"]
+                   f"{s.count('timeout'):>7} {s.count('survived'):>8} {s.count('equivalent'):>5} "
+                   f"{s.score:>5.1f}%")
+    run = [m for s in scores for m in s.mutants if m.outcome not in ("not run", "equivalent")]
     killed = sum(1 for m in run if m.outcome in ("killed", "timeout"))
+    equivalent = sum(s.count("equivalent") for s in scores)
     out.append(f"TOTAL: {killed} of {len(run)} mutants killed"
-               + (f" ({100.0 * killed / len(run):.1f} %)" if run else ""))
+               + (f" ({100.0 * killed / len(run):.1f} %)" if run else "")
+               + (f"; {equivalent} equivalent (annotation only) left out" if equivalent else ""))
     survivors = [m for m in run if m.outcome == "survived"]
     if survivors:
         out.append("\nSurvivors:")
-        out += [f"  {m.module}:{m.line_number}: {m.original}\n      -> {m.mutated}" for m in survivors]
+        out += [f"  {m.module}:{m.line_number}#{m.index}: {m.original}\n      -> {m.mutated}"
+                + ("  (no test executes this line)" if m.tests == "none" else "") for m in survivors]
     return "\n".join(out)
 
 
@@ -251,8 +320,25 @@ def main(argv: list[str] | None = None) -> int:
             for m in s.mutants:
                 print(f"{m.module}:{m.line_number}#{m.index}: {m.original}  ->  {m.mutated}")
         return 0
-    clean, seconds = run_tests(root, args.tests, args.timeout or 1800)
+    lines = None
+    if args.by_coverage is not None and args.by_coverage.exists():
+        clean, seconds = "passed", json.loads(args.by_coverage.read_text()).get("seconds", 600.0)
+        print(f"tests per line from {args.by_coverage}", flush=True)
+    elif args.by_coverage is not None:
+        clean, seconds = collect(root, modules, args.tests, args.by_coverage, args.timeout or 3600)
+        print(f"coverage run ({clean}, {seconds:.0f} s) wrote {args.by_coverage}", flush=True)
+    else:
+        clean, seconds = run_tests(root, args.tests, args.timeout or 1800)
+    if clean == "passed" and args.by_coverage is not None:
+        lines = LineTests(args.by_coverage)
+        unmeasured = [m for m in modules if m not in lines.lines]
+        if unmeasured:
+            print(f"{args.by_coverage} has no coverage of {', '.join(unmeasured)}; delete it to "
+                  "measure again with these modules", file=sys.stderr)
+            return 2
     if clean != "passed":
+        if args.by_coverage is not None:
+            args.by_coverage.unlink(missing_ok=True)
         print(f"the tests do not pass on the unmutated code ({clean}); fix them first: "
               f"python3 -m pytest {args.tests}", file=sys.stderr)
         return 2
@@ -260,8 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"clean run: {seconds:.1f} s; per-mutant timeout {timeout:.0f} s", flush=True)
     for s in scores:
         for i, m in enumerate(s.mutants, 1):
-            try_mutant(root, m, args.tests, timeout)
-            print(f"[{s.module} {i}/{len(s.mutants)}] {m.outcome:8} {m.seconds:6.1f}s "
+            try_mutant(root, m, tests_of(root, m, args, lines), timeout)
+            print(f"[{s.module} {i}/{len(s.mutants)}] {m.outcome:8} {m.seconds:6.1f}s tests={m.tests:4} "
                   f"line {m.line_number}: {m.mutated[:90]}", flush=True)
             if args.json:
                 _write_json(args.json, scores)

@@ -12,6 +12,7 @@ import asyncio
 import time
 
 import pytest
+from aiocoap import Message
 from aiocoap.numbers.codes import Code
 from light_lwm2m import BootstrapFailed, LabDevice, run
 
@@ -186,10 +187,11 @@ def test_registration_update_applies_a_delta_to_the_resource_structure(cloud, ac
                   "store the device's Resource structure (see RFC 6690).")
 def test_register_with_a_structure_that_is_not_link_format_is_refused(cloud, account):
     """A Register whose payload is declared as another content-format than link-format (40) is
-    refused with 4.15 and registers nothing; the same structure as link-format registers."""
+    refused with 4.15, one whose link-format is broken with 4.00, and neither registers anything;
+    the same structure as link-format registers."""
     from harness.lwm2m.ids import ContentFormat
 
-    async def scenario() -> tuple[Code, Code]:
+    async def scenario() -> tuple[Code, Message, Code]:
         dc, dev = _developer_board(cloud, account)
         provisioned = await dev.bootstrap(dc.bootstrap_uri)
         await dev.switch_to_lwm2m(provisioned)
@@ -199,15 +201,19 @@ def test_register_with_a_structure_that_is_not_link_format_is_refused(cloud, acc
             links = b'</1/0>,</3/0>,</3/0/0>'
             wrong = await dev.request(Code.POST, uri, payload=links,
                                       content_format=ContentFormat.TEXT)
+            broken = await dev.request(Code.POST, uri, payload=b'</1/0>,</3/0',
+                                       content_format=ContentFormat.LINK_FORMAT)
             right = await dev.request(Code.POST, uri, payload=links,
                                       content_format=ContentFormat.LINK_FORMAT)
-            return wrong.code, right.code
+            return wrong.code, broken, right.code
         finally:
             await dev.close()
 
     since = cloud.mark()
-    wrong, right = run(scenario())
+    wrong, broken, right = run(scenario())
     assert wrong == Code.UNSUPPORTED_CONTENT_FORMAT, f"a text/plain structure was answered {wrong}"
+    assert broken.code == Code.BAD_REQUEST, f"an unterminated link was answered {broken.code}"
+    assert broken.payload.decode().startswith("Link-format payload is malformed"), broken.payload
     assert right == Code.CREATED
     assert len([e for e in cloud.events(since) if e.type == ev.REGISTRATION
                 and e.account_id == account.id]) == 1

@@ -7,11 +7,13 @@ onboarding, transferring ownership).
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 
 from fixtures.cloud import new_account, rest_client_for
 from harness.cloud import events as ev
+from harness.cloud.wiretap import traces
 
 LWM2M_CERT_SECONDS = 2
 
@@ -30,10 +32,19 @@ def _oem_ca_for(rest, factory):
                   "of the device bootstrap certificate ... Add the version prefix A-")
 @pytest.mark.seed("first-to-claim", "the bootstrap server checks the device against the existing "
                   "enrollments. If it finds a match, it assigns the device to the account.")
-def test_enrolled_device_is_claimed_by_the_account_that_enrolled_it(rest, factory, device, account):
+@pytest.mark.parametrize("image", [
+    pytest.param("factory", marks=pytest.mark.firmware("factory"), id="tls"),
+    # the client's LwM2M-compliant UDP build over DTLS: a First-to-Claim URI has no query, so the
+    # client sends no mccv= and the bootstrap server treats it as a standard LwM2M client
+    # (Bootstrap-Discover, Bootstrap-Delete, then its writes)
+    pytest.param("factory-dtls", marks=pytest.mark.firmware("factory-dtls"), id="dtls"),
+])
+def test_enrolled_device_is_claimed_by_the_account_that_enrolled_it(rest, factory, device, account,
+                                                                    image):
     """"The fingerprint is calculated as SHA256 hash of the DER format of the device bootstrap
     certificate ... Add the version prefix A-" ... "the bootstrap server checks the device against
     the existing enrollments. If it finds a match, it assigns the device to the account." """
+    start = time.time()
     ca = _oem_ca_for(rest, factory)
     made = factory.bootstrap(ca=ca, first_to_claim=True, trust=False)
     digest = hashlib.sha256(made.credential.cert_der).digest()
@@ -47,6 +58,15 @@ def test_enrolled_device_is_claimed_by_the_account_that_enrolled_it(rest, factor
     assert claimed.enrolled_device_id == registration.device_id
     bootstrap = device.wait_event(ev.BOOTSTRAP)
     assert bootstrap.data["first_to_claim"] is True
+    wire = {(r.direction, r.code, r.path) for t in traces() for r in t.between(start, time.time())[0]
+            if r.server == "bootstrap"}
+    if image == "factory-dtls" and wire:  # a local service: its wire trace
+        # a standard client's bootstrap (OMA LwM2M 1.1.1 Core 5.2.7.3 and 5.2.7.5): the client
+        # answers Bootstrap-Discover of /0 with its instances, and deletes the LwM2M server
+        # account (/0/0, found by its ssid) and /1 on request
+        assert {("out", "GET", "/0"), ("in", "2.05", "/0")} <= wire, sorted(wire)
+        assert {("out", "DELETE", "/0/0"), ("in", "2.02", "/0/0"),
+                ("out", "DELETE", "/1"), ("in", "2.02", "/1")} <= wire, sorted(wire)
 
 
 @pytest.mark.area("first-to-claim")

@@ -147,6 +147,10 @@ def test_registration_event_has_device_id_original_name_and_resources(factory, d
     assert data["original-ep"] == made.endpoint_name
     paths = {r["path"] for r in data["resources"]}
     assert {"/3/0/0", "/3/0/4", "/3/0/5"} <= paths
+    # as the real client registers its device object (tests/peers/test_peer_pdmc_client.py): the
+    # manufacturer, set once, is not observable; the error code is
+    obs = {r["path"]: r.get("obs") for r in data["resources"]}
+    assert obs["/3/0/0"] is False and obs["/3/0/11"] is True, obs
 
 
 @pytest.mark.scenario("onboarding: a rebooted device registers with its stored LwM2M credentials")

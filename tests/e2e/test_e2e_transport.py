@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.cloud import events as ev
+
 pytestmark = pytest.mark.area("onboarding")
 
 
@@ -21,4 +23,32 @@ def test_device_onboards_over_the_transport_of_its_firmware(board, factory, devi
     assert registration.endpoint_name == made.endpoint_name
     assert registration.event.data["transport"] == board.secure_kind
     assert registration.event.data["mode"] == "bootstrap"
+    assert device.directory().account_id == account.id
+
+
+@pytest.mark.firmware("factory")
+@pytest.mark.scenario("onboarding: a NoSec device (coap:// URI) bootstraps and registers in its account")
+def test_nosec_device_bootstraps_and_registers_over_coap(factory, device, cloud, account):
+    """A device whose factory bundle names a coap:// bootstrap URI (with aid) has no security:
+    its TCP build frames CoAP with the 4-byte length (protocol-facts §3.1 point 6, NoSec), the
+    bootstrap server writes a coap:// LwM2M URI, and the device registers there as NoSec into the
+    account of `aid`."""
+    from harness.pki import make_device_cert
+    from harness.provisioning.bundle import bootstrap_bundle
+    from harness.transport import kind_for
+
+    kind = kind_for(factory.board.image.transport, "coap")
+    uri = cloud.bootstrap_uri(account.id, kind=kind)
+    if not uri.startswith("coap://"):
+        pytest.skip(f"the lab's service has no NoSec {kind} bootstrap server ({uri})")
+    name = factory.endpoint_name()
+    result = factory.send(bootstrap_bundle(name, uri, cloud.server_ca_der,
+                                           make_device_cert(factory.factory_ca, name)))
+    assert result.ok, result.info
+    registration = device.wait_registered()
+    assert registration.endpoint_name == name
+    assert registration.event.data["mode"] == "nosec"
+    assert registration.event.data["transport"] == kind
+    bootstrap = device.wait_event(ev.BOOTSTRAP, where=lambda e: e.device_id == registration.device_id)
+    assert bootstrap.data["mode"] == "nosec" and bootstrap.account_id == account.id
     assert device.directory().account_id == account.id

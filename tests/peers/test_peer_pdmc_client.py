@@ -65,6 +65,11 @@ def test_real_client_bootstraps_registers_and_answers_read_and_execute(tmp_path)
             paths = {r["path"] for r in device.resources}
             # the whole ~1.1 KB Register body arrived (it spans three 512-byte blocks)
             assert {"/3/0/0", "/3/0/4", "/10252/0/1", "/1/0/0"} <= paths
+            # the static device values carry no `obs`, the changing ones do (the virtual board's
+            # device object follows this: harness/sim/client/device_object.py STATIC)
+            obs = {r["path"]: r.get("obs") for r in device.resources}
+            assert (obs["/3/0/0"], obs["/3/0/1"], obs["/3/0/2"]) == (False, False, False)
+            assert obs["/3/0/11"] is True and obs["/3/0/21"] is True
             assert not [e for e in svc.events.history if e.type == ev.BOOTSTRAP_ERROR]
 
             code, _ct, payload = service.call(svc.read(device_id, "/3/0/0", timeout=OPERATION_TIMEOUT))

@@ -18,6 +18,8 @@ from harness.sim.client.settings import ClientSettings, firmware_value
 
 WRITABLE = frozenset({Device.CURRENT_TIME, Device.UTC_OFFSET, Device.TIMEZONE})
 EXECUTABLE = frozenset({Device.REBOOT, Device.FACTORY_RESET})
+STATIC = frozenset({Device.MANUFACTURER, Device.MODEL_NUMBER, Device.SERIAL_NUMBER})
+"""Set once at start: the real client registers them without `obs` (its other values with it)."""
 TLV_FORMATS = (ContentFormat.TLV, ContentFormat.LEGACY_TLV)
 
 Value = int | str | bool | bytes | dt.datetime | dict[int, int]
@@ -92,7 +94,7 @@ class DeviceObject:
                 links.append(Link(f"/3/0/{rid}"))
                 continue
             value = self.value(rid)
-            attrs: dict[str, str | bool] = {"obs": True}
+            attrs: dict[str, str | bool] = {} if rid in STATIC else {"obs": True}
             if not isinstance(value, dict):
                 attrs["v"] = _text(value).decode("utf-8", errors="replace")
             links.append(Link(f"/3/0/{rid}", attrs))

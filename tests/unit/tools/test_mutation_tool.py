@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,41 @@ def test_mutation_tool_lists_one_named_mutant(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "tiny.py:3#0: return count <= limit  ->  return count < limit"
+
+
+COVERED_MODULE = '''from __future__ import annotations
+
+NAME: str | None = None
+
+
+def admit(count: int, limit: int) -> bool:
+    """True while count stays within limit."""
+    return count <= limit
+
+
+def label() -> str:
+    """A name nobody tests."""
+    return "tiny"
+'''
+
+
+def test_mutation_tool_by_coverage_runs_only_the_tests_of_the_line(tmp_path: Path) -> None:
+    """--by-coverage: the line's tests run; module-level code runs them all; a line no test
+    executes survives unrun; an annotation-only mutant is equivalent."""
+    (tmp_path / "tiny.py").write_text(COVERED_MODULE)
+    (tmp_path / "test_tiny.py").write_text(TESTS + "\n\ndef test_other():\n    assert True\n")
+    result = subprocess.run(
+        [sys.executable, str(TOOL), "--root", str(tmp_path), "--module", "tiny.py",
+         "--tests", "test_tiny.py -q -p no:cacheprovider", "--by-coverage", str(tmp_path / "cov.json"),
+         "--select-options", "-q -p no:cacheprovider", "--json", str(tmp_path / "out.json")],
+        capture_output=True, text=True, timeout=240, check=False)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "tiny.py").read_text() == COVERED_MODULE, "the module is restored"
+    mutants = {(m["line_number"], m["index"]): m
+               for s in json.loads((tmp_path / "out.json").read_text()) for m in s["mutants"]}
+    assert mutants[(3, 0)]["outcome"] == "equivalent", "`str | None` -> `str & None` is never read"
+    assert mutants[(3, 1)]["tests"] == "all", "a module-level value runs every test"
+    assert mutants[(8, 0)]["tests"] == "1" and mutants[(8, 0)]["outcome"] == "killed"
+    assert mutants[(13, 0)]["tests"] == "none" and mutants[(13, 0)]["outcome"] == "survived"
+    assert mutants[(13, 0)]["seconds"] == 0.0, "a line no test executes is not run"
+    assert "TOTAL: 1 of 3 mutants killed (33.3 %); 1 equivalent" in result.stdout
