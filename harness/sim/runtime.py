@@ -42,7 +42,7 @@ class ClientPlatform(Protocol):
         """Reboot the board (Execute /3/0/4); returns at once, the reboot happens after."""
 
     def factory_reset(self) -> None:
-        """Factory reset (Execute /3/0/5): store.factory_reset() then reboot."""
+        """Factory reset (Execute /3/0/5): store.factory_reset(); the client keeps running."""
 
     def now(self) -> float:
         """The board clock (UNIX seconds); mbed.CurrentTime sets it."""
@@ -62,9 +62,9 @@ class BoardPlatform:
         self.runtime.schedule(self.runtime.reset())
 
     def factory_reset(self) -> None:
-        """Restore factory items, then reboot."""
+        """Restore the factory items; no reboot: the real client stays registered until the board
+        restarts (its next boot bootstraps again), as pdmc-linux-tcp does after esfs_factory_reset."""
         self.runtime.store.factory_reset()
-        self.reboot()
 
     def now(self) -> float:
         """The board clock: 0 until provisioning (mbed.CurrentTime) or a TLS server sets it;

@@ -333,10 +333,10 @@ class DeviceClient:
     def _on_execute(self, rid: int) -> None:
         if rid == Device.FACTORY_RESET:
             self._say(text.FACTORY_RESET_TRIGGERED)
-            action = self.platform.factory_reset
-        else:
-            self._say(text.TRACE_REBOOT)
-            action = self.platform.reboot
+            self.platform.factory_reset()  # at once, as the real client's esfs_factory_reset
+            return
+        self._say(text.TRACE_REBOOT)
+        action = self.platform.reboot
         task = asyncio.get_running_loop().create_task(self._later(action))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
