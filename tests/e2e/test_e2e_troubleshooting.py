@@ -49,8 +49,11 @@ def _no_device_and_no_bootstrap(cloud, device, account) -> None:
 
 
 def _denied(cloud, since_count: int, reason: str, **fields: str):
-    """The denial recorded for this refusal (the newest one with `reason`)."""
-    new = [d for d in cloud.denials()[since_count:] if d.reason == reason]
+    """The denial recorded for this refusal (the newest one with `reason`, in the account when
+    one is given: a shared service also records other workers' refusals)."""
+    account = fields.get("account_id")
+    new = [d for d in cloud.denials()[since_count:]
+           if d.reason == reason and (account is None or d.account_id == account)]
     assert new, f"the service recorded no denial {reason!r}"
     denial = new[-1]
     for name, value in fields.items():
