@@ -35,6 +35,7 @@ class SerialBridge:
         self._master: int | None = None
         self._slave: int | None = None
         self._stop = threading.Event()
+        self._lost = threading.Event()
         self._threads: list[threading.Thread] = []
 
     @property
@@ -69,6 +70,11 @@ class SerialBridge:
         if master is not None:  # the console's reads fail: it sees the port disappear
             with contextlib.suppress(OSError):
                 os.close(master)
+        self._lost.set()
+
+    def wait_lost(self, timeout: float) -> bool:
+        """Wait until the remote end has gone away (the bridge then has ended); False on timeout."""
+        return self._lost.wait(timeout)
 
     def _from_remote(self) -> None:
         remote, master = self._remote, self._master

@@ -48,7 +48,9 @@ def write_runtime_file(service: DeviceManagementService) -> Path:
         "rest": getattr(service.rest, "url", None),
     }
     path = Path(service.data_dir) / RUNTIME_FILE
-    path.write_text(json.dumps(info, indent=2) + "\n")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(info, indent=2) + "\n")
+    tmp.replace(path)  # readers never see half a file
     return path
 
 

@@ -8,15 +8,19 @@ never downloads a browser of its own.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import subprocess
-import time
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
+DEVTOOLS_LINE = re.compile(r"DevTools listening on ws://[^/]+:(\d+)/")
+"""What Chromium prints on stderr once its DevTools endpoint listens."""
+
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0")
@@ -42,17 +46,27 @@ class PageLog:
         return [url for url in self.requests if not url.startswith(("file://", "data:"))]
 
 
-def _devtools_port(profile: Path, process: subprocess.Popen[bytes]) -> int:
-    """The port Chromium wrote to DevToolsActivePort in its profile (waiting for the file)."""
-    marker = profile / "DevToolsActivePort"
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"chromium exited with code {process.returncode} before it listened")
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            return int(marker.read_text().splitlines()[0])
-        time.sleep(0.05)  # polling a file Chromium writes; there is no event to wait on
-    raise RuntimeError(f"chromium wrote no {marker} within {START_TIMEOUT:g} s")
+def _devtools_port(process: subprocess.Popen[str]) -> int:
+    """The port of Chromium's "DevTools listening on ws://HOST:PORT/..." line (its stderr is then
+    drained on a thread, so Chromium never blocks on a full pipe)."""
+    assert process.stderr is not None
+    ports: list[int] = []
+    told = threading.Event()
+
+    def drain() -> None:
+        for line in process.stderr:
+            match = DEVTOOLS_LINE.search(line)
+            if match and not ports:
+                ports.append(int(match.group(1)))
+                told.set()
+        told.set()  # stderr ended: Chromium exited
+
+    threading.Thread(target=drain, name="chromium-stderr", daemon=True).start()
+    if not told.wait(START_TIMEOUT):
+        raise RuntimeError(f"chromium did not listen for DevTools within {START_TIMEOUT:g} s")
+    if not ports:
+        raise RuntimeError(f"chromium exited with code {process.wait(5)} before it listened")
+    return ports[0]
 
 
 @contextlib.contextmanager
@@ -65,9 +79,9 @@ def headless_chromium(profile: Path) -> Iterator[Any]:
         raise RuntimeError("chromium is not installed; apt-get install -y chromium")
     profile.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        port = _devtools_port(profile, process)
+        port = _devtools_port(process)
         with sync_playwright() as playwright:
             browser = playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
             try:

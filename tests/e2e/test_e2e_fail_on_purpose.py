@@ -24,4 +24,5 @@ def test_onboarding_fails_on_purpose_when_another_account_trusts_the_ca(factory,
     ca = factory.own_ca("misfiled-oem")
     factory.trust(ca, other_account)  # the mistake: the CA went to the wrong account
     factory.bootstrap(ca=ca, trust=False)
-    device.wait_registered(timeout=FAIL_FAST)
+    registration = device.wait_registered(timeout=FAIL_FAST)
+    assert registration.device_id, "the device registered without a device ID"

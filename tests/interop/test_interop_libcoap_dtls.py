@@ -13,10 +13,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from fixtures.served import wait_serving
 
 COAP_CLIENT = shutil.which("coap-client-openssl")
 REPO = Path(__file__).resolve().parents[2]
@@ -45,15 +46,12 @@ def served(tmp_path):
         [sys.executable, "-m", "harness.cli", "cloud", "serve", "--data-dir", str(data),
          "--standard-account", "standard", "--psk", f"{PSK_IDENTITY}:{PSK_KEY}"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    runtime = data / "service.json"
-    deadline = time.monotonic() + START_TIMEOUT
     try:
-        while not runtime.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read() if proc.stdout and proc.poll() is not None else ""
-                pytest.fail(f"hil cloud serve did not start: {out[-2000:]}")
-            time.sleep(0.1)  # polling a file the server writes once it listens
-        yield data, json.loads(runtime.read_text())
+        try:
+            wait_serving(proc, START_TIMEOUT)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        yield data, json.loads((data / "service.json").read_text())
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -10,13 +10,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 import yaml
 
+from fixtures.served import wait_serving
 from harness.provisioning.real_client import find_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,12 +49,9 @@ def test_hil_provision_against_the_real_factory_client(fcc_lab, tmp_path):
     data = tmp_path / "cloud"
     service = subprocess.Popen([sys.executable, "-m", "harness.cli", "cloud", "serve",
                                 "--data-dir", str(data), "--lab-config", str(lab)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while not (data / "service.json").is_file() and time.monotonic() < deadline:
-            assert service.poll() is None, service.stdout.read().decode() if service.stdout else ""
-            time.sleep(0.1)
+        wait_serving(service, 30)
         assert json.loads((data / "service.json").read_text())["bootstrap"]["tls-record"]
         flashed = _hil("flash", "fcc-1", "fcc-factory", "--erase", "--lab-config", str(lab), env=env)
         assert flashed.returncode == 0, flashed.stderr

@@ -86,8 +86,13 @@ def test_service_trace_records_sizes_blocks_and_error_diagnostics_never_payloads
         hostinfo = "127.0.0.1:4000"
         peer_certificate = None
 
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     trace = ServiceTrace()
-    request = Message(code=Code.PUT, uri_path=("0", "1"), payload=b"-----BEGIN PRIVATE KEY----- secret bytes")
+    request = Message(code=Code.PUT, uri_path=("0", "1"), payload=key_pem)
     request.mtype, request.token, request.remote = Type.CON, b"\x01\x02", Remote()
     request.opt.block1 = (0, True, 6)
     trace.message("bootstrap", "out", request)
@@ -95,9 +100,11 @@ def test_service_trace_records_sizes_blocks_and_error_diagnostics_never_payloads
     answer.mtype, answer.token, answer.remote = Type.ACK, b"\x01\x02", request.remote
     trace.message("bootstrap", "in", answer)
     out, back = list(trace.wire)
-    assert (out.code, out.path, out.size, out.direction, out.block1) == ("PUT", "/0/1", 40, "out", "0/1/1024")
+    assert (out.code, out.path, out.size, out.direction, out.block1) == (
+        "PUT", "/0/1", len(key_pem), "out", "0/1/1024")
     assert (back.code, back.path, back.detail) == ("4.03", "/0/1", "Enrollment ID not registered")
-    assert all("secret" not in str(r) for r in trace.wire)
+    assert all("PRIVATE KEY" not in str(r) and key_pem.decode()[40:80] not in str(r)
+               for r in trace.wire)
     wire_window, _ = trace.between(out.t, back.t)
     assert len(wire_window) == 2
 

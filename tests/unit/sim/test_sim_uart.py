@@ -44,6 +44,13 @@ class Host:
         return b"".join(data for _, data in self.got)
 
 
+
+def _compute(seconds: float) -> None:
+    """Busy work for `seconds` on the calling thread (a firmware computing, never yielding)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
 def test_output_keeps_line_rate_while_the_firmware_loop_is_busy() -> None:
     """The firmware blocks its loop for longer than the whole transfer: the bytes still go out
     at line rate, spread over the line time, not in a burst when the loop is free again."""
@@ -56,7 +63,7 @@ def test_output_keeps_line_rate_while_the_firmware_loop_is_busy() -> None:
             await asyncio.wait_for(uart.attached.wait(), 5)
             start = time.monotonic()
             uart.write(b"x" * 576)  # 50 ms of line time
-            time.sleep(0.15)  # the firmware computes without yielding (blocks its loop)
+            _compute(0.15)  # the firmware computes without yielding (blocks its loop)
             await reading
             return start, host.got[0][0], host.got[-1][0]
         finally:
