@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 BOOT_PREFIX = "[BOOT]"
 MAX_CLOCK = 253402300799.0  # 9999-12-31T23:59:59Z
+_CANCEL_RETRY = 0.05  # s between cancellations of an application that did not stop
 CREDENTIAL_ITEMS = (it.BOOTSTRAP_DEVICE_CERT, it.LWM2M_DEVICE_CERT)
 
 
@@ -153,10 +154,15 @@ class BoardRuntime:
         """Stop the running application (if any) and stop reading the UART."""
         app, self._app = self._app, None
         self.serial.set_receiver(None)
-        if app is not None and not app.done():
+        # A reset stops the CPU whatever the code was doing: cancel again until the task ends
+        # (Python 3.11's asyncio.wait_for can swallow a cancellation that meets its inner
+        # future's completion, and the application then runs on).
+        while app is not None and not app.done():
             app.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await app
+            await asyncio.wait({app}, timeout=_CANCEL_RETRY)
+        if app is not None and not app.cancelled():
+            with contextlib.suppress(Exception):
+                app.result()
 
     async def halt(self) -> None:
         """Halt the core: the application stops."""

@@ -14,10 +14,11 @@ BAUD = 115200
 
 
 class Host:
-    """A host that opens the port and collects (arrival time, bytes) until `count` bytes came."""
+    """A host that opens the port and collects (arrival time, bytes) until `count` bytes came
+    (or, with `until`, until the data ends with those bytes)."""
 
-    def __init__(self, path: str, count: int, timeout: float = 5.0) -> None:
-        self.path, self.count, self.timeout = path, count, timeout
+    def __init__(self, path: str, count: int, timeout: float = 5.0, until: bytes = b"") -> None:
+        self.path, self.count, self.timeout, self.until = path, count, timeout, until
         self.got: list[tuple[float, bytes]] = []
         self.opened = threading.Event()
         self.first = threading.Event()
@@ -26,11 +27,16 @@ class Host:
         deadline = time.monotonic() + self.timeout
         with serial.Serial(self.path, BAUD, timeout=0.02) as port:
             self.opened.set()
-            while sum(len(b) for _, b in self.got) < self.count and time.monotonic() < deadline:
+            while not self._done() and time.monotonic() < deadline:
                 data = port.read(port.in_waiting or 1)
                 if data:
                     self.got.append((time.monotonic(), data))
                     self.first.set()
+
+    def _done(self) -> bool:
+        if self.until:
+            return self.data.endswith(self.until)
+        return sum(len(b) for _, b in self.got) >= self.count
 
     async def start(self) -> asyncio.Future[None]:
         """Start reading in a thread once the port is open; the future ends with the reads."""
@@ -77,11 +83,15 @@ def test_output_keeps_line_rate_while_the_firmware_loop_is_busy() -> None:
 
 
 def test_a_reset_drops_what_was_not_sent_but_finishes_the_line_on_the_wire() -> None:
+    """Two seconds of output are queued; a reset soon after the first line started drops the
+    rest, but the line on the wire is finished: the host sees whole old lines, then the boot's."""
+    old_lines = 2000  # 24,000 bytes: 2 s of line time, far more than any scheduling delay
+
     async def scenario() -> bytes:
         uart = PtySerial(BAUD)
         try:
-            lines = b"first line of the old boot\r\n" + b"never sent\r\n" * 20
-            host = Host(uart.path, 28 + 6, timeout=1.0)
+            lines = b"first line of the old boot\r\n" + b"never sent\r\n" * old_lines
+            host = Host(uart.path, 0, timeout=5.0, until=b"\nboot\r\n")
             reading = await host.start()
             await asyncio.wait_for(uart.attached.wait(), 5)
             uart.write(lines)
@@ -94,7 +104,12 @@ def test_a_reset_drops_what_was_not_sent_but_finishes_the_line_on_the_wire() -> 
             await uart.close()
 
     received = asyncio.run(scenario())
-    assert received == b"first line of the old boot\r\nboot\r\n"
+    assert received.startswith(b"first line of the old boot\r\n")
+    assert received.endswith(b"\r\nboot\r\n"), "the boot line did not come, or came glued"
+    old = received[len(b"first line of the old boot\r\n"):-len(b"boot\r\n")]
+    sent_lines = old.count(b"never sent\r\n")
+    assert old == b"never sent\r\n" * sent_lines, "a half line was left on the wire"
+    assert sent_lines < old_lines // 2, "the reset did not drop the output still in RAM"
 
 
 def test_received_bytes_reach_the_firmware_after_their_line_time() -> None:
