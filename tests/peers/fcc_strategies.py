@@ -91,7 +91,12 @@ _special = {
     it.CLASS_ID: st.sampled_from([b"c" * 16, b"c" * 15, b"c" * 17, b"", "x" * 16]),
     it.VENDOR_ID: st.sampled_from([b"v" * 16, b"v" * 3, b""]),
     it.CURRENT_TIME: st.one_of(st.integers(1483264800, 2**33), st.integers(0, 2**33),
-                               st.integers(-(2**63), -1),
+                               # not -15..-1: the real client keeps the time as an offset from
+                               # its uptime in whole seconds, so 2**64 - 1 read one second-tick
+                               # later wraps to 0 ("validity cannot be checked") and otherwise
+                               # is far future ("expired"): a race in the real device, not an
+                               # answer to compare (measured: 12 of 12 lone sessions "expired")
+                               st.integers(-(2**63), -16),
                                st.sampled_from(["1700000000", b"\x01"])),
     it.BOOTSTRAP_SERVER_URI: st.sampled_from([
         f"coaps://h?aid={AID}", "coaps://h", f"coap://h:1?x=1&aid={AID}", f"http://h?aid={AID}",
