@@ -16,7 +16,7 @@ def issue_developer_certificate(store: Store, pki: ServicePki, account_id: str, 
     """Issue and record a developer certificate for an account; `bootstrap_uri` without aid."""
     if store.get_account(account_id) is None:
         raise HilError(f"No account {account_id!r}; create the account first.")
-    name = endpoint_name or f"dev-{account_id[:8]}-{len(store.list_developer_certificates(account_id))}"
+    name = endpoint_name or f"dev-{account_id[-8:]}-{len(store.list_developer_certificates(account_id))}"
     credential = pki.issue_developer_credential(name, account_id)
     record = store.add_developer_certificate(
         account_id, credential.cert.fingerprint(hashes.SHA256()).hex(), name)

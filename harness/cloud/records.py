@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, Generic, TypeVar
@@ -12,8 +13,12 @@ T = TypeVar("T")
 
 
 def new_id() -> str:
-    """A fresh 32-hex-character id, shaped like the real service's account and device ids."""
-    return secrets.token_hex(16)
+    """A fresh 32-hex-character id, shaped like the real service's account and device ids: the
+    creation time in milliseconds (12 hex digits) first, then 80 random bits. Ids made later sort
+    later, so the store's indexes on them grow at one end instead of touching a random page per
+    new row (which made each registration cost more the more devices were registered). Ids made
+    close together share their first digits: a short form of an id is its end, never its start."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
 def utcnow() -> dt.datetime:
