@@ -339,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     if clean != "passed":
         if args.by_coverage is not None:
             args.by_coverage.unlink(missing_ok=True)
-        print(f"the tests do not pass on the unmutated code ({clean}); fix them first: "
+        seen = f" (its output: {args.by_coverage.with_suffix('.log')})" if args.by_coverage else ""
+        print(f"the tests do not pass on the unmutated code ({clean}){seen}; fix them first: "
               f"python3 -m pytest {args.tests}", file=sys.stderr)
         return 2
     timeout = args.timeout or 3 * seconds + 30

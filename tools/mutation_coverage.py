@@ -91,7 +91,8 @@ def pytest_runtest_protocol(item, nextitem):
 
 
 def collect(root: Path, modules: list[str], tests: str, out: Path, timeout: float) -> tuple[str, float]:
-    """Run the tests once under coverage; write {module: {line: [test ids]}} to `out`.
+    """Run the tests once under coverage; write {module: {line: [test ids]}} to `out` (and the
+    run's output beside it, `out` with the suffix .log).
 
     Returns the run's result ('passed', 'failed' or 'timeout') and its seconds."""
     with tempfile.TemporaryDirectory(prefix="hil-mutation-coverage-") as tmp:
@@ -108,9 +109,11 @@ def collect(root: Path, modules: list[str], tests: str, out: Path, timeout: floa
                CONTEXT_DIR_ENV: tmp}
         env.pop(CONTEXT_FILE_ENV, None)
         start = time.monotonic()
+        log = out.with_suffix(".log").open("w")  # the measured run's output, for when it fails
         proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", PLUGIN_NAME, *shlex.split(tests)],
-                                cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+        log.close()
         try:
             result = "passed" if proc.wait(timeout=timeout) == 0 else "failed"
         except subprocess.TimeoutExpired:
