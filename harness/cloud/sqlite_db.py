@@ -15,9 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-CACHE_KIB = 16384
-"""Page cache of a WAL database (SQLite's default is 2 MiB): the indexes of 50,000 devices fit,
-so an insert at a random place in an index does not read its page back from the file."""
+CACHE_KIB = 8192
+"""Page cache of a WAL database (SQLite's default is 2 MiB). Ids start with their creation time,
+so new rows land at the end of the id indexes and the hot pages are few; 8 MiB holds them and the
+upper levels of the other indexes at 50,000 devices (16 MiB cost 0.9 KiB more per device at
+10,000 registered, for no measurable CPU at 50,000)."""
 
 
 def ts(value: dt.datetime | None) -> str | None:

@@ -25,7 +25,9 @@ from harness.redact import redact
 
 log = logging.getLogger(__name__)
 
-HISTORY = 20_000
+HISTORY = 5_000
+"""Records kept per kind (wire, events): a test's report needs the messages of its own seconds
+(a few hundred at most, on a service shared by several workers); each record costs ~300 bytes."""
 DETAIL_CHARS = 160
 _PENDING = 512
 
