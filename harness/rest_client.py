@@ -6,8 +6,10 @@ request body and response, with secrets (Authorization, tokens, API keys, privat
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -69,6 +71,13 @@ class ApiError(HilError):
         return str(self.error.get("message", ""))
 
 
+@functools.cache
+def _tls_context(verify: bool | str) -> ssl.SSLContext:
+    """One TLS context per trust setting for every client (building one loads the whole CA
+    bundle: tens of milliseconds per client, on every REST client a test makes)."""
+    return httpx.create_ssl_context(verify=verify)
+
+
 class RestClient:
     """The API by base URL, with an admin API key or an application's JWTs (X-Application-ID)."""
 
@@ -84,7 +93,8 @@ class RestClient:
         self._api_key = api_key
         self._token = token
         self.application_id = application_id
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, verify=verify)
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout,
+                                  verify=_tls_context(verify) if verify else False)
 
     def __repr__(self) -> str:
         kind = "jwt" if self._token else "api_key"
