@@ -165,6 +165,8 @@ class TbDevice:
             self.console("TB: connected (CONNACK 0)")
             try:
                 await self._online(session)
+            except TransportFailed:
+                pass  # the broker dropped the connection mid-publish: reconnect, as after any loss
             finally:
                 await session.close()
             await self._retry("connection lost")
