@@ -4,7 +4,8 @@ The configuration (harness.config.bootstrap_config) names what is sent before Bo
 unset parts follow the default for the client: the Device Management Client (it sends `mccv=`)
 gets its writes only, a standard client Discover of /0 and Delete of its LwM2M accounts and /1
 first (harness.cloud.bootstrap_standard). Every request and the client's answer is kept in
-`operations` ("GET /0 2.05", ...), which the bootstrap events carry.
+`operations` ("DELETE /1 2.02", "GET /0 2.05 </0/0>;ssid=1,..." with the Discover's links),
+which the bootstrap events carry.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 Send = Callable[..., Awaitable[Message]]
 STANDARD_DISCOVER = ["/0"]
+DISCOVER_SHOWN = 400
+"""How much of a Bootstrap-Discover answer (link-format) an operation record keeps."""
 
 
 class StepFailed(Exception):
@@ -72,7 +75,10 @@ class BootstrapSequence:
         except (TimeoutError, coap_error.Error) as exc:
             self._record(request, f"failed ({type(exc).__name__})")
             return None
-        self._record(request, code_text(response.code))
+        answer = code_text(response.code)
+        if code == Code.GET and response.code.is_successful():  # the Discover's links
+            answer += " " + response.payload[:DISCOVER_SHOWN].decode("utf-8", "replace")
+        self._record(request, answer)
         return response
 
     async def prepare(self) -> int:

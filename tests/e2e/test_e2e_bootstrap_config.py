@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from harness.cloud import events as ev
+from tests.e2e.bootstrap_configs import configure
 
 pytestmark = pytest.mark.area("bootstrap-config")
 
@@ -20,17 +21,6 @@ BS_FIN_INVALID = "BS FIN fails :Invalid security object"
 CHAIN_LOST = "Client cannot connect anymore Failed to read credentials"
 """The real client's details when registration finds its certificate chain gone (code 17)."""
 ACCOUNT_WRITES = ["PUT /0/0 2.04", "PUT /1/0 2.04"]
-
-
-def configure(cloud, account, config: dict) -> dict:
-    """PUT the account's bootstrap configuration over the admin API; the stored configuration."""
-    admin = getattr(cloud, "admin", None)
-    if admin is None:
-        pytest.skip(f"{type(cloud).__name__} has no admin API to set a bootstrap configuration")
-    path = f"/admin/v1/accounts/{account.id}/bootstrap-config"
-    stored = admin.rest.request("PUT", path, expect=200, json_body=config).json()
-    assert stored["source"] == "account"
-    return stored
 
 
 def _bootstrap(device, kind: str = ev.BOOTSTRAP) -> ev.Event:
