@@ -82,3 +82,16 @@ def test_a_resource_write_that_empties_the_security_instance_fails_the_bootstrap
     failed = _bootstrap(device, ev.BOOTSTRAP_ERROR)
     assert failed.data["operations"] == [*ACCOUNT_WRITES, "PUT /0/0/10 4.00"]
     assert failed.data["reason"].startswith("PUT /0/0/10 answered 4.00")
+
+
+@pytest.mark.scenario("bootstrap config: Bootstrap-Finish without an account")
+def test_a_finish_without_an_account_is_acknowledged_and_the_device_rebootstraps(cloud, account,
+                                                                                 factory, device):
+    """`write: none`: the client acknowledges Bootstrap-Finish (it checks /0 after security writes,
+    and none came), finds no LwM2M account to store and reports `Re-bootstrapping`
+    (ConnectBootstrapFailed, code 2), as the real client does."""
+    configure(cloud, account, {"write": "none"})
+    factory.bootstrap(ca=factory.own_ca())
+    error = device.wait_error()
+    assert (error.name, error.code, error.details) == ("ConnectBootstrapFailed", 2, "Re-bootstrapping")
+    assert _bootstrap(device).data["operations"] == ["POST /bs 2.04"]

@@ -26,23 +26,26 @@ OPERATION_TIMEOUT = 10.0
 ERROR = r"^Error details : (.*)$"
 
 
-def _config() -> ServiceConfig:
+def _config(**service: object) -> ServiceConfig:
     return ServiceConfig(transports=["tls-record", "tcp-length"],
                          bootstrap={"tls_record": 0, "tcp_length": 0},
-                         lwm2m={"tls_record": 0, "tcp_length": 0})
+                         lwm2m={"tls_record": 0, "tcp_length": 0}, **service)
 
 
 class _Run:
-    """The service (with `config` on the developer's account) and the linked real client."""
+    """The service (with `config` on the developer's account, or `service_config` as the
+    service's) and the linked real client."""
 
-    def __init__(self, tmp_path, config: dict) -> None:
+    def __init__(self, tmp_path, config: dict | None, service_config: dict | None = None) -> None:
         kit, why = find_kit()
         if kit is None:
             pytest.skip(why)
-        self.thread = ServiceThread(_config(), tmp_path / "service", start_rest=False)
+        extra = {} if service_config is None else {"bootstrap_config": service_config}
+        self.thread = ServiceThread(_config(**extra), tmp_path / "service", start_rest=False)
         self.svc = self.thread.__enter__()
         account = self.svc.store.create_account("developer")
-        self.svc.store.bootstrap_configs.put(account.id, BootstrapConfig.model_validate(config))
+        if config is not None:
+            self.svc.store.bootstrap_configs.put(account.id, BootstrapConfig.model_validate(config))
         cert = issue_developer_certificate(self.svc.store, self.svc.pki, account.id,
                                            self.svc.bootstrap_uri("tls-record"))
         creds = write_c_file(cert.c_credentials(), tmp_path / "mbed_cloud_dev_credentials.c")
@@ -67,8 +70,8 @@ def run(tmp_path):
     """Start a run with a configuration: run(config) -> _Run."""
     runs: list[_Run] = []
 
-    def start(config: dict) -> _Run:
-        runs.append(_Run(tmp_path, config))
+    def start(config: dict | None, service_config: dict | None = None) -> _Run:
+        runs.append(_Run(tmp_path, config, service_config))
         return runs[-1]
     yield start
     for started in runs:
@@ -159,3 +162,11 @@ def test_real_client_acknowledges_a_finish_without_an_account_then_fails_to_stor
     assert "Error code : 16" in console and "Client registered" not in console
     event = started.bootstrap_event()
     assert event.data["operations"] == ["POST /bs 2.04"]
+
+
+def test_a_service_configuration_applies_to_accounts_without_their_own(run):
+    """`service: bootstrap_config:` (lab config) is what an account without its own gets."""
+    started = run(None, {"delete": ["/1"], "extra_writes": [{"path": "/1/0/6", "value": False}]})
+    started.client.wait_for(r"^Client registered$", ONBOARD_TIMEOUT)
+    assert started.bootstrap_event().data["operations"] == [
+        "DELETE /1 2.02", "PUT /0/0 2.04", "PUT /1/0 2.04", "PUT /1/0/6 2.04", "POST /bs 2.04"]

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from pydantic import ValidationError
+from fastapi import APIRouter, Depends, Response
 
 from harness.cloud.rest.auth import Ctx, require_operator
-from harness.cloud.rest.errors import ApiProblem, bad_request
+from harness.cloud.rest.errors import ApiProblem
 from harness.config.bootstrap_config import BootstrapConfig
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Depends(require_operator)])
@@ -22,13 +21,6 @@ router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Depends(req
 def _check_account(ctx: Ctx, account_id: str) -> None:
     if ctx.store.get_account(account_id) is None:
         raise ApiProblem(404, f"No account {account_id[:40]!r}; list /admin/v1/accounts for the ids.")
-
-
-def _sentence(exc: ValidationError) -> str:
-    """The first problem of a configuration as one sentence naming the field."""
-    error = exc.errors()[0]
-    where = ".".join(str(p) for p in error["loc"]) or "the body"
-    return f"bootstrap-config {where}: {error['msg'].removeprefix('Value error, ')}"
 
 
 @router.get("/accounts/{account_id}/bootstrap-config")
@@ -42,14 +34,11 @@ def get_bootstrap_config(account_id: str, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.put("/accounts/{account_id}/bootstrap-config")
-async def put_bootstrap_config(account_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+def put_bootstrap_config(account_id: str, body: BootstrapConfig, ctx: Ctx) -> dict[str, Any]:
     """Set the account's configuration (unknown keys and bad paths are a 400 naming them)."""
     _check_account(ctx, account_id)
-    try:
-        config = BootstrapConfig.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise bad_request(_sentence(exc)) from None
-    ctx.store.bootstrap_configs.put(account_id, config)
+    ctx.store.bootstrap_configs.put(account_id, body)
+    config = body
     return {**config.model_dump(mode="json"), "source": "account"}
 
 
