@@ -131,10 +131,13 @@ class BootstrapSequence:
             raise StepFailed(f"Bootstrap-Finish POST /bs answered {answer}")
 
     async def run(self, writes_for: Callable[[int], list[Write]], *, senml: bool) -> None:
-        """The whole sequence: prepare, the account writes, the extra writes, Bootstrap-Finish."""
+        """The whole sequence: prepare, the account writes, the extra writes, the Discovers after
+        them, Bootstrap-Finish."""
         instance = await self.prepare()
         writes = writes_for(instance) if self.config.write != "none" else []
         writes += [extra_write(w, senml=senml) for w in self.config.extra_writes]
         for write in writes:
             await self.put(write)
+        for path in self.config.discover_after_writes:  # what the client holds now
+            await self._ask(Code.GET, segments(path), accept=int(ContentFormat.LINK_FORMAT))
         await self.finish()

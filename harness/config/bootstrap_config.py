@@ -10,7 +10,9 @@ deleting` then `server` sections) and OMA LwM2M 1.1.1 Core §5.2.7:
   /1/0 with an object-instance TLV (updates the listed resources); `resources` = the same paths
   with a bare resource list (a client replaces the instance with it); `none` = no account;
 - `extra_writes`: further Bootstrap-Writes of one resource each, e.g. `/3/0/14` (UTC offset) or
-  `/1/0/1` (lifetime), sent after the account and before Bootstrap-Finish.
+  `/1/0/1` (lifetime), sent after the account and before Bootstrap-Finish;
+- `discover_after_writes`: Bootstrap-Discover these paths once the writes are done, before
+  Bootstrap-Finish: what the client now holds (its answer is in the bootstrap event).
 
 Unset (`discover`/`delete` None, `write: instance`, no extra writes) is the service's default
 sequence: nothing before the writes for the Device Management Client (it sends `mccv=`), and for
@@ -66,8 +68,10 @@ class BootstrapConfig(StrictModel):
         "instance", description="the LwM2M account as object-instance TLV, as bare resource "
                                 "lists, or not at all")
     extra_writes: list[ExtraWrite] = Field([], description="one-resource writes after the account")
+    discover_after_writes: list[str] = Field([], description="Bootstrap-Discover these paths "
+                                             "(/, /0, /1) after the writes, before Finish")
 
-    @field_validator("discover")
+    @field_validator("discover", "discover_after_writes")
     @classmethod
     def _discover(cls, value: list[str] | None) -> list[str] | None:
         for path in value or []:

@@ -57,3 +57,34 @@ def test_standard_client_deletes_everything_but_its_bootstrap_account(cloud, res
     configure(cloud, account, {"discover": ["/0"], "delete": ["/"]})
     event = _claim(rest, factory, device, account)
     assert event.data["operations"] == [f"GET /0 2.05 {AT_START_0}", "DELETE / 2.02", *WRITES]
+
+
+@pytest.mark.scenario("bootstrap config: Bootstrap-Discover after the writes")
+def test_discover_after_the_writes_shows_the_new_account(cloud, rest, factory, device, account):
+    """A Discover of `/` once the writes are done lists the new LwM2M account with its ssid and
+    URI at /0/0, the bootstrap-server account at /0/1 and the server instance's ssid (resource 0
+    of /1/0, written 1), before Bootstrap-Finish."""
+    configure(cloud, account, {"discover_after_writes": ["/"]})
+    event = _claim(rest, factory, device, account)
+    operations = event.data["operations"]
+    assert operations[:3] == [f"GET /0 2.05 {AT_START_0}", "DELETE /0/0 2.02", "DELETE /1 2.02"]
+    assert operations[3:6] == WRITES[:3] and operations[-1] == "POST /bs 2.04"
+    uri = cloud.lwm2m_uri(account.id, kind="dtls").split("?", 1)[0]
+    assert operations[6] == f'GET / 2.05 </>;lwm2m="1.0",</0/0>;ssid=1;uri="{uri}",</0/1>,' \
+                            '</1/0>;ssid=1,</3/0>'
+
+
+@pytest.mark.scenario("bootstrap config: Bootstrap-Delete of the bootstrap-server account")
+def test_deleting_the_bootstrap_account_leaves_the_new_account_only(cloud, factory, device, account):
+    """Delete `/0/1` removes the bootstrap-server account (OMA Core 5.2.7.5 lets a client refuse;
+    this one answers 2.02, as the real client does): a Discover of /0 after the writes lists the
+    new LwM2M account at /0/0 only, and the device registers (a production DTLS device: it sends
+    `mccv=`, so the configuration alone asks for the Delete and the Discover)."""
+    configure(cloud, account, {"delete": ["/0/1"], "discover_after_writes": ["/0"]})
+    factory.bootstrap(ca=factory.own_ca())
+    device.wait_registered()
+    event = device.wait_event(ev.BOOTSTRAP, where=lambda e: e.account_id == account.id)
+    uri = cloud.lwm2m_uri(account.id, kind="dtls")
+    assert event.data["operations"] == [
+        "DELETE /0/1 2.02", "PUT /0/0 2.04", "PUT /1/0 2.04",
+        f'GET /0 2.05 </0/0>;ssid=1;uri="{uri}"', "POST /bs 2.04"]

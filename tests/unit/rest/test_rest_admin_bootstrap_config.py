@@ -26,10 +26,12 @@ def test_an_account_uses_the_service_configuration_until_it_has_its_own(url, ope
     aid = url.rsplit("/", 2)[-2]
     first = httpx.get(url, headers=operator).json()
     assert first == {"discover": None, "delete": None, "write": "instance", "extra_writes": [],
+                     "discover_after_writes": [],
                      "source": "service"}
     config = {"discover": ["/", "/1"], "delete": ["/0/1", "/"], "write": "resources",
               "extra_writes": [{"path": "/3/0/14", "value": "+02:00"},
-                               {"path": "/1/0/1", "value": 120}, {"path": "/1/0/6", "value": True}]}
+                               {"path": "/1/0/1", "value": 120}, {"path": "/1/0/6", "value": True}],
+              "discover_after_writes": ["/"]}
     put = httpx.put(url, headers=operator, json=config)
     assert put.status_code == 200, put.text
     assert put.json() == {**config, "source": "account"}
