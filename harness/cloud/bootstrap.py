@@ -15,13 +15,12 @@ from aiocoap.numbers.codes import Code
 
 from harness.cloud import events as ev
 from harness.cloud.bootstrap_policy import BootstrapPlan, BootstrapRequest, BootstrapRules, Denied
-from harness.cloud.bootstrap_standard import prepare_standard_client
+from harness.cloud.bootstrap_sequence import BootstrapSequence, StepFailed
 from harness.cloud.bootstrap_writes import Write, bootstrap_writes
 from harness.cloud.ca import ServicePki
 from harness.cloud.coap_util import (
     MAX_BODY,
     QueryError,
-    code_text,
     describe_remote,
     error_reply,
     is_decimal,
@@ -34,6 +33,7 @@ from harness.cloud.records import Device, DeviceState, utcnow
 from harness.cloud.retention import RefusalGate
 from harness.cloud.store import Store
 from harness.config import Timing
+from harness.config.bootstrap_config import BootstrapConfig
 from harness.lwm2m.ids import ContentFormat
 from harness.transport import peer_identity, transport
 
@@ -67,6 +67,8 @@ class BootstrapServer:
 
     refusals: RefusalGate | None = None
     """Set by the service: may a refusal be recorded (harness.cloud.retention)?"""
+    default_config: BootstrapConfig = BootstrapConfig()
+    """Set by the service: the bootstrap configuration of accounts without their own."""
 
     def __init__(self, store: Store, pki: ServicePki, events: ev.EventBus, timing: Timing,
                  rules: BootstrapRules, *, lwm2m_uri: Callable[[str], str],
@@ -184,8 +186,9 @@ class BootstrapServer:
             return self._refuse("5.00", "Internal error #1", endpoint, remote)
         try:
             self._store_fails("credentials", endpoint)
-            writes = self._writes(plan, kind, senml=pct is not None and int(pct) in SENML_PCT,
-                                  real_client=real_client)
+            config = self.store.bootstrap_configs.get(plan.account.id) or self.default_config
+            senml = pct is not None and int(pct) in SENML_PCT
+            writes = self._writes(plan, kind, senml=senml, real_client=real_client, config=config)
         except Exception:  # noqa: BLE001
             log.exception("issuing LwM2M credentials for ep=%s failed", endpoint)
             return self._refuse("5.00", "Internal error #2", endpoint, remote,
@@ -194,14 +197,14 @@ class BootstrapServer:
             self.events.publish(plan.created, persisted=True)
         log.info("bootstrap accepted ep=%s device=%s account=%s (%s%s)", endpoint, plan.device.id,
                  plan.account.id, kind, ", first-to-claim" if plan.first_to_claim else "")
-        task = asyncio.get_running_loop().create_task(self._provision(remote, plan, *writes,
-                                                                      real_client))
+        task = asyncio.get_running_loop().create_task(self._provision(
+            remote, plan, *writes, real_client, senml=senml, config=config))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return Message(code=Code.CHANGED)
 
-    def _writes(self, plan: BootstrapPlan, kind: str, *, senml: bool, real_client: bool
-                ) -> tuple[Callable[[int], list[Write]], dt.datetime | None]:
+    def _writes(self, plan: BootstrapPlan, kind: str, *, senml: bool, real_client: bool,
+                config: BootstrapConfig) -> tuple[Callable[[int], list[Write]], dt.datetime | None]:
         """The writes, given the security instance the LwM2M account goes to, and the expiry of
         the LwM2M credential in them (recorded when the bootstrap finishes)."""
         credential = None
@@ -228,6 +231,7 @@ class BootstrapServer:
             aid_in_uri=real_client,
             psk=psk,
             security_instance=instance,
+            resource_lists=config.write == "resources",
         ), expiry
 
     # ------------------------------------------------------------------ provisioning
@@ -242,50 +246,28 @@ class BootstrapServer:
 
     async def _provision(self, remote: object, plan: BootstrapPlan,
                          writes_for: Callable[[int], list[Write]], expiry: dt.datetime | None,
-                         real_client: bool) -> None:
+                         real_client: bool, *, senml: bool, config: BootstrapConfig) -> None:
         device = plan.device
-        step = "start"
+        sequence = BootstrapSequence(config, lambda code, path, **kw: self._send(remote, code, path, **kw),
+                                     real_client=real_client)
         try:
             await asyncio.sleep(0)  # the piggybacked 2.04 goes out first
-            instance = 0
-            if not real_client:
-                step = "Bootstrap-Discover/Delete"
-                instance = await prepare_standard_client(
-                    lambda code, path, **kw: self._send(remote, code, path, **kw))
-            for write in writes_for(instance):
-                step = f"PUT /{'/'.join(write.uri_path)}"
-                try:
-                    response = await self._send(remote, Code.PUT, write.uri_path,
-                                                content_format=write.content_format,
-                                                payload=write.payload)
-                except aiocoap.error.MessageError:
-                    if real_client:
-                        raise
-                    # a standard client that reset the Discover may reset the first write while
-                    # it enters its bootstrap state (coap-node does): send it once more
-                    response = await self._send(remote, Code.PUT, write.uri_path,
-                                                content_format=write.content_format,
-                                                payload=write.payload)
-                if not response.code.is_successful():
-                    raise _StepFailed(f"{step} answered {code_text(response.code)} "
-                                      f"{response.payload[:80].decode(errors='replace')}")
-            step = "Bootstrap-Finish POST /bs"
-            response = await self._send(remote, Code.POST, ("bs",))
-            if not response.code.is_successful():
-                raise _StepFailed(f"{step} answered {code_text(response.code)}")
+            await sequence.run(writes_for, senml=senml)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the device vanished or refused: report, keep serving
-            reason = str(exc) if isinstance(exc, _StepFailed) else \
-                f"{step} failed: {type(exc).__name__}: {str(exc)[:160]}"
+            reason = str(exc) if isinstance(exc, StepFailed) else \
+                f"{sequence.step} failed: {type(exc).__name__}: {str(exc)[:160]}"
             log.warning("bootstrap of device %s (ep=%s) did not finish: %s", device.id,
                         device.endpoint_name, reason, exc_info=log.isEnabledFor(logging.DEBUG))
             self.events.publish(ev.Event(ev.BOOTSTRAP_ERROR, device.id, plan.account.id, {
-                "ep": device.id, "original-ep": device.endpoint_name, "reason": reason}))
+                "ep": device.id, "original-ep": device.endpoint_name, "reason": reason,
+                "operations": sequence.operations}))
             return
-        self._finished(plan, expiry)
+        self._finished(plan, expiry, sequence.operations)
 
-    def _finished(self, plan: BootstrapPlan, expiry: dt.datetime | None) -> None:
+    def _finished(self, plan: BootstrapPlan, expiry: dt.datetime | None,
+                  operations: list[str]) -> None:
         """Bootstrap-Finish was answered: the device is bootstrapped; one transaction with its
         event (and the expiry of the LwM2M credential it now holds)."""
         device = plan.device
@@ -299,7 +281,8 @@ class BootstrapServer:
                 "ep": device.id, "original-ep": device.endpoint_name,
                 "account_id": plan.account.id, "state": str(entry.state),
                 "first_to_claim": plan.first_to_claim, "new_device": plan.new_device,
-                "mode": "nosec" if plan.nosec else "psk" if plan.psk_identity else "certificate"}))
+                "mode": "nosec" if plan.nosec else "psk" if plan.psk_identity else "certificate",
+                "operations": operations}))
             return [ev.row(finished[0])]
 
         # a client may register within a millisecond of its Bootstrap-Finish ACK: a registration
@@ -307,10 +290,6 @@ class BootstrapServer:
         self.store.update_device(device.id, state=DeviceState.BOOTSTRAPPED,
                                  state_from=(DeviceState.CLOUD_ENROLLING,), events=event, **changes)
         self.events.publish(finished[0], persisted=True)
-
-
-class _StepFailed(Exception):
-    """A write or Bootstrap-Finish the client refused."""
 
 
 class _BsResource(aiocoap.resource.Resource):

@@ -15,24 +15,13 @@ account in an instance of its own choosing, so for clients that do not send `mcc
 A client that cannot Discover (an error code, a reset or no answer within DISCOVER_TIMEOUT, e.g.
 a LwM2M 1.0 client such as coap-node) gets no Delete and its new account at /0/0, as before; a
 Delete the client refuses is skipped (the writes that follow replace the instances anyway).
+harness/cloud/bootstrap_sequence.py runs this default, or an account's bootstrap configuration.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
-from collections.abc import Awaitable, Callable
 
-from aiocoap import Message
-from aiocoap import error as coap_error
-from aiocoap.numbers.codes import Code
-
-from harness.lwm2m.ids import ContentFormat
-
-log = logging.getLogger(__name__)
-
-Send = Callable[..., Awaitable[Message]]
 _LINK = re.compile(r"<(/[^>]*)>([^,]*)")
 DISCOVER_TIMEOUT = 5.0
 
@@ -48,27 +37,3 @@ def security_instances(payload: bytes) -> tuple[set[int], set[int]]:
             if "ssid=" in attrs:
                 servers.add(int(parts[1]))
     return found, servers
-
-
-async def prepare_standard_client(send: Send) -> int:
-    """Discover and Delete on a standard client; the security instance id for the new account."""
-    try:
-        discover = await asyncio.wait_for(
-            send(Code.GET, ("0",), accept=int(ContentFormat.LINK_FORMAT)), DISCOVER_TIMEOUT)
-    except (TimeoutError, coap_error.Error) as exc:
-        log.info("Bootstrap-Discover failed (%s); writing the account at /0/0", exc)
-        return 0
-    if not discover.code.is_successful():
-        log.info("Bootstrap-Discover answered %s; writing the account at /0/0", discover.code)
-        return 0
-    found, servers = security_instances(discover.payload)
-    bootstrap_account = found - servers
-    for path in [("0", str(i)) for i in sorted(servers)] + [("1",)]:
-        try:
-            await asyncio.wait_for(send(Code.DELETE, path), DISCOVER_TIMEOUT)
-        except (TimeoutError, coap_error.Error) as exc:
-            log.info("Bootstrap-Delete /%s failed (%s); the writes replace it", "/".join(path), exc)
-    instance = 0
-    while instance in bootstrap_account:
-        instance += 1
-    return instance

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from harness.client.wire import with_aid
 from harness.lwm2m.ids import ContentFormat, Security, SecurityMode, Server
 from harness.lwm2m.senml import encode_instance_senml
-from harness.lwm2m.tlv import ResourceValues, encode_instances
+from harness.lwm2m.tlv import ResourceValues, encode_instances, encode_resources
 from harness.pki import Credential
 
 LWM2M_SECURITY_INSTANCE = 0
@@ -51,12 +51,16 @@ class Write:
         return f"Write(/{'/'.join(self.uri_path)}, ct={self.content_format}, {len(self.payload)} bytes)"
 
 
-def instance_write(obj: int, instance: int, resources: ResourceValues, *, senml: bool = False) -> Write:
-    """A PUT of /obj/instance that updates only `resources` (object-instance TLV, or SenML)."""
+def instance_write(obj: int, instance: int, resources: ResourceValues, *, senml: bool = False,
+                   resource_list: bool = False) -> Write:
+    """A PUT of /obj/instance that updates only `resources` (object-instance TLV, or SenML);
+    `resource_list`: a bare resource list instead (a client replaces the instance with it)."""
     path = (obj, instance)
     if senml:
         return Write(path, ContentFormat.SENML_JSON,
                      encode_instance_senml(f"/{obj}/{instance}/", resources))
+    if resource_list:
+        return Write(path, ContentFormat.TLV, encode_resources(resources))
     return Write(path, ContentFormat.TLV, encode_instances({instance: resources}))
 
 
@@ -73,12 +77,15 @@ def bootstrap_writes(
     aid_in_uri: bool = True,
     psk: tuple[str, bytes] | None = None,
     security_instance: int = LWM2M_SECURITY_INSTANCE,
+    resource_lists: bool = False,
 ) -> list[Write]:
     """The writes for one device (credential None = NoSec or `psk`; bootstrap_uri = First-to-Claim).
 
     `aid_in_uri`: only the Device Management Client (it sends `mccv=`) reads `?aid=` from the
     server URI; a standard client cannot parse a URI with a query (protocol-facts §3.1).
     `security_instance`: where the LwM2M server account goes (the real client: /0/0).
+    `resource_lists`: bare resource lists instead of object-instance TLVs (a bootstrap
+    configuration's `write: resources`).
     """
     security: ResourceValues = {
         Security.SERVER_URI: with_aid(lwm2m_uri, account_id) if aid_in_uri
@@ -104,11 +111,11 @@ def bootstrap_writes(
         Server.BINDING: binding,
     }
     writes = [
-        instance_write(0, security_instance, security, senml=senml),
-        instance_write(1, SERVER_INSTANCE, server, senml=senml),
+        instance_write(0, security_instance, security, senml=senml, resource_list=resource_lists),
+        instance_write(1, SERVER_INSTANCE, server, senml=senml, resource_list=resource_lists),
     ]
     if bootstrap_uri is not None:
         writes.append(instance_write(0, BOOTSTRAP_SECURITY_INSTANCE,
                                      {Security.SERVER_URI: with_aid(bootstrap_uri, account_id)},
-                                     senml=senml))
+                                     senml=senml, resource_list=resource_lists))
     return writes

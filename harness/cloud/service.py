@@ -109,6 +109,7 @@ class DeviceManagementService:
                                      nosec_default_account=self.nosec_default_account)
             gate = RefusalGate(self.refusal_budget, self.store.record_denial)
             self.bootstrap.refusals = self.lwm2m.refusals = self._refusals = gate
+            self.bootstrap.default_config = self.config.bootstrap_config
             bs_site = LeanSite()
             bs_site.add_resource(("bs",), self.bootstrap.resource())
             rd_site = LeanSite()

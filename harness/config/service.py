@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from harness.config.bootstrap_config import BootstrapConfig
 from harness.config.common import Port, Seconds, StrictModel, TransportName
 
 
@@ -109,6 +110,9 @@ class ServiceConfig(StrictModel):
     data_dir: Path | None = Field(None, description="SQLite + CA keys; default: a per-run temp dir")
     timing: Timing = Timing()
     standard: StandardMode = StandardMode()
+    bootstrap_config: BootstrapConfig = Field(
+        BootstrapConfig(), description="what the bootstrap server does before Bootstrap-Finish, "
+                                       "for accounts without their own (harness.config.bootstrap_config)")
 
     @field_validator("transports")
     @classmethod

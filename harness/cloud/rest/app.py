@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from harness.cloud.rest import (
     openapi_doc,
     routes_admin,
+    routes_admin_bootstrap,
     routes_admin_observe,
     routes_admin_standard,
     routes_applications,
@@ -74,7 +75,7 @@ def build_app(ctx: RestContext) -> FastAPI:
 
     for module in (routes_enrollments, routes_trusted_certs, routes_devices, routes_applications,
                    routes_notifications, routes_admin, routes_admin_observe,
-                   routes_admin_standard):
+                   routes_admin_standard, routes_admin_bootstrap):
         app.include_router(module.router)
     openapi_doc.install(app)
     return app

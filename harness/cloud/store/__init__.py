@@ -6,6 +6,7 @@ from pathlib import Path
 
 from harness.cloud.store.accounts import AccountStore, hash_api_key
 from harness.cloud.store.base import DB_FILE, ConflictError, NotFoundError, StoreError
+from harness.cloud.store.bootstrap_configs import BootstrapConfigStore
 from harness.cloud.store.certificates import SERVICES, STATUSES, CertificateStore
 from harness.cloud.store.devices import DeviceStore
 from harness.cloud.store.enrollments import EnrollmentStore
@@ -17,11 +18,13 @@ __all__ = ["DB_FILE", "SERVICES", "STATUSES", "ConflictError", "NotFoundError", 
 
 
 class Store(AccountStore, CertificateStore, EnrollmentStore, DeviceStore, EventStore):
-    """The whole store: accounts, certificates, enrollments, devices, events; `psk`: PSK keys."""
+    """The whole store: accounts, certificates, enrollments, devices, events; `psk`: PSK keys;
+    `bootstrap_configs`: per-account bootstrap configurations."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.psk = PskStore(self._sql)
+        self.bootstrap_configs = BootstrapConfigStore(self._sql)
 
     @classmethod
     def open(cls, data_dir: Path) -> Store:

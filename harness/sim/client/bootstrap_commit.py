@@ -47,7 +47,9 @@ def commit_bootstrap(store, data: BootstrapData, bs_creds: ServerCredentials,
     """Store what Bootstrap-Finish committed (runtime items), or raise Retry."""
     lwm2m = data.lwm2m_instance()
     if lwm2m is None:
-        raise Retry(Failure(ClientError.ConnectBootstrapFailed, text.DETAILS_NO_SECURITY_OBJECT))
+        # the real client, finished without an LwM2M account, reports `Re-bootstrapping` first
+        # (then failures to store and read the credentials, not emulated)
+        raise Retry(Failure(ClientError.ConnectBootstrapFailed, text.DETAILS_REBOOTSTRAP))
     try:
         uri = as_str(raw(lwm2m, Security.SERVER_URI))
         mode = as_int(raw(lwm2m, Security.SECURITY_MODE)) if Security.SECURITY_MODE in lwm2m \

@@ -1,0 +1,95 @@
+"""A bootstrap configuration: what the bootstrap server does to a client before Bootstrap-Finish.
+
+The vocabulary of the well-known LwM2M bootstrap servers (Leshan's BootstrapConfig: toDelete,
+security / servers, autoIdForSecurityObject; Wakaama's bootstrap server config: `boot
+deleting` then `server` sections) and OMA LwM2M 1.1.1 Core §5.2.7:
+
+- `discover`: Bootstrap-Discover of `/`, `/0` or `/1` (§5.2.7.3), in order;
+- `delete`: Bootstrap-Delete of `/`, `/0`, `/1` or one instance `/0/<i>`, `/1/<i>` (§5.2.7.5);
+- `write`: how the LwM2M server account is written (§5.2.7.4): `instance` = PUT /0/<i> and
+  /1/0 with an object-instance TLV (updates the listed resources); `resources` = the same paths
+  with a bare resource list (a client replaces the instance with it); `none` = no account;
+- `extra_writes`: further Bootstrap-Writes of one resource each, e.g. `/3/0/14` (UTC offset) or
+  `/1/0/1` (lifetime), sent after the account and before Bootstrap-Finish;
+- `discover_after_writes`: Bootstrap-Discover these paths once the writes are done, before
+  Bootstrap-Finish: what the client now holds (its answer is in the bootstrap event).
+
+Unset (`discover`/`delete` None, `write: instance`, no extra writes) is the service's default
+sequence: nothing before the writes for the Device Management Client (it sends `mccv=`), and for
+a standard client Discover `/0`, Delete the LwM2M accounts found and `/1`
+(harness/cloud/bootstrap_standard.py). A configuration is chosen per account (admin API
+`PUT /admin/v1/accounts/{aid}/bootstrap-config`) or per service (`service: bootstrap_config:`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator
+
+from harness.config.common import StrictModel
+
+DISCOVER_PATHS = ("/", "/0", "/1")
+_DELETE = re.compile(r"^/(?:[01](?:/\d{1,5})?)?$")
+_RESOURCE = re.compile(r"^/(0|1|3)/(\d{1,5})/(\d{1,5})$")
+
+
+class ExtraWrite(StrictModel):
+    """One Bootstrap-Write of one resource: `/obj/inst/res` (objects 0, 1, 3) and its value."""
+
+    path: str
+    value: StrictBool | StrictInt | StrictStr
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not _RESOURCE.match(value):
+            raise ValueError(f"extra write path {value!r} is not a resource of /0, /1 or /3; "
+                             "write it as /<object>/<instance>/<resource>, e.g. /3/0/14")
+        return value
+
+    def ids(self) -> tuple[int, int, int]:
+        """(object, instance, resource)."""
+        match = _RESOURCE.match(self.path)
+        assert match is not None  # checked when the model was made
+        obj, instance, resource = (int(g) for g in match.groups())
+        return obj, instance, resource
+
+
+class BootstrapConfig(StrictModel):
+    """What the bootstrap server sends before Bootstrap-Finish (unset = the default sequence)."""
+
+    discover: list[str] | None = Field(None, description="Bootstrap-Discover these paths first "
+                                       "(/, /0, /1); none = the default for the client")
+    delete: list[str] | None = Field(None, description="Bootstrap-Delete these paths (/, /0, /1, "
+                                     "/0/<i>, /1/<i>); none = the default for the client")
+    write: Literal["instance", "resources", "none"] = Field(
+        "instance", description="the LwM2M account as object-instance TLV, as bare resource "
+                                "lists, or not at all")
+    extra_writes: list[ExtraWrite] = Field([], description="one-resource writes after the account")
+    discover_after_writes: list[str] = Field([], description="Bootstrap-Discover these paths "
+                                             "(/, /0, /1) after the writes, before Finish")
+
+    @field_validator("discover", "discover_after_writes")
+    @classmethod
+    def _discover(cls, value: list[str] | None) -> list[str] | None:
+        for path in value or []:
+            if path not in DISCOVER_PATHS:
+                raise ValueError(f"discover path {path!r} cannot be discovered at bootstrap; "
+                                 f"use {', '.join(DISCOVER_PATHS)}")
+        return value
+
+    @field_validator("delete")
+    @classmethod
+    def _delete(cls, value: list[str] | None) -> list[str] | None:
+        for path in value or []:
+            if not _DELETE.match(path):
+                raise ValueError(f"delete path {path!r} is not /, /0, /1 or one instance of them "
+                                 "(/0/<i>, /1/<i>); use one of those")
+        return value
+
+    @property
+    def is_default(self) -> bool:
+        """True when this is the service's default sequence."""
+        return self == BootstrapConfig()
