@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import aiocoap.resource
 from aiocoap import Message
+from aiocoap import error as coap_error
 from aiocoap.numbers.codes import Code
 
 from harness.cloud import events as ev
@@ -40,6 +41,11 @@ from harness.transport import peer_identity, transport
 log = logging.getLogger(__name__)
 
 WRITE_TIMEOUT = 30.0
+CLOSED_PORT_RETRIES = (0.05, 0.1, 0.2, 0.4)
+"""Seconds before sending a bootstrap request again when the device's port was closed (ICMP port
+unreachable): a client may switch sockets after its Bootstrap-Request (coap-node answers from a
+new listener on the same port about 10-100 ms later), so the refusal is a lost datagram to send
+again, as a confirmable message would be, not the end of the bootstrap."""
 SENML_PCT = {int(ContentFormat.SENML_JSON)}
 
 
@@ -240,9 +246,16 @@ class BootstrapServer:
                     content_format: int | None = None, payload: bytes = b"",
                     accept: int | None = None) -> Message:
         assert self.context is not None, "BootstrapServer.context is set by the service"
-        return await request_remote(self.context, remote, code, path, payload=payload,
-                                    content_format=content_format, timeout=WRITE_TIMEOUT,
-                                    accept=accept)
+        for delay in (*CLOSED_PORT_RETRIES, None):
+            try:
+                return await request_remote(self.context, remote, code, path, payload=payload,
+                                            content_format=content_format, timeout=WRITE_TIMEOUT,
+                                            accept=accept)
+            except coap_error.NetworkError:
+                if delay is None:
+                    raise
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
 
     async def _provision(self, remote: object, plan: BootstrapPlan,
                          writes_for: Callable[[int], list[Write]], expiry: dt.datetime | None,
