@@ -189,3 +189,7 @@ def test_registration_uses_the_lifetime_the_bootstrap_server_wrote(short_lived):
     assert registration.event.data["lt"] == 2, f"registered with lt={registration.event.data['lt']}"
     update = device.wait_event(ev.REG_UPDATE, timeout=10)
     assert update.device_id == registration.device_id
+    # an Update without lt= keeps the negotiated lifetime (OMA LwM2M Core 5.3.2, Update: "lt"
+    # optional; protocol-facts §3.1: the client sends it only when it changed)
+    assert update.data["lt"] == 2, f"the update left lt={update.data['lt']}"
+    assert device.directory().lifetime == 2
