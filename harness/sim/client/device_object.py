@@ -42,7 +42,7 @@ def client_device_values(store, firmware: Any, settings: ClientSettings,
     def stored(name: str, default: str = "") -> Callable[[], str]:
         return lambda: store.get_str(name) or default
 
-    return {
+    values: dict[int, Value | Callable[[], Value]] = {
         Device.MANUFACTURER: stored(items.MANUFACTURER),
         Device.MODEL_NUMBER: stored(items.MODEL_NUMBER),
         Device.SERIAL_NUMBER: stored(items.SERIAL_NUMBER),
@@ -50,14 +50,16 @@ def client_device_values(store, firmware: Any, settings: ClientSettings,
                                                     settings.client_version)),
         Device.ERROR_CODE: {0: 0},
         Device.CURRENT_TIME: now,
-        Device.UTC_OFFSET: stored(items.UTC_OFFSET, "+00:00"),
-        Device.TIMEZONE: stored(items.TIMEZONE, "UTC"),
         Device.SUPPORTED_BINDINGS: "UQ" if settings.queue_mode else "U",
         Device.DEVICE_TYPE: stored(items.DEVICE_TYPE),
         Device.HARDWARE_VERSION: stored(items.HARDWARE_VERSION),
         Device.SOFTWARE_VERSION: settings.client_version,
         Device.MEMORY_TOTAL: lambda: store.get_int(items.MEMORY_TOTAL_KB) or 0,
     }
+    for rid, name in ((Device.UTC_OFFSET, items.UTC_OFFSET), (Device.TIMEZONE, items.TIMEZONE)):
+        if store.get_str(name):  # the real client has them only when stored (else 4.04)
+            values[rid] = stored(name)
+    return values
 
 
 class DeviceObject:
