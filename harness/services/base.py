@@ -170,6 +170,12 @@ class Service(abc.ABC):
         """Read (GET) a path of a registered device: (CoAP code, content format, payload)."""
 
     @abc.abstractmethod
+    def write(self, device_id: str, path: str, payload: bytes,
+              content_format: int = 0) -> str:
+        """Write (PUT) `payload` in `content_format` (0 text, 11542 TLV) to a resource of a
+        registered device; the CoAP code, e.g. "2.04"."""
+
+    @abc.abstractmethod
     def execute(self, device_id: str, path: str) -> str:
         """Execute (POST) a resource of a registered device; the CoAP code, e.g. "2.04"."""
 

@@ -7,7 +7,8 @@ Measured, then pinned here; the virtual board follows it (tests/e2e/test_e2e_dev
   a Write of it (text or TLV, even a non-number) is 2.04 and the value read back is unchanged (the
   stored start value); /3/0/14 and 15 stay absent (nothing stored them);
 - a Write of a read-only resource (/3/0/0) or an executable one (/3/0/4) is 4.05, of a resource the
-  object has not got (/3/0/99) 4.04;
+  object has not got (/3/0/99) or an instance it has not got (/3/1/0) 4.04; a Read of the Error
+  Code /3/0/11 is a TLV of one instance, 0;
 - on its next start a developer device with stored LwM2M credentials registers at once, with the
   same device ID (no Bootstrap-Request).
 """
@@ -65,6 +66,13 @@ def test_real_client_answers_device_object_writes(tmp_path):
             assert run(device_id, Code.GET, "/3/0/0") == ("2.05", b"dev_manufacturer")
             assert run(device_id, Code.PUT, "/3/0/4", b"", TEXT)[0] == "4.05"
             assert run(device_id, Code.PUT, "/3/0/99", b"1", TEXT)[0] == "4.04"
+            code, ct, body = service.call(svc.lwm2m.operate(device_id, Code.GET, "/3/0/11",
+                                                            timeout=OPERATION_TIMEOUT))
+            assert (code, ct) == ("2.05", TLV)  # Error Code: one instance, 0 = no error
+            assert {i: tlv.as_int(v) for i, v in tlv.decode_resources(body)[11].items()} == {0: 0}
+            for path in ("/3/1", "/3/1/0"):  # the Device object has one instance
+                assert run(device_id, Code.GET, path)[0] == "4.04"
+            assert run(device_id, Code.PUT, "/3/1/0", b"x", TEXT)[0] == "4.04"
         finally:
             client.stop()
 

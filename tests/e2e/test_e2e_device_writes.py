@@ -1,0 +1,62 @@
+"""The service writes and reads resources of a registered device's Device object (/3/0).
+
+Every expected answer was measured on the REAL client (tests/peers/test_peer_pdmc_writes.py, EX
+4.13.2): a lab runs these on any board kind, the virtual board must answer the same.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.cloud import events as ev
+from harness.lwm2m import tlv
+
+pytestmark = [pytest.mark.area("device-object"), pytest.mark.firmware("developer")]
+
+TEXT, TLV = 0, 11542
+"""CoAP Content-Formats of LwM2M: text/plain and application/vnd.oma.lwm2m+tlv."""
+
+
+@pytest.mark.scenario("device object: reads, and writes refused as the real client refuses them")
+def test_device_object_refuses_writes_of_read_only_and_absent_resources(factory, device, cloud):
+    """On a developer device's first registration: the Error Code reads as one instance with 0;
+    a Write of the manufacturer (read-only) or of Reboot is 4.05 Method Not Allowed and changes
+    nothing; a Write of a resource or instance the device has not got is 4.04, and a developer
+    device has no stored UTC offset (/3/0/14) or timezone (/3/0/15), in text or TLV."""
+    factory.developer()
+    device_id = device.wait_registered().device_id
+    code, ct, manufacturer = cloud.read(device_id, "/3/0/0")
+    assert (code, ct) == ("2.05", TEXT) and manufacturer, (code, ct, manufacturer)
+    code, ct, payload = cloud.read(device_id, "/3/0/11")
+    assert (code, ct) == ("2.05", TLV), (code, ct, payload)
+    errors = tlv.decode_resources(payload)[11]
+    assert {i: tlv.as_int(v) for i, v in errors.items()} == {0: 0}, "Error Code: no error"
+
+    assert cloud.write(device_id, "/3/0/0", b"someone else", TEXT) == "4.05"
+    assert cloud.read(device_id, "/3/0/0") == ("2.05", TEXT, manufacturer)
+    assert cloud.write(device_id, "/3/0/4", b"", TEXT) == "4.05"
+    assert cloud.write(device_id, "/3/0/99", b"1", TEXT) == "4.04"
+    assert cloud.write(device_id, "/3/1/0", b"x", TEXT) == "4.04"
+    assert cloud.read(device_id, "/3/1")[0] == "4.04"
+    for rid, value in ((14, "+02:00"), (15, "Europe/Helsinki")):
+        assert cloud.write(device_id, f"/3/0/{rid}", value.encode(), TEXT) == "4.04"
+        assert cloud.write(device_id, f"/3/0/{rid}", tlv.encode_resources({rid: value}), TLV) == "4.04"
+        assert cloud.read(device_id, f"/3/0/{rid}")[0] == "4.04"
+
+
+@pytest.mark.scenario("device object: the service writes the Current Time (text and TLV)")
+def test_current_time_of_a_restarted_device_accepts_writes(factory, board, device, cloud):
+    """After its first bootstrap a device keeps the time it learnt, so from its next start it has
+    a Current Time (/3/0/13): the service's Write of it in text and in TLV is 2.04 Changed, and a
+    Read answers a time in seconds."""
+    factory.developer()
+    first = device.wait_registered()
+    device.wait_event(ev.BOOTSTRAP, where=lambda e: e.device_id == first.device_id)
+    device.checkpoint()
+    board.reset()
+    device.wait_event(ev.REGISTRATION, where=lambda e: e.device_id == first.device_id)
+    device_id = first.device_id
+    assert cloud.write(device_id, "/3/0/13", b"1700000000", TEXT) == "2.04"
+    assert cloud.write(device_id, "/3/0/13", tlv.encode_resources({13: 1_600_000_000}), TLV) == "2.04"
+    code, ct, payload = cloud.read(device_id, "/3/0/13")
+    assert (code, ct) == ("2.05", TEXT) and int(payload) > 1_500_000_000, (code, ct, payload)
