@@ -6,6 +6,8 @@ Every expected answer was measured on the REAL client (tests/peers/test_peer_pdm
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from harness.cloud import events as ev
@@ -13,8 +15,10 @@ from harness.lwm2m import tlv
 
 pytestmark = [pytest.mark.area("device-object"), pytest.mark.firmware("developer")]
 
-TEXT, TLV = 0, 11542
-"""CoAP Content-Formats of LwM2M: text/plain and application/vnd.oma.lwm2m+tlv."""
+TEXT, OPAQUE, CBOR, TLV = 0, 42, 60, 11542
+"""CoAP Content-Formats: text/plain, octet-stream, cbor and application/vnd.oma.lwm2m+tlv."""
+CLOCK_SLACK = 60
+"""Seconds a device's clock (taken from the service's TLS handshake) may differ from the host's."""
 
 
 @pytest.mark.scenario("device object: reads, and writes refused as the real client refuses them")
@@ -44,11 +48,13 @@ def test_device_object_refuses_writes_of_read_only_and_absent_resources(factory,
         assert cloud.read(device_id, f"/3/0/{rid}")[0] == "4.04"
 
 
-@pytest.mark.scenario("device object: the service writes the Current Time (text and TLV)")
-def test_current_time_of_a_restarted_device_accepts_writes(factory, board, device, cloud):
+@pytest.mark.scenario("device object: the service writes the Current Time (text, opaque, TLV)")
+def test_current_time_of_a_restarted_device_accepts_writes_and_keeps_its_clock(
+        factory, board, device, cloud):
     """After its first bootstrap a device keeps the time it learnt, so from its next start it has
-    a Current Time (/3/0/13): the service's Write of it in text and in TLV is 2.04 Changed, and a
-    Read answers a time in seconds."""
+    a Current Time (/3/0/13) that reads as its running clock: the service's Write of it in text,
+    opaque or TLV is 2.04 Changed (even of a non-number), in CBOR 4.15 Unsupported Content-Format,
+    and the clock reads on regardless."""
     factory.developer()
     first = device.wait_registered()
     device.wait_event(ev.BOOTSTRAP, where=lambda e: e.device_id == first.device_id)
@@ -56,7 +62,11 @@ def test_current_time_of_a_restarted_device_accepts_writes(factory, board, devic
     board.reset()
     device.wait_event(ev.REGISTRATION, where=lambda e: e.device_id == first.device_id)
     device_id = first.device_id
-    assert cloud.write(device_id, "/3/0/13", b"1700000000", TEXT) == "2.04"
-    assert cloud.write(device_id, "/3/0/13", tlv.encode_resources({13: 1_600_000_000}), TLV) == "2.04"
-    code, ct, payload = cloud.read(device_id, "/3/0/13")
-    assert (code, ct) == ("2.05", TEXT) and int(payload) > 1_500_000_000, (code, ct, payload)
+    for payload, content_format in ((b"1700000000", TEXT), (b"not a number", TEXT),
+                                    (tlv.encode_resources({13: 1_600_000_000}), TLV),
+                                    (b"\x01\x02", OPAQUE)):
+        assert cloud.write(device_id, "/3/0/13", payload, content_format) == "2.04", payload
+    assert cloud.write(device_id, "/3/0/13", b"1700000000", CBOR) == "4.15"
+    code, ct, clock = cloud.read(device_id, "/3/0/13")
+    assert (code, ct) == ("2.05", TEXT), (code, ct, clock)
+    assert abs(int(clock) - time.time()) < CLOCK_SLACK, f"/3/0/13 {clock!r} is not the device's clock"
