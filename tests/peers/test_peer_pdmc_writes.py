@@ -79,6 +79,13 @@ def test_real_client_answers_device_object_writes(tmp_path):
             for path in ("/3/1", "/3/1/0"):  # the Device object has one instance
                 assert run(device_id, Code.GET, path)[0] == "4.04"
             assert run(device_id, Code.PUT, "/3/1/0", b"x", TEXT)[0] == "4.04"
+            code, ct, body = service.call(svc.lwm2m.operate(device_id, Code.GET, "/3/0",
+                                                            timeout=OPERATION_TIMEOUT))
+            assert (code, ct) == ("2.05", TLV) and tlv.decode_resources(body)[0] == b"dev_manufacturer"
+            # a resource instance exists only under a multiple resource (the virtual board answers
+            # 4.04 to every such path: it serves whole resources only)
+            assert run(device_id, Code.GET, "/3/0/11/0") == ("2.05", b"0")
+            assert run(device_id, Code.GET, "/3/0/0/0")[0] == "4.04"
         finally:
             client.stop()
 
@@ -98,6 +105,7 @@ def test_real_client_answers_device_object_writes(tmp_path):
                                             (b"\xc4\x0d\x01", TLV), (b"\x01\x02", OPAQUE)):
                 assert run(device_id, Code.PUT, "/3/0/13", payload, content_format)[0] == "2.04"
             assert run(device_id, Code.PUT, "/3/0/13", b"1700000000", CBOR)[0] == "4.15"
+            assert run(device_id, Code.PUT, "/3/0/13/0", b"1700000000", TEXT)[0] == "4.04"
             code, clock = run(device_id, Code.GET, "/3/0/13")  # the device's clock, not a write
             assert code == "2.05" and abs(int(clock) - time.time()) < CLOCK_SLACK, clock
             # a write of the object instance with only writable, present resources is accepted
