@@ -38,7 +38,7 @@ class DeviceRequest(_Body):
     """POST /admin/v1/devices/{id}/requests."""
 
     method: Literal["GET", "PUT", "POST"]
-    uri: str = Field(pattern=r"^/\d+(/\d+){0,2}$")
+    uri: str = Field(pattern=r"^/\d+(/\d+){0,3}$")  # object[/instance[/resource[/instance]]]
     payload_b64: str = ""
     content_format: int | None = None
     timeout: float = Field(30.0, gt=0, le=120)
