@@ -67,6 +67,12 @@ class Faults(abc.ABC):
         `count` Bootstrap-Requests (of `endpoint_name`, or any)."""
 
     @abc.abstractmethod
+    def fail_lwm2m_handshakes(self, count: int = 1) -> None:
+        """Make the LwM2M server refuse the next `count` TLS handshakes, as if it no longer
+        trusted the devices' certificates (it cannot tell devices apart before verifying them,
+        so on a shared service any device's handshake may take the fault)."""
+
+    @abc.abstractmethod
     def add_directory_entry(self, account_id: str, endpoint_name: str, *,
                             device_key: str | None = None) -> Device:
         """Put a device record straight into the directory (fill a quota, take a name)."""

@@ -1,8 +1,8 @@
-"""A developer device (credentials compiled into its image) renews its LwM2M credentials.
+"""A device falls back to bootstrap to renew its LwM2M credentials, and keeps its device ID.
 
-The service finds a developer device again only by the device ID the client sends in its
-Bootstrap-Request (`iep=`, protocol facts §3 "Bootstrap"): its developer certificate is shared by
-no other device, but the directory entry is keyed by the device ID.
+A developer device (credentials compiled into its image) is found again only by the device ID the
+client sends in its Bootstrap-Request (`iep=`, protocol facts §3 "Bootstrap"). A refused LwM2M
+handshake makes a device in bootstrap mode drop its LwM2M credentials and bootstrap again.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ import pytest
 
 from fixtures.cloud import new_account
 from harness.cloud import events as ev
-
-pytestmark = [pytest.mark.area("developer"), pytest.mark.firmware("developer")]
+from harness.services.base import FAULTS
 
 LWM2M_CERT_SECONDS = 2
 """The LwM2M certificate validity of the service these scenarios start (the real one: 30 days)."""
 
 
+@pytest.mark.area("developer")
+@pytest.mark.firmware("developer")
 @pytest.mark.scenario("renewal: a developer device falls back to bootstrap and keeps its device ID")
 @pytest.mark.seed("onboarding", "If the certificate validity expires ... Device Management Client "
                   "removes these certificates and falls back to bootstrap mode ... The device ID remains "
@@ -40,3 +41,38 @@ def test_developer_device_renews_expired_lwm2m_credentials_with_the_same_device_
         first.device_id, dev.endpoint_name, owner.id)
     assert (data["new_device"], data["first_to_claim"], data["mode"]) == (False, False, "certificate")
     assert [d.id for d in service.devices(owner.id)] == [first.device_id]
+
+
+@pytest.mark.area("renewal")
+@pytest.mark.scenario("renewal: a refused LwM2M handshake makes the device bootstrap again")
+@pytest.mark.seed("onboarding", "If the certificate validity expires or the system thinks that the "
+                  "device's security is compromised, Device Management Client removes these "
+                  "certificates and falls back to bootstrap mode.")
+def test_refused_lwm2m_handshake_makes_the_device_bootstrap_again_with_its_id(
+        make_cloud, factory, device):
+    """The LwM2M server refuses the device's first TLS handshake (a fault of a service of the
+    test's own: the server cannot tell devices apart before verifying them, so on a shared service
+    another board could take it). The client drops its LwM2M credentials, bootstraps again with
+    its device ID and registers (mbed-cloud-client `ConnectorClient::error`: SecureConnectionFailed
+    during registration in bootstrap mode)."""
+    service = make_cloud()
+    if not service.can(FAULTS):
+        pytest.skip(service.missing(FAULTS))
+    owner = new_account(service, "handshake-refused")
+    watched = device.using(service, owner)
+    service.faults.fail_lwm2m_handshakes(1)
+    factory.using(service, owner).bootstrap()
+    registration = watched.wait_registered()
+    device_id = registration.device_id
+    mine = [e for e in service.events(watched.since)
+            if e.device_id == device_id or (e.type == ev.REGISTRATION_ERROR and e.device_id is None)]
+    kinds = [e.type for e in mine]
+    assert kinds.count(ev.BOOTSTRAP) == 2, kinds
+    refused = next(e for e in mine if e.type == ev.REGISTRATION_ERROR)
+    assert refused.data["code"] == "tls" and "lwm2m" in refused.data["reason"], refused.data
+    first, again = (e for e in mine if e.type == ev.BOOTSTRAP)
+    assert kinds.index(ev.BOOTSTRAP) < kinds.index(ev.REGISTRATION_ERROR) < kinds.index(
+        ev.REGISTRATION), kinds
+    assert first.device_id == again.device_id == device_id
+    assert (first.data["new_device"], again.data["new_device"]) == (True, False)
+    assert [d.id for d in service.devices(owner.id)] == [device_id]
