@@ -13,12 +13,13 @@ from fixtures.cloud import new_account
 from harness.cloud import events as ev
 from harness.services.base import FAULTS
 
-REBOOTSTRAP_TIMEOUT = 120.0
+REBOOTSTRAP_TIMEOUT = 110.0
 """Seconds to wait for the second bootstrap: the real client waits a random 20-100 s first."""
 
 
 @pytest.mark.area("developer")
 @pytest.mark.firmware("developer")
+@pytest.mark.timeout(REBOOTSTRAP_TIMEOUT + 120)
 @pytest.mark.scenario("renewal: a developer device refused by the LwM2M server bootstraps again, same ID")
 @pytest.mark.seed("onboarding", "If the certificate validity expires or the system thinks that the "
                   "device's security is compromised, Device Management Client removes these "
