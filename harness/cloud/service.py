@@ -17,6 +17,7 @@ from harness.cloud.bootstrap_policy import BootstrapRules
 from harness.cloud.ca import ServicePki
 from harness.cloud.coap_site import LeanSite
 from harness.cloud.developer import DeveloperCertificate, issue_developer_certificate
+from harness.cloud.handshake_faults import HandshakeFaults
 from harness.cloud.lwm2m_server import Lwm2mServer
 from harness.cloud.records import Account, Device, Enrollment, TrustedCertificate
 from harness.cloud.rest import start_rest
@@ -83,6 +84,7 @@ class DeviceManagementService:
         self._refusals = RefusalGate(self.refusal_budget, lambda _text: None)
         self._prune_task: asyncio.Task[None] | None = None
         self.trust = ServerTrust(self._store, self._pki)
+        self.lwm2m_handshake_faults = HandshakeFaults(lambda: self._pki().lwm2m_server)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -235,6 +237,8 @@ class DeviceManagementService:
             if port is None:
                 continue
             factory = self.trust.factory(server, spec.tls_family) if spec.tls_family else None
+            if server == "lwm2m" and spec.tls_family == "tls":
+                factory = self.lwm2m_handshake_faults.wrap(factory)
             out.append(Endpoint(kind, self.config.host, port, factory,
                                 on_handshake_failure=on_handshake_failure if factory else None,
                                 budget=self.connection_budget))
@@ -352,6 +356,10 @@ class DeviceManagementService:
         if self.bootstrap is None:
             raise ServiceError("The Device Management service is not running; call start() first.")
         self.bootstrap.fail_store(stage, count, endpoint)
+
+    def fail_lwm2m_handshakes(self, count: int = 1) -> None:
+        """Refuse the next `count` TLS handshakes of the LwM2M server (fault injection)."""
+        self.lwm2m_handshake_faults.fail_next(count)
 
     def _persist_event(self, event: ev.Event) -> None:
         if self.store is not None:

@@ -229,6 +229,10 @@ class AdminClient:
         self._call("POST", "/faults/store-failures", 204,
                    json_body={"stage": stage, "count": count, "endpoint_name": endpoint_name})
 
+    def fail_lwm2m_handshakes(self, count: int = 1) -> None:
+        """The LwM2M server refuses the next `count` TLS handshakes (of any device)."""
+        self._call("POST", "/faults/lwm2m-handshake-failures", 204, json_body={"count": count})
+
     def add_directory_entry(self, account_id: str, endpoint_name: str, *,
                             device_key: str | None = None) -> Device:
         """A device record put straight into the directory."""

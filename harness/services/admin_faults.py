@@ -25,6 +25,10 @@ class AdminFaults(Faults):
         "credentials": issuing the LwM2M credentials) for the next `count` Bootstrap-Requests."""
         self.admin.fail_store(stage, count, endpoint_name)
 
+    def fail_lwm2m_handshakes(self, count: int = 1) -> None:
+        """The LwM2M server refuses the next `count` TLS handshakes."""
+        self.admin.fail_lwm2m_handshakes(count)
+
     def add_directory_entry(self, account_id: str, endpoint_name: str, *,
                             device_key: str | None = None) -> Device:
         """Put a device record straight into the directory."""

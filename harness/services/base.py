@@ -67,6 +67,12 @@ class Faults(abc.ABC):
         `count` Bootstrap-Requests (of `endpoint_name`, or any)."""
 
     @abc.abstractmethod
+    def fail_lwm2m_handshakes(self, count: int = 1) -> None:
+        """Make the LwM2M server refuse the next `count` TLS handshakes, as if it no longer
+        trusted the devices' certificates (it cannot tell devices apart before verifying them,
+        so on a shared service any device's handshake may take the fault)."""
+
+    @abc.abstractmethod
     def add_directory_entry(self, account_id: str, endpoint_name: str, *,
                             device_key: str | None = None) -> Device:
         """Put a device record straight into the directory (fill a quota, take a name)."""
@@ -168,6 +174,12 @@ class Service(abc.ABC):
     @abc.abstractmethod
     def read(self, device_id: str, path: str) -> tuple[str, int | None, bytes]:
         """Read (GET) a path of a registered device: (CoAP code, content format, payload)."""
+
+    @abc.abstractmethod
+    def write(self, device_id: str, path: str, payload: bytes,
+              content_format: int = 0) -> str:
+        """Write (PUT) `payload` in `content_format` (0 text, 11542 TLV) to a resource of a
+        registered device; the CoAP code, e.g. "2.04"."""
 
     @abc.abstractmethod
     def execute(self, device_id: str, path: str) -> str:

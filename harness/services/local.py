@@ -151,6 +151,12 @@ class LocalService(Service):
         """Read a path of a registered device: (code, content format, payload)."""
         return self.thread.call(self.service.read(device_id, path))
 
+    def write(self, device_id: str, path: str, payload: bytes,
+              content_format: int = 0) -> str:
+        """Write a resource of a registered device; the CoAP code."""
+        code, _, _ = self.thread.call(self.service.write(device_id, path, payload, content_format))
+        return code
+
     def execute(self, device_id: str, path: str) -> str:
         """Execute a resource of a registered device; the CoAP code."""
         code, _, _ = self.thread.call(self.service.execute(device_id, path))

@@ -186,6 +186,12 @@ class RemoteService(Service):
         """Read a path of a registered device: (code, content format, payload)."""
         return self.admin.device_request(device_id, "GET", path)
 
+    def write(self, device_id: str, path: str, payload: bytes,
+              content_format: int = 0) -> str:
+        """Write a resource of a registered device; the CoAP code."""
+        code, _, _ = self.admin.device_request(device_id, "PUT", path, payload, content_format)
+        return code
+
     def execute(self, device_id: str, path: str) -> str:
         """Execute a resource of a registered device; the CoAP code."""
         code, _, _ = self.admin.device_request(device_id, "POST", path)

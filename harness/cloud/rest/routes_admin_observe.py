@@ -7,6 +7,7 @@ GET  /admin/v1/events?after=N&wait=S      the live event stream (long poll: wait
 POST /admin/v1/faults/bootstrap-errors    answer the next Bootstrap-Requests with an error
 POST /admin/v1/faults/store-failures      the store fails while serving the next Bootstrap-Requests
 POST /admin/v1/faults/directory-entries   put a device record straight into the directory
+POST /admin/v1/faults/lwm2m-handshake-failures  the LwM2M server refuses the next TLS handshakes
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class DeviceRequest(_Body):
     """POST /admin/v1/devices/{id}/requests."""
 
     method: Literal["GET", "PUT", "POST"]
-    uri: str = Field(pattern=r"^/\d+(/\d+){0,2}$")
+    uri: str = Field(pattern=r"^/\d+(/\d+){0,3}$")  # object[/instance[/resource[/instance]]]
     payload_b64: str = ""
     content_format: int | None = None
     timeout: float = Field(30.0, gt=0, le=120)
@@ -60,6 +61,12 @@ class StoreFailures(_Body):
     stage: Literal["directory", "credentials"] = "directory"
     count: int = Field(1, ge=1, le=1000)
     endpoint_name: str | None = None
+
+
+class HandshakeFailures(_Body):
+    """POST /admin/v1/faults/lwm2m-handshake-failures."""
+
+    count: int = Field(1, ge=1, le=1000)
 
 
 class DirectoryEntry(_Body):
@@ -162,6 +169,13 @@ def fail_store(body: StoreFailures, ctx: Ctx) -> None:
     """The store fails at `stage` for the next `count` Bootstrap-Requests (of one endpoint, or
     any): the service answers with its own internal error (fault injection)."""
     _running(ctx).fail_store(body.stage, body.count, body.endpoint_name)
+
+
+@router.post("/faults/lwm2m-handshake-failures", status_code=204)
+def fail_lwm2m_handshakes(body: HandshakeFailures, ctx: Ctx) -> None:
+    """The LwM2M server refuses the next `count` TLS handshakes, whichever devices make them
+    (fault injection): a device in bootstrap mode then bootstraps again."""
+    _running(ctx).fail_lwm2m_handshakes(body.count)
 
 
 @router.post("/faults/directory-entries", status_code=201)

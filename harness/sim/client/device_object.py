@@ -21,6 +21,8 @@ EXECUTABLE = frozenset({Device.REBOOT, Device.FACTORY_RESET})
 STATIC = frozenset({Device.MANUFACTURER, Device.MODEL_NUMBER, Device.SERIAL_NUMBER})
 """Set once at start: the real client registers them without `obs` (its other values with it)."""
 TLV_FORMATS = (ContentFormat.TLV, ContentFormat.LEGACY_TLV)
+CLOCK_WRITE_FORMATS = (None, ContentFormat.TEXT, ContentFormat.OPAQUE, *TLV_FORMATS)
+"""Writes of /3/0/13 the real client answers 2.04 (measured: tests/peers/test_peer_pdmc_writes.py)."""
 
 Value = int | str | bool | bytes | dt.datetime | dict[int, int]
 
@@ -42,7 +44,7 @@ def client_device_values(store, firmware: Any, settings: ClientSettings,
     def stored(name: str, default: str = "") -> Callable[[], str]:
         return lambda: store.get_str(name) or default
 
-    return {
+    values: dict[int, Value | Callable[[], Value]] = {
         Device.MANUFACTURER: stored(items.MANUFACTURER),
         Device.MODEL_NUMBER: stored(items.MODEL_NUMBER),
         Device.SERIAL_NUMBER: stored(items.SERIAL_NUMBER),
@@ -50,14 +52,16 @@ def client_device_values(store, firmware: Any, settings: ClientSettings,
                                                     settings.client_version)),
         Device.ERROR_CODE: {0: 0},
         Device.CURRENT_TIME: now,
-        Device.UTC_OFFSET: stored(items.UTC_OFFSET, "+00:00"),
-        Device.TIMEZONE: stored(items.TIMEZONE, "UTC"),
         Device.SUPPORTED_BINDINGS: "UQ" if settings.queue_mode else "U",
         Device.DEVICE_TYPE: stored(items.DEVICE_TYPE),
         Device.HARDWARE_VERSION: stored(items.HARDWARE_VERSION),
         Device.SOFTWARE_VERSION: settings.client_version,
         Device.MEMORY_TOTAL: lambda: store.get_int(items.MEMORY_TOTAL_KB) or 0,
     }
+    for rid, name in ((Device.UTC_OFFSET, items.UTC_OFFSET), (Device.TIMEZONE, items.TIMEZONE)):
+        if store.get_str(name):  # the real client has them only when stored (else 4.04)
+            values[rid] = stored(name)
+    return values
 
 
 class DeviceObject:
@@ -144,17 +148,18 @@ class DeviceObject:
     def _write(self, request: Message, rid: int | None) -> Message:
         if rid is None or rid not in WRITABLE:
             return Message(code=Code.METHOD_NOT_ALLOWED)
+        if rid == Device.CURRENT_TIME:  # the real client: 2.04 to any payload, its clock runs on
+            written = request.opt.content_format in CLOCK_WRITE_FORMATS
+            return Message(code=Code.CHANGED if written else Code.UNSUPPORTED_CONTENT_FORMAT)
         payload = bytes(request.payload)
         try:
             if request.opt.content_format in TLV_FORMATS:
                 raw = tlv.decode_resources(payload).get(rid)
                 if not isinstance(raw, bytes):
                     return Message(code=Code.BAD_REQUEST)
-                value: Value = (tlv.as_time(raw) if rid == Device.CURRENT_TIME else tlv.as_str(raw))
+                value: Value = tlv.as_str(raw)
             elif request.opt.content_format in (None, ContentFormat.TEXT):
-                text = payload.decode("utf-8")
-                value = (dt.datetime.fromtimestamp(int(text), dt.UTC)
-                         if rid == Device.CURRENT_TIME else text)
+                value = payload.decode("utf-8")
             else:
                 return Message(code=Code.UNSUPPORTED_CONTENT_FORMAT)
         except (tlv.TlvError, ValueError, UnicodeDecodeError):

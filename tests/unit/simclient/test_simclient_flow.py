@@ -154,9 +154,13 @@ def test_server_execute_reboot_and_factory_reset_and_read(lab_pki):
             whole = await ask(Code.GET, ("3", "0"))
             values = tlv.decode_resources(bytes(whole.payload))
             assert values[2] == b"SN-0001" and values[19] == b"4.13.4"
-            written = await ask(Code.PUT, ("3", "0", "15"), payload=b"Europe/Helsinki",
+            written = await ask(Code.PUT, ("3", "0", "13"), payload=b"1700000000",
                                 content_format=0)
             assert written.code == Code.CHANGED
+            # no timezone stored: the real client has no /3/0/15 (tests/peers/test_peer_pdmc_writes.py)
+            absent = await ask(Code.PUT, ("3", "0", "15"), payload=b"Europe/Helsinki",
+                               content_format=0)
+            assert absent.code == Code.NOT_FOUND
             denied = await ask(Code.PUT, ("3", "0", "0"), payload=b"x", content_format=0)
             assert denied.code == Code.METHOD_NOT_ALLOWED
             reboot = await ask(Code.POST, ("3", "0", "4"))
