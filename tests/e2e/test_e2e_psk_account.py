@@ -1,0 +1,61 @@
+"""A board bootstrapped into a PSK LwM2M account registers with the service over DTLS-PSK.
+
+OMA LwM2M 1.1.1 Transport 5.2.8 (Security Mode 0, Pre-Shared Key: resource 3 the PSK identity,
+resource 5 the key) and Core 5.2.7.4 (Bootstrap-Write of the Security object). The account comes
+from a third-party bootstrap server (tests/e2e/third_party_bootstrap.py: a factory-flow board
+bootstraps with a certificate, and the service writes PSK only to a PSK bootstrap client); the
+service knows the identity through its admin API (`PUT /admin/v1/psk-identities/{identity}`).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from harness.cloud import events as ev
+from harness.pki import make_device_cert
+from harness.provisioning.bundle import bootstrap_bundle
+from harness.provisioning.credential_factory import unique_endpoint_name
+from tests.e2e.third_party_bootstrap import PskAccount, ThirdPartyBootstrap
+
+pytestmark = [pytest.mark.area("standard-clients"), pytest.mark.firmware("factory-dtls")]
+
+WRITES = ["PUT /0/0 2.04", "PUT /1/0 2.04", "POST /bs 2.04"]
+"""The PSK account, its server object, then Bootstrap-Finish (as the service writes them)."""
+
+
+def _psk_identity(cloud, account, endpoint_name: str) -> tuple[str, bytes]:
+    """A fresh PSK identity and key the service lets into `account` (admin API)."""
+    admin = getattr(cloud, "admin", None)
+    if admin is None:
+        pytest.skip(f"{type(cloud).__name__} has no admin API to add a PSK identity")
+    identity, key = f"psk-{endpoint_name}", secrets.token_bytes(16)
+    admin.put_psk(identity, key, account.id)
+    return identity, key
+
+
+@pytest.mark.scenario("standard clients: a PSK LwM2M account written by a bootstrap server")
+def test_board_bootstrapped_into_a_psk_account_registers_over_dtls_psk(cloud, factory, device,
+                                                                      account, factory_ca):
+    """The board takes the PSK account (Security Mode 0) at Bootstrap-Finish and registers
+    with it: the service's registration event says `psk`, the directory keeps the mode, and the
+    console shows `Client registered` with the endpoint name the board was provisioned with."""
+    try:
+        lwm2m_uri = cloud.lwm2m_uri(account.id, kind="dtls")
+    except Exception as exc:  # noqa: BLE001 - a service started without dtls
+        pytest.skip(f"the service has no dtls LwM2M listener: {exc}")
+    name = unique_endpoint_name()
+    identity, key = _psk_identity(cloud, account, name)
+    account_written = PskAccount(lwm2m_uri, identity, key)
+    with ThirdPartyBootstrap("dtls", account_written, factory_ca) as server:
+        bundle = bootstrap_bundle(name, f"{server.uri}?aid={account.id}", server.ca.cert_der,
+                                  make_device_cert(factory_ca, name))
+        result = factory.send(bundle)
+        assert result.ok, f"{result.status_name}: {result.info}"
+        registration = device.wait_registered()
+        operations = server.wait_finished()
+    assert operations[-3:] == WRITES, operations
+    assert registration.endpoint_name == name
+    assert registration.event.data["mode"] == "psk", registration.event.data
+    assert device.directory().lwm2m_mode == "psk"
