@@ -13,7 +13,6 @@ import secrets
 
 import pytest
 
-from harness.cloud import events as ev
 from harness.pki import make_device_cert
 from harness.provisioning.bundle import bootstrap_bundle
 from harness.provisioning.credential_factory import unique_endpoint_name

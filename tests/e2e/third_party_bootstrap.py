@@ -22,8 +22,7 @@ from harness.cloud.bootstrap_writes import bootstrap_writes
 from harness.cloud.coap_util import request_remote
 from harness.config.bootstrap_config import BootstrapConfig
 from harness.pki import Credential, make_ca, make_server_cert
-from harness.transport import Endpoint, create_server_context, server_dtls_context
-from harness.transport import server_tls_context
+from harness.transport import Endpoint, create_server_context, server_dtls_context, server_tls_context
 
 FINISHED_TIMEOUT = 30.0
 
