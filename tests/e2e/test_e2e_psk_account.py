@@ -58,3 +58,29 @@ def test_board_bootstrapped_into_a_psk_account_registers_over_dtls_psk(cloud, fa
     assert registration.endpoint_name == name
     assert registration.event.data["mode"] == "psk", registration.event.data
     assert device.directory().lwm2m_mode == "psk"
+
+
+REFUSED_DETAILS = "BS FIN fails :Invalid security object"
+"""What the real TCP client prints for a PSK account (tests/peers/test_peer_pdmc_psk_account.py:
+it logs `Unknown security mode - not supported.!` and answers the write 4.00)."""
+
+
+@pytest.mark.firmware("factory")
+@pytest.mark.scenario("standard clients: the TCP build refuses a PSK LwM2M account")
+def test_tcp_board_refuses_a_psk_account_as_the_real_client_does(cloud, factory, device, account,
+                                                                 factory_ca):
+    """The TCP build does certificates (and NoSec) only: the Security-object write of a PSK
+    account is answered 4.00 Bad Request and the example reports ConnectBootstrapFailed, code 2,
+    `BS FIN fails :Invalid security object`, as the real client does."""
+    name = unique_endpoint_name()
+    identity, key = _psk_identity(cloud, account, name)
+    account_written = PskAccount(cloud.lwm2m_uri(account.id), identity, key, binding="T")
+    with ThirdPartyBootstrap("tls-record", account_written, factory_ca) as server:
+        bundle = bootstrap_bundle(name, f"{server.uri}?aid={account.id}", server.ca.cert_der,
+                                  make_device_cert(factory_ca, name))
+        result = factory.send(bundle)
+        assert result.ok, f"{result.status_name}: {result.info}"
+        error = device.wait_error()
+        operations = server.wait_refused()
+    assert operations == ["PUT /0/0 4.00"], operations
+    assert (error.name, error.code, error.details) == ("ConnectBootstrapFailed", 2, REFUSED_DETAILS)

@@ -23,6 +23,7 @@ from harness.cloud.coap_util import request_remote
 from harness.config.bootstrap_config import BootstrapConfig
 from harness.pki import Credential, make_ca, make_server_cert
 from harness.transport import Endpoint, create_server_context, server_dtls_context, server_tls_context
+from harness.transport.registry import transport
 
 FINISHED_TIMEOUT = 30.0
 
@@ -40,14 +41,17 @@ class PskAccount:
 class ThirdPartyBootstrap:
     """A loopback bootstrap server (own CA) writing one PSK account; run in a thread."""
 
-    def __init__(self, kind: str, account: PskAccount, device_ca: Credential) -> None:
+    def __init__(self, kind: str, account: PskAccount, device_ca: Credential | None = None) -> None:
         self.kind = kind
         self.account = account
         self.ca = make_ca("third-party bootstrap CA")
         self.cert = make_server_cert(self.ca, "localhost", ip_addresses=["127.0.0.1"],
                                      valid_from_epoch=True)
-        self.device_ca = device_ca
-        self.operations: list[str] = []
+        self.device_ca = device_ca or self.ca
+        self.operations: list[list[str]] = []
+        """Each bootstrap's operations and answers, in order."""
+        self.failures: list[str] = []
+        self.refused = threading.Event()
         self.requests: list[str] = []
         self.finished = threading.Event()
         self.uri = ""
@@ -68,25 +72,34 @@ class ThirdPartyBootstrap:
         self._thread.join(30)
 
     def wait_finished(self, timeout: float = FINISHED_TIMEOUT) -> list[str]:
-        """The operations and answers once Bootstrap-Finish was answered (fails on timeout)."""
+        """The last bootstrap's operations once Bootstrap-Finish was answered (fails on timeout)."""
         if not self.finished.wait(timeout):
             raise AssertionError(f"no Bootstrap-Finish within {timeout} s; requests "
-                                 f"{self.requests}, operations so far {self.operations}")
-        return self.operations
+                                 f"{self.requests}, operations {self.operations}, failures "
+                                 f"{self.failures}")
+        return self.operations[-1]
 
-    def _security(self):
-        if self.kind == "dtls":
-            return server_dtls_context(self.cert, [self.device_ca.cert])
-        return server_tls_context(self.cert, [self.device_ca.cert])
+    def wait_refused(self, timeout: float = FINISHED_TIMEOUT) -> list[str]:
+        """The first refused bootstrap's operations (fails when none is refused in time)."""
+        if not self.refused.wait(timeout):
+            raise AssertionError(f"no bootstrap refused within {timeout} s; requests "
+                                 f"{self.requests}, operations {self.operations}")
+        return self.operations[0]
+
+    def _endpoint(self) -> Endpoint:
+        """The listener: dtls or tls-record with the own certificate, plain (NoSec) otherwise."""
+        if not transport(self.kind).secure:
+            return Endpoint(self.kind)
+        make = server_dtls_context if self.kind == "dtls" else server_tls_context
+        security = make(self.cert, [self.device_ca.cert])
+        return Endpoint(self.kind, ssl_context_factory=lambda: security)
 
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         site = aiocoap.resource.Site()
         site.add_resource(["bs"], _Bs(self))
-        security = self._security()
-        server = await create_server_context(site, [Endpoint(self.kind,
-                                                             ssl_context_factory=lambda: security)])
+        server = await create_server_context(site, [self._endpoint()])
         self.context = server.context
         self.uri = server.uri(self.kind)
         self._ready.set()
@@ -102,12 +115,18 @@ class ThirdPartyBootstrap:
 
         sequence = BootstrapSequence(BootstrapConfig(), send, real_client=True)
         await asyncio.sleep(0)  # the piggybacked 2.04 first
-        await sequence.run(lambda instance: bootstrap_writes(
-            lwm2m_uri=self.account.lwm2m_uri, account_id="", credential=None, server_ca_der=b"",
-            lifetime=300, binding=self.account.binding, aid_in_uri=False,
-            psk=(self.account.identity, self.account.key), security_instance=instance),
-            senml=False)
-        self.operations.extend(sequence.operations)
+        try:
+            await sequence.run(lambda instance: bootstrap_writes(
+                lwm2m_uri=self.account.lwm2m_uri, account_id="", credential=None,
+                server_ca_der=b"", lifetime=300, binding=self.account.binding, aid_in_uri=False,
+                psk=(self.account.identity, self.account.key), security_instance=instance),
+                senml=False)
+        except Exception as exc:  # noqa: BLE001 - the client refused: recorded for the test
+            self.failures.append(f"{type(exc).__name__}: {exc}".strip())
+            self.refused.set()
+            return
+        finally:
+            self.operations.append(list(sequence.operations))
         self.finished.set()
 
 
