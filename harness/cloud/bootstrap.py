@@ -204,7 +204,8 @@ class BootstrapServer:
         log.info("bootstrap accepted ep=%s device=%s account=%s (%s%s)", endpoint, plan.device.id,
                  plan.account.id, kind, ", first-to-claim" if plan.first_to_claim else "")
         task = asyncio.get_running_loop().create_task(self._provision(
-            remote, plan, *writes, real_client, senml=senml, config=config))
+            remote, plan, *writes, real_client, senml=senml, config=config,
+            rebootstrap=request_info.internal_endpoint is not None))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return Message(code=Code.CHANGED)
@@ -259,10 +260,11 @@ class BootstrapServer:
 
     async def _provision(self, remote: object, plan: BootstrapPlan,
                          writes_for: Callable[[int], list[Write]], expiry: dt.datetime | None,
-                         real_client: bool, *, senml: bool, config: BootstrapConfig) -> None:
+                         real_client: bool, *, senml: bool, config: BootstrapConfig,
+                         rebootstrap: bool = False) -> None:
         device = plan.device
         sequence = BootstrapSequence(config, lambda code, path, **kw: self._send(remote, code, path, **kw),
-                                     real_client=real_client)
+                                     real_client=real_client, rebootstrap=rebootstrap)
         try:
             await asyncio.sleep(0)  # the piggybacked 2.04 goes out first
             await sequence.run(writes_for, senml=senml)

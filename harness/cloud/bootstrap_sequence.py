@@ -30,6 +30,12 @@ log = logging.getLogger(__name__)
 
 Send = Callable[..., Awaitable[Message]]
 STANDARD_DISCOVER = ["/0"]
+REAL_CLIENT_REBOOTSTRAP_DELETE = ["/0"]
+"""What the Device Management Client gets first when it bootstraps again (its request has `iep=`):
+it dropped its LwM2M account and made a new empty one at an instance id of its own (measured:
+/0/2), which a write of /0/0 does not fill, and Bootstrap-Finish then fails `Invalid security
+object`. Delete /0 removes that empty account (never the bootstrap server's), so the writes of
+/0/0 are the client's only LwM2M account again."""
 DISCOVER_SHOWN = 400
 """How much of a Bootstrap-Discover answer (link-format) an operation record keeps."""
 
@@ -55,10 +61,12 @@ def extra_write(write: ExtraWrite, *, senml: bool) -> Write:
 class BootstrapSequence:
     """Sends one client's bootstrap requests through `send` and records each answer."""
 
-    def __init__(self, config: BootstrapConfig, send: Send, *, real_client: bool) -> None:
+    def __init__(self, config: BootstrapConfig, send: Send, *, real_client: bool,
+                 rebootstrap: bool = False) -> None:
         self.config = config
         self.send = send
         self.real_client = real_client
+        self.rebootstrap = rebootstrap
         self.operations: list[str] = []
         self.step = "start"
         """The request being sent (named in a failure's reason)."""
@@ -94,9 +102,10 @@ class BootstrapSequence:
                 found, servers = security_instances(response.payload)
                 bootstrap_account = found - servers
         delete = self.config.delete
-        if delete is None:  # the default: the LwM2M accounts a standard client named, and /1
-            delete = [] if self.real_client or servers is None else \
-                [f"/0/{i}" for i in sorted(servers)] + ["/1"]
+        if delete is None and self.real_client:
+            delete = REAL_CLIENT_REBOOTSTRAP_DELETE if self.rebootstrap else []
+        elif delete is None:  # the default: the LwM2M accounts a standard client named, and /1
+            delete = [] if servers is None else [f"/0/{i}" for i in sorted(servers)] + ["/1"]
         for path in delete:
             await self._ask(Code.DELETE, segments(path))
         instance = 0

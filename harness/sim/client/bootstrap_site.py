@@ -61,9 +61,11 @@ class BootstrapData:
 class BootstrapSite:
     """Serves the bootstrap server's writes and finish; `done` is set on finish or failure."""
 
-    def __init__(self, bootstrap_uri: str = "coaps://bootstrap", network: str = "udp") -> None:
-        """Start with the instances the client creates itself (/0/0 empty, /0/1 bootstrap)."""
-        self.data = BootstrapData(ObjectModel.at_start(bootstrap_uri))
+    def __init__(self, bootstrap_uri: str = "coaps://bootstrap", lwm2m_instance: int = 0,
+                 network: str = "udp") -> None:
+        """Start with the instances the client creates itself (/0/<lwm2m_instance> empty, /0/1
+        bootstrap)."""
+        self.data = BootstrapData(ObjectModel.at_start(bootstrap_uri, lwm2m_instance))
         self.psk = network == "udp"
         """The TCP build's validate_security_object calls PSK (mode 0) an unknown security mode
         (tests/peers/test_peer_pdmc_psk_account.py); the udp build takes it."""

@@ -42,7 +42,11 @@ from harness.sim.client.credentials import (
 )
 from harness.sim.client.device_object import DeviceObject, client_device_values
 from harness.sim.client.outcomes import Deregistered, Rebootstrap, Retry, Stop
-from harness.sim.client.security_object import CHAIN_LOST_DETAILS
+from harness.sim.client.security_object import (
+    CHAIN_LOST_DETAILS,
+    LWM2M_INSTANCE,
+    REBOOTSTRAP_LWM2M_INSTANCE,
+)
 from harness.sim.client.server_link import ServerLink
 from harness.sim.client.settings import Backoff, ClientSettings
 
@@ -87,6 +91,7 @@ class DeviceClient:
         # bootstraps since the last registration: a second one waits the back-off (a bootstrap
         # that leads nowhere must not repeat at once, like the client's reconnection timer)
         self._bootstraps_since_register = 0
+        self._lwm2m_instance = LWM2M_INSTANCE  # where the next bootstrap finds its empty account
 
     # --- public ---------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -105,6 +110,7 @@ class DeviceClient:
                     await self._wait_or_deregister(delay)
                 except Rebootstrap:
                     delete_lwm2m_credentials(self.store)
+                    self._lwm2m_instance = REBOOTSTRAP_LWM2M_INSTANCE
                     self._report(Failure(ClientError.ConnectBootstrapFailed,
                                          text.DETAILS_REBOOTSTRAP))
                     delay = self.backoff.rebootstrap_delay()
@@ -165,7 +171,7 @@ class DeviceClient:
                 query.append(f"iep={internal}")
             query.append(f"mccv={self.settings.client_version}")
         self._say(text.TRACE_BOOTSTRAP_START.format(uri=creds.uri.split("?")[0]))
-        site = BootstrapSite(creds.uri, self.settings.transport)
+        site = BootstrapSite(creds.uri, self._lwm2m_instance, self.settings.transport)
         base = await self.link.open(creds, site.site)
         try:
             response = await self.link.request(Code.POST, base, ("bs",), query)

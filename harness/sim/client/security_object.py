@@ -29,6 +29,12 @@ CHAIN_LOST_DETAILS = "Client cannot connect anymore Failed to read credentials"
 SECURITY_RESOURCES = (0, 1, 2, 3, 4, 5, 10, 11, *CHAIN_RESOURCES)
 SERVER_RESOURCES = tuple(range(9))
 LWM2M_INSTANCE = 0
+REBOOTSTRAP_LWM2M_INSTANCE = 2
+"""Where the client makes its new empty LwM2M account when it bootstraps again without restarting
+(after dropping its credentials): the real client removes /0/0 and creates /0/2 (measured in its
+trace: `remove_object_instance(inst_id 0)`, then `init_security_object id: 2`), so a bootstrap
+server that only writes /0/0 leaves /0/2 empty and Bootstrap-Finish fails `Invalid security
+object` unless it deleted /0 first."""
 BOOTSTRAP_INSTANCE = 1
 TRUE = b"\x01"
 FALSE = b"\x00"
@@ -76,10 +82,11 @@ class ObjectModel:
     server: dict[int, Resources] = field(default_factory=lambda: {0: dict.fromkeys(SERVER_RESOURCES, b"")})
 
     @classmethod
-    def at_start(cls, bootstrap_uri: str) -> ObjectModel:
-        """The objects of a client starting its bootstrap towards `bootstrap_uri`."""
+    def at_start(cls, bootstrap_uri: str, lwm2m_instance: int = LWM2M_INSTANCE) -> ObjectModel:
+        """The objects of a client starting its bootstrap towards `bootstrap_uri`, its empty
+        LwM2M account at `lwm2m_instance`."""
         mode = SecurityMode.CERTIFICATE if bootstrap_uri.startswith("coaps:") else SecurityMode.NOSEC
-        return cls(security={LWM2M_INSTANCE: new_security_instance(),
+        return cls(security={lwm2m_instance: new_security_instance(),
                              BOOTSTRAP_INSTANCE: bootstrap_security_instance(bootstrap_uri, mode)})
 
     def _object(self, obj: int) -> dict[int, Resources]:
