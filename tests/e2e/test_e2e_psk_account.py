@@ -25,6 +25,13 @@ WRITES = ["PUT /0/0 2.04", "PUT /1/0 2.04", "POST /bs 2.04"]
 """The PSK account, its server object, then Bootstrap-Finish (as the service writes them)."""
 
 
+def _needs(factory, kind: str) -> None:
+    """Skip unless the board's client speaks `kind` for coaps:// (its image's network)."""
+    if factory.board.secure_kind != kind:
+        pytest.skip(f"board {factory.board.id} runs a {factory.board.image.transport} build "
+                    f"(coaps:// over {factory.board.secure_kind}); this scenario needs {kind}")
+
+
 def _psk_identity(cloud, account, endpoint_name: str) -> tuple[str, bytes]:
     """A fresh PSK identity and key the service lets into `account` (admin API)."""
     admin = getattr(cloud, "admin", None)
@@ -41,6 +48,7 @@ def test_board_bootstrapped_into_a_psk_account_registers_over_dtls_psk(cloud, fa
     """The board takes the PSK account (Security Mode 0) at Bootstrap-Finish and registers
     with it: the service's registration event says `psk`, the directory keeps the mode, and the
     console shows `Client registered` with the endpoint name the board was provisioned with."""
+    _needs(factory, "dtls")
     try:
         lwm2m_uri = cloud.lwm2m_uri(account.id, kind="dtls")
     except Exception as exc:  # noqa: BLE001 - a service started without dtls
@@ -76,6 +84,7 @@ def test_tcp_board_refuses_a_psk_account_as_the_real_client_does(cloud, factory,
     """The TCP build does certificates (and NoSec) only: the Security-object write of a PSK
     account is answered 4.00 Bad Request and the example reports ConnectBootstrapFailed, code 2,
     `BS FIN fails :Invalid security object`, as the real client does."""
+    _needs(factory, "tls-record")
     name = unique_endpoint_name()
     identity, key = _psk_identity(cloud, account, name)
     account_written = PskAccount(cloud.lwm2m_uri(account.id), identity, key, binding="T")
