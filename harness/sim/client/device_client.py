@@ -171,7 +171,7 @@ class DeviceClient:
                 query.append(f"iep={internal}")
             query.append(f"mccv={self.settings.client_version}")
         self._say(text.TRACE_BOOTSTRAP_START.format(uri=creds.uri.split("?")[0]))
-        site = BootstrapSite(creds.uri, self._lwm2m_instance)
+        site = BootstrapSite(creds.uri, self._lwm2m_instance, self.settings.transport)
         base = await self.link.open(creds, site.site)
         try:
             response = await self.link.request(Code.POST, base, ("bs",), query)
