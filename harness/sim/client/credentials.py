@@ -7,6 +7,7 @@ never the service's Mbed TLS: see docs/tls.md.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,7 +122,7 @@ def read_server_credentials(store, names: tuple[str, str, str, str]) -> ServerCr
     if not uri_data:
         return None
     uri_text = uri_data.decode("utf-8", errors="replace").strip("\x00")
-    if urlsplit(uri_text).scheme == "coap":
+    if uri_text.partition("://")[0].lower() == "coap":  # urlsplit raises on a bad IPv6 literal
         return ServerCredentials(uri=uri_text, device=None, server_ca=[])
     if names[0] == items.LWM2M_SERVER_URI and store.get_int(LWM2M_SECURITY_MODE) == SecurityMode.PSK:
         identity, key = values[1], values[2]
@@ -181,7 +182,7 @@ def saved_time(store) -> int | None:
 
 def uri_query(uri: str) -> str:
     """The query of a server URI ('' when it has no '?')."""
-    return urlsplit(uri).query
+    return uri.partition("?")[2].partition("#")[0]  # urlsplit raises on a bad IPv6 literal
 
 
 def query_value(uri: str, key: str) -> str | None:
@@ -194,12 +195,16 @@ def query_value(uri: str, key: str) -> str | None:
 
 
 def host_port(uri: str, default_port: int) -> tuple[str, int]:
-    """Host and port of a coap(s):// URI."""
+    """Host and port of a coap(s):// URI. The port is read as the real client reads it: its
+    leading digits modulo 65536, 0 without any (tests/peers/test_peer_pdmc_malformed_uri.py)."""
     try:
         parts = urlsplit(uri)
-        port = parts.port or default_port
     except ValueError:
         raise CredentialError(f"Server URI {uri!r} is malformed; store coaps://host:port?aid=...") from None
     if parts.scheme not in ("coap", "coaps") or not parts.hostname:
         raise CredentialError(f"Server URI {uri!r} is not coap(s)://host:port; fix the stored URI.")
-    return parts.hostname, port
+    after_host = parts.netloc.rpartition("@")[2].rpartition("]")[2]
+    if ":" not in after_host:
+        return parts.hostname, default_port
+    digits = re.match(r"\d*", after_host.rpartition(":")[2]).group(0)
+    return parts.hostname, int(digits) % 65536 if digits else 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 import aiocoap
 from aiocoap import Code, Message
@@ -45,7 +44,7 @@ class ServerLink:
         """Connect to the server of `creds` (requests it sends go to `site`); its base URI.
         Raises Stop for a malformed URI, Retry when the secure context cannot be made."""
         await self.close()
-        scheme = urlsplit(creds.uri).scheme
+        scheme = creds.uri.partition("://")[0].lower()
         try:
             host, port = host_port(creds.uri, 5684 if scheme == "coaps" else 5683)
         except CredentialError as exc:
