@@ -176,6 +176,23 @@ def test_default_firmware_registers_without_queue_mode(factory, device):
     assert device.directory().binding == "U"
 
 
+@pytest.mark.firmware("factory", min_lifetime=3)
+@pytest.mark.scenario("registration: a client's minimum lifetime wins over a shorter one written")
+@pytest.mark.seed("onboarding", "The registration transaction includes a negotiation of the "
+                  "registration session lifetime. It is initially configured in the client.")
+def test_client_minimum_lifetime_is_the_one_registered_and_kept_by_updates(short_lived):
+    """The bootstrap server writes 2 s; the client's minimum is 3 s (the real client's is 60 s,
+    protocol-facts: "client minimum 60 s"; this image lowers it to 3), so it registers with
+    lt=3, and its Updates (no lt=) keep 3 s, not the service's 2 s default."""
+    factory, device = short_lived
+    factory.bootstrap()
+    registration = device.wait_registered()
+    assert registration.event.data["lt"] == 3, f"registered with lt={registration.event.data['lt']}"
+    update = device.wait_event(ev.REG_UPDATE, timeout=10)
+    assert update.data["lt"] == 3, f"the update left lt={update.data['lt']}"
+    assert device.directory().lifetime == 3
+
+
 @pytest.mark.firmware("factory", min_lifetime=1)
 @pytest.mark.scenario("registration: the lifetime written at bootstrap is the one negotiated")
 @pytest.mark.seed("onboarding", "The registration transaction includes a negotiation of the "
