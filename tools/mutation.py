@@ -301,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     restore_backups(root, modules)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout` ends us: restore first
     scores = []
-    rng = random.Random(args.seed)
     for module in modules:
+        # one sample per module, seeded by the module's path: an edit of one module re-draws
+        # only that module's sample (with one generator for all, every later module's changed)
+        rng = random.Random(f"{args.seed}:{module}")
         mutants, skipped = mutants_of(root, module)
         score = ModuleScore(module, len(mutants), skipped)
         if wanted:

@@ -98,3 +98,22 @@ def test_mutation_tool_by_coverage_runs_only_the_tests_of_the_line(tmp_path: Pat
     assert mutants[(13, 0)]["tests"] == "none" and mutants[(13, 0)]["outcome"] == "survived"
     assert mutants[(13, 0)]["seconds"] == 0.0, "a line no test executes is not run"
     assert "TOTAL: 1 of 3 mutants killed (33.3 %); 1 equivalent" in result.stdout
+
+
+def _sample(root: Path, *modules: str) -> list[str]:
+    args = [a for m in modules for a in ("--module", m)]
+    result = subprocess.run([sys.executable, str(TOOL), "--root", str(root), "--list", "--max", "2",
+                             *args], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return [line for line in result.stdout.splitlines() if line.startswith("other.py")]
+
+
+def test_an_edit_of_one_module_keeps_the_sample_of_another(tmp_path: Path) -> None:
+    """Each module's sample has its own generator: growing tiny.py (listed first) leaves the
+    mutants drawn from other.py as they were."""
+    other = "def pick(a: int, b: int) -> int:\n    return a + b if a > b else a - b * 2\n"
+    (tmp_path / "other.py").write_text(other)
+    (tmp_path / "tiny.py").write_text(MODULE)
+    before = _sample(tmp_path, "tiny.py", "other.py")
+    (tmp_path / "tiny.py").write_text(MODULE + "\n\ndef more(x: int) -> int:\n    return x * 3 + 1\n")
+    assert _sample(tmp_path, "tiny.py", "other.py") == before and len(before) == 2
