@@ -2,7 +2,7 @@
 
 OMA LwM2M 1.1.1 Transport 5.2.8 (Security Mode 0, Pre-Shared Key: resource 3 the PSK identity,
 resource 5 the key) and Core 5.2.7.4 (Bootstrap-Write of the Security object). The account comes
-from a third-party bootstrap server (tests/e2e/third_party_bootstrap.py: a factory-flow board
+from a third-party bootstrap server (harness/services/third_party_bootstrap.py: a factory-flow board
 bootstraps with a certificate, and the service writes PSK only to a PSK bootstrap client); the
 service knows the identity through its admin API (`PUT /admin/v1/psk-identities/{identity}`).
 """
@@ -17,7 +17,7 @@ from harness.cloud import events as ev
 from harness.pki import make_device_cert
 from harness.provisioning.bundle import bootstrap_bundle
 from harness.provisioning.credential_factory import unique_endpoint_name
-from tests.e2e.third_party_bootstrap import PskAccount, ThirdPartyBootstrap
+from harness.services.third_party_bootstrap import PskAccount, ThirdPartyBootstrap
 
 pytestmark = [pytest.mark.area("standard-clients"), pytest.mark.firmware("factory-dtls")]
 

@@ -2,7 +2,7 @@
 
 A bootstrap server may write Security Mode 0 (PSK: resource 3 the identity, resource 5 the key;
 OMA LwM2M 1.1.1 Transport 5.2.8) for the LwM2M account. The real client (EX 4.13.2, Linux, TCP)
-bootstraps NoSec from a third-party bootstrap server (tests/e2e/third_party_bootstrap.py, on
+bootstraps NoSec from a third-party bootstrap server (harness/services/third_party_bootstrap.py, on
 tcp-length) that writes a PSK account naming the service's tls-record LwM2M URI, with an identity
 the service knows. The virtual TCP board follows what this test pins
 (tests/e2e/test_e2e_psk_account.py).
@@ -19,7 +19,7 @@ from harness.cloud.developer import issue_developer_certificate
 from harness.cloud.service_thread import ServiceThread
 from harness.config import ServiceConfig
 from harness.devcreds import write_c_file
-from tests.e2e.third_party_bootstrap import PskAccount, ThirdPartyBootstrap
+from harness.services.third_party_bootstrap import PskAccount, ThirdPartyBootstrap
 
 ONBOARD_TIMEOUT = 40.0
 

@@ -1,4 +1,5 @@
-"""A third-party LwM2M bootstrap server for e2e scenarios: it hands a board a PSK LwM2M account.
+"""A third-party LwM2M bootstrap server (a lab's own, beside the service): it hands a board a PSK
+LwM2M account.
 
 The service writes a PSK account only to a device that bootstrapped over DTLS-PSK; a factory-flow
 board bootstraps with a certificate. A lab whose devices are bootstrapped elsewhere (an operator's
@@ -90,7 +91,7 @@ class ThirdPartyBootstrap:
         """The listener: dtls or tls-record with the own certificate, plain (NoSec) otherwise."""
         if not transport(self.kind).secure:
             return Endpoint(self.kind)
-        make = server_dtls_context if self.kind == "dtls" else server_tls_context
+        make = server_tls_context if transport(self.kind).tls_family == "tls" else server_dtls_context
         security = make(self.cert, [self.device_ca.cert])
         return Endpoint(self.kind, ssl_context_factory=lambda: security)
 
