@@ -38,13 +38,24 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(check, timeout: float, what: str) -> None:
-    """Poll `check()` until true; fail naming `what` after `timeout` s."""
+RECHECK = 0.05
+"""Seconds between checks of a process that announces nothing (a port, a file it makes)."""
+
+
+def wait_for(check, timeout: float, what: str, process: subprocess.Popen) -> None:
+    """Wait until `check()` is true, on the `process` that makes it so: its exit ends the wait at
+    once (with its exit code), else `check` is asked again every RECHECK s; fails naming `what`
+    after `timeout` s."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{what} not ready within {timeout:g} s")
-        time.sleep(0.05)
+        try:
+            code = process.wait(RECHECK)
+        except subprocess.TimeoutExpired:
+            continue
+        if not check():
+            raise RuntimeError(f"{what} ended (exit code {code}) before it was ready; see its log")
 
 
 def port_open(host: str, port: int) -> bool:
@@ -74,6 +85,9 @@ class Host:
     dir: Path
     pgid: int | None = None
     procs: list[subprocess.Popen] = field(default_factory=list)
+    probe_servers: dict[str, subprocess.Popen] = field(default_factory=dict)
+    ser2net: subprocess.Popen | None = None
+    exporter: subprocess.Popen | None = None
 
     def spawn(self, args: list[str], env: dict[str, str], log: str) -> subprocess.Popen:
         """Start a process in this host's process group."""
@@ -143,26 +157,28 @@ def _start_host(host: Host, coordinator_address: str, baud: int | None) -> dict[
         args = [sys.executable, "-m", "harness.sim", "--id", board, "--board-dir",
                 str(host.dir / "boards" / board)]
         host.spawn([*args, *(["--baud", str(baud)] if baud else [])], env, f"{board}.log")
-    for board in host.boards:
+    for board, process in zip(host.boards, list(host.procs), strict=True):
         board_dir = host.dir / "boards" / board
         tty = board_dir / "tty"
         wait_for(lambda t=tty, d=board_dir: t.exists() and (d / "board.json").exists(),
-                 READY_TIMEOUT, f"virtual board {board}")
+                 READY_TIMEOUT, f"virtual board {board}", process)
         serial_port, probe_port = free_port(host.address), free_port()
         ser2net += [f"connection: &{board.replace('-', '_')}",
                     f"  accepter: telnet(rfc2217,mode=server),tcp,{host.address},{serial_port}",
                     f"  connector: serialdev(nouucplock=true),{os.path.realpath(tty)},"
                     f"{baud or 115200}n81,local",
                     "  options:", "    max-connections: 1", "    chardelay: false", ""]
-        host.spawn(["pyocd", "server", "-u", f"dmhil-{board}", "--port", str(probe_port)], env,
-                   f"pyocd-{board}.log")
+        host.probe_servers[board] = host.spawn(
+            ["pyocd", "server", "-u", f"dmhil-{board}", "--port", str(probe_port)], env,
+            f"pyocd-{board}.log")
         resources[board] = {
             "NetworkSerialPort": {"host": host.address, "port": serial_port, "speed": baud or 115200},
             "PyOCDProbeServer": {"host": "127.0.0.1", "port": probe_port, "target": "dmhil_vboard"},
         }
     (host.dir / "ser2net.yaml").write_text("\n".join(ser2net))
     ser2net_bin = shutil.which("ser2net") or "/usr/sbin/ser2net"
-    host.spawn([ser2net_bin, "-n", "-d", "-c", str(host.dir / "ser2net.yaml")], env, "ser2net.log")
+    host.ser2net = host.spawn([ser2net_bin, "-n", "-d", "-c", str(host.dir / "ser2net.yaml")], env,
+                              "ser2net.log")
     (host.dir / "exporter.yaml").write_text(yaml.safe_dump(resources, sort_keys=False))
     return resources
 
@@ -177,11 +193,14 @@ def host_env(host: Host) -> dict[str, str]:
 
 
 def _start_exporter(host: Host, coordinator_address: str, resources: dict[str, dict]) -> None:
-    for group in resources.values():
+    assert host.ser2net is not None
+    for board, group in resources.items():
         serial, probe = group["NetworkSerialPort"], group["PyOCDProbeServer"]
-        wait_for(lambda s=serial: port_open(s["host"], s["port"]), READY_TIMEOUT, "ser2net")
-        wait_for(lambda p=probe: port_open(p["host"], p["port"]), READY_TIMEOUT, "pyocd server")
-    host.spawn(["labgrid-exporter", "-c", coordinator_address, "-n", host.name, "--hostname",
+        wait_for(lambda s=serial: port_open(s["host"], s["port"]), READY_TIMEOUT, "ser2net",
+                 host.ser2net)
+        wait_for(lambda p=probe: port_open(p["host"], p["port"]), READY_TIMEOUT, "pyocd server",
+                 host.probe_servers[board])
+    host.exporter = host.spawn(["labgrid-exporter", "-c", coordinator_address, "-n", host.name, "--hostname",
                 host.address, str(host.dir / "exporter.yaml")], host_env(host), "exporter.log")
 
 
@@ -200,7 +219,7 @@ def remote_lab(workdir: Path, boards_per_host: dict[str, list[str]],
              for i, (name, boards) in enumerate(boards_per_host.items())]
     try:
         host, port = address.split(":")
-        wait_for(lambda: port_open(host, int(port)), READY_TIMEOUT, "labgrid-coordinator")
+        wait_for(lambda: port_open(host, int(port)), READY_TIMEOUT, "labgrid-coordinator", coord)
         for h in hosts:
             h.dir.mkdir(parents=True, exist_ok=True)
         started = {h.name: _start_host(h, address, baud) for h in hosts}
@@ -216,7 +235,9 @@ def remote_lab(workdir: Path, boards_per_host: dict[str, list[str]],
                 return all(client.place(b).resources != [] and
                            all(r.avail for r in client.place(b).resources)
                            for h in hosts for b in h.boards)
-            wait_for(exported, READY_TIMEOUT, "exported resources")
+            for h in hosts:
+                assert h.exporter is not None
+                wait_for(exported, READY_TIMEOUT, f"exported resources of {h.name}", h.exporter)
         yield RemoteLab(address, hosts, baud)
     finally:
         for h in hosts:

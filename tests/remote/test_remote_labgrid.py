@@ -127,7 +127,7 @@ def test_e2e_scenarios_run_on_four_remote_boards_and_a_lost_host_fails_only_its_
         # mid-run: once each of hostB's boards finished a scenario and started its next one
         wait_for(lambda: proc.poll() is not None or
                  all(len(list(logs.glob(f"*/{b}/console.log"))) >= 2 for b in doomed.boards),
-                 RUN_TIMEOUT, "a second scenario on each board of hostB")
+                 RUN_TIMEOUT, "a second scenario on each board of hostB", proc)
         assert proc.poll() is None, "the run ended before each board of hostB ran two scenarios"
         killed_at = time.time()
         doomed.kill()
