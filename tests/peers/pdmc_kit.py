@@ -8,13 +8,19 @@ exits on its own, so every run here is bounded and stopped on every path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 KIT_ENV = "HIL_PDMC_KIT"
 REPO = Path(__file__).resolve().parents[2]
@@ -127,3 +133,36 @@ class ClientProcess:
         self._reader.join(STOP_TIMEOUT)
         self._output.close()
         return self.process.returncode
+
+
+@dataclass
+class DeveloperSetup:
+    """A service for the real client (stream transports), a developer account, its certificate
+    and the credentials C file to link."""
+
+    kit: Path
+    svc: Any
+    account: Any
+    credentials_c: Path
+
+
+@contextlib.contextmanager
+def developer_setup(tmp_path: Path) -> Iterator[DeveloperSetup]:
+    """The kit (skips the test without it), a running service and a developer account."""
+    kit, why = find_kit()
+    if kit is None:
+        pytest.skip(why)
+    from harness.cloud.developer import issue_developer_certificate
+    from harness.cloud.service_thread import ServiceThread
+    from harness.config import ServiceConfig
+    from harness.devcreds import write_c_file
+
+    config = ServiceConfig(transports=["tls-record", "tcp-length"],
+                           bootstrap={"tls_record": 0, "tcp_length": 0},
+                           lwm2m={"tls_record": 0, "tcp_length": 0})
+    with ServiceThread(config, tmp_path / "service", start_rest=False) as svc:
+        account = svc.store.create_account("developer")
+        cert = issue_developer_certificate(svc.store, svc.pki, account.id,
+                                           svc.bootstrap_uri("tls-record"))
+        creds = write_c_file(cert.c_credentials(), tmp_path / "mbed_cloud_dev_credentials.c")
+        yield DeveloperSetup(kit, svc, account, creds)

@@ -11,12 +11,7 @@ ConnectInvalidParameters for both port cases and crashes on the IPv6 literal.
 from __future__ import annotations
 
 import pytest
-from pdmc_kit import ClientProcess, find_kit, link_client
-
-from harness.cloud.developer import issue_developer_certificate
-from harness.cloud.service_thread import ServiceThread
-from harness.config import ServiceConfig
-from harness.devcreds import write_c_file
+from pdmc_kit import ClientProcess, developer_setup, link_client
 
 ERROR_TIMEOUT = 20.0
 NETWORK_ERROR = ("ConnectNetworkError", "7", "Client in reconnection mode NetworkError")
@@ -30,18 +25,8 @@ NETWORK_ERROR = ("ConnectNetworkError", "7", "Client in reconnection mode Networ
 ], ids=["port-out-of-range", "port-not-a-number", "unterminated-ipv6"])
 def test_real_client_with_a_bootstrap_uri_it_cannot_use(tmp_path, uri, port, error):
     """The error the example prints, and the port the client resolved (its trace)."""
-    kit, why = find_kit()
-    if kit is None:
-        pytest.skip(why)
-    config = ServiceConfig(transports=["tls-record", "tcp-length"],
-                           bootstrap={"tls_record": 0, "tcp_length": 0},
-                           lwm2m={"tls_record": 0, "tcp_length": 0})
-    with ServiceThread(config, tmp_path / "service", start_rest=False) as svc:
-        account = svc.store.create_account("developer")
-        cert = issue_developer_certificate(svc.store, svc.pki, account.id,
-                                           svc.bootstrap_uri("tls-record"))
-        creds = write_c_file(cert.c_credentials(), tmp_path / "mbed_cloud_dev_credentials.c")
-        client = ClientProcess(link_client(kit, creds, tmp_path / "client.elf", uri),
+    with developer_setup(tmp_path) as dev:
+        client = ClientProcess(link_client(dev.kit, dev.credentials_c, tmp_path / "client.elf", uri),
                                tmp_path / "run")
         try:
             name = client.wait_for(r"^Error occurred : MbedCloudClient::(\w+)$", ERROR_TIMEOUT)

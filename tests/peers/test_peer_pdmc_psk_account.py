@@ -12,13 +12,8 @@ from __future__ import annotations
 
 import secrets
 
-import pytest
-from pdmc_kit import ClientProcess, find_kit, link_client
+from pdmc_kit import ClientProcess, developer_setup, link_client
 
-from harness.cloud.developer import issue_developer_certificate
-from harness.cloud.service_thread import ServiceThread
-from harness.config import ServiceConfig
-from harness.devcreds import write_c_file
 from harness.services.third_party_bootstrap import PskAccount, ThirdPartyBootstrap
 
 ONBOARD_TIMEOUT = 40.0
@@ -28,22 +23,13 @@ def test_real_tcp_client_refuses_a_psk_account_at_its_security_write(tmp_path):
     """The client's validate_security_object calls mode 0 unknown (`Unknown security mode - not
     supported.!`): the PUT /0/0 is answered 4.00 Bad Request, the example reports
     ConnectBootstrapFailed, code 2, `BS FIN fails :Invalid security object`, and no Finish follows."""
-    kit, why = find_kit()
-    if kit is None:
-        pytest.skip(why)
-    config = ServiceConfig(transports=["tls-record", "tcp-length"],
-                           bootstrap={"tls_record": 0, "tcp_length": 0},
-                           lwm2m={"tls_record": 0, "tcp_length": 0})
-    with ServiceThread(config, tmp_path / "service", start_rest=False) as svc:
-        account = svc.store.create_account("developer")
+    with developer_setup(tmp_path) as dev:
+        svc = dev.svc
         identity, key = "psk-real-client", secrets.token_bytes(16)
-        svc.add_psk(identity, key, account.id)
-        cert = issue_developer_certificate(svc.store, svc.pki, account.id,
-                                           svc.bootstrap_uri("tls-record"))
-        creds = write_c_file(cert.c_credentials(), tmp_path / "mbed_cloud_dev_credentials.c")
+        svc.add_psk(identity, key, dev.account.id)
         written = PskAccount(svc.lwm2m_uri("tls-record"), identity, key, binding="T")
         with ThirdPartyBootstrap("tcp-length", written) as server:
-            elf = link_client(kit, creds, tmp_path / "client.elf", server.uri)
+            elf = link_client(dev.kit, dev.credentials_c, tmp_path / "client.elf", server.uri)
             client = ClientProcess(elf, tmp_path / "run")
             try:
                 operations = server.wait_refused(ONBOARD_TIMEOUT)
