@@ -10,6 +10,9 @@ the run used (every process of it), the per-worker start-up (process created -> 
 call), and the per-worker efficiency T1 / (n x Tn). The CPU ceiling of that efficiency on this
 machine is T1 x cores / (n x CPU_n): n workers cannot finish faster than their CPU seconds
 spread over the cores, so on a 2-core machine -n 4 is bounded by CPU, not by the harness.
+The runs share one pytest cache folder, as a lab's repeated runs do: each run deals out the
+scenarios that took longest in the run before it first (fixtures/scheduling.py); the first run
+of the benchmark has no durations yet.
 """
 
 from __future__ import annotations
@@ -81,7 +84,8 @@ def run_suite(workers: int, tests: list[str], work) -> dict:  # noqa: ANN001
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "pytest", *tests, "-n", str(workers), "-q",
-                    "-p", "no:cacheprovider", "-p", "bench_parallel", "--lab-config", str(config),
+                    "-o", f"cache_dir={work.parent / 'pytest-cache'}", "-p", "bench_parallel",
+                    "--lab-config", str(config),
                     "--junitxml", str(junit), "--hil-log-dir", str(work / "logs")], cwd=repo, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     wall = time.perf_counter() - start
