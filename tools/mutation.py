@@ -1,7 +1,7 @@
 """Mutation testing of the service's policy, the LwM2M server and the virtual board's client.
 
     python3 tools/mutation.py [--module PATH ...] [--max N] [--seed S] [--tests PYTEST ARGS]
-                              [--by-coverage FILE]
+                              [--by-coverage FILE] [--recheck EARLIER.json] [--equivalent FILE]
 
 mutmut's mutation operators (mutmut 2.x, used as a library) make one change at a time in a source
 file; the file is mutated in place, the test command runs (default: the e2e suite, stopping at
@@ -12,10 +12,19 @@ writes the same. Slow: one test run per mutant. Sample with `--max`, run in the 
 
 `--by-coverage FILE` makes it fast: one coverage run of the test command records which tests
 execute each line (tools/mutation_coverage.py; the virtual boards' processes included) and is
-kept in FILE for later runs; each mutant then runs only the tests that execute its line
+kept in FILE for later runs, with a fingerprint (sha256) of the modules and of the tests' files
+(the test paths of the command, fixtures/): a FILE recorded for other sources is never reused,
+the tool says so and records it again. Each mutant then runs only the tests that execute its line
 (`--select-options`, stopping at the first failure). A mutant on a line no test executes
 survives without a run; one on module-level code (a constant, a default, a class body) runs the
 whole test command.
+
+`--recheck EARLIER.json` re-runs only what an earlier run (its `--json`) did not kill: tests are
+only ever added between the two runs, so a mutant it killed (or timed out on) keeps that outcome
+when this run chose it with the same mutated text; one whose line or text changed (a re-drawn
+sample) runs again. `--equivalent FILE` (default tools/mutation-equivalent.txt under --root)
+lists reviewed equivalent mutants, matched by module and mutated text, left out of the score
+unrun. See tools/mutation_results.py.
 """
 
 from __future__ import annotations
@@ -23,7 +32,6 @@ from __future__ import annotations
 import argparse
 import ast
 import fcntl
-import json
 import os
 import random
 import re
@@ -32,11 +40,22 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mutation_coverage import LineTests, collect  # noqa: E402  (a sibling, when run as a script)
+from mutation_coverage import LineTests, coverage_map  # noqa: E402  (siblings, when run as a script)
+from mutation_results import (  # noqa: E402
+    EQUIVALENT_DEFAULT,
+    ModuleScore,
+    Mutant,
+    ResultsError,
+    load_earlier,
+    outcome_label,
+    parse_equivalents,
+    report,
+    settle_without_run,
+    write_json,
+)
 
 try:
     from mutmut import Context, RelativeMutationID, list_mutations, mutate
@@ -59,41 +78,6 @@ DEFAULT_TESTS = "tests/e2e -x -q -p no:cacheprovider -p no:randomly"
 DEFAULT_SELECT = "-x -q -p no:cacheprovider -p no:randomly"
 BACKUP_SUFFIX = ".mutation-original"
 SKIPPED_LINE = re.compile(r"^\s*(log|logger|_log)\.\w+\(|^\s*(\"\"\"|''')|#\s*pragma: no mutate")
-
-
-@dataclass
-class Mutant:
-    """One mutation of a module and what the tests made of it."""
-
-    module: str
-    line_number: int
-    index: int
-    original: str
-    mutated: str
-    outcome: str = "not run"
-    seconds: float = 0.0
-    tests: str = "all"  # 'all' (the whole test command), 'none' (no test runs the line), or N
-
-
-@dataclass
-class ModuleScore:
-    """Killed / survived / timed-out counts of one module."""
-
-    module: str
-    total_mutants: int
-    skipped_logging: int
-    mutants: list[Mutant] = field(default_factory=list)
-
-    def count(self, outcome: str) -> int:
-        """Mutants with this outcome."""
-        return sum(1 for m in self.mutants if m.outcome == outcome)
-
-    @property
-    def score(self) -> float:
-        """Killed (a failing run or a hang) per mutant run, in percent (equivalent ones left out)."""
-        run = [m for m in self.mutants if m.outcome not in ("not run", "equivalent")]
-        killed = sum(1 for m in run if m.outcome in ("killed", "timeout"))
-        return 100.0 * killed / len(run) if run else 0.0
 
 
 def mutants_of(root: Path, module: str) -> tuple[list[Mutant], int]:
@@ -246,39 +230,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"pytest arguments that should kill the mutants (default: {DEFAULT_TESTS!r})")
     parser.add_argument("--by-coverage", type=Path, default=None, metavar="FILE",
                         help="run per mutant only the tests that execute its line, as recorded in "
-                             "FILE (one coverage run of --tests writes it when it is missing)")
+                             "FILE (one coverage run of --tests writes it when it is missing or was "
+                             "recorded for other sources: its fingerprint of the modules and tests)")
     parser.add_argument("--select-options", default=DEFAULT_SELECT, metavar="ARGS",
                         help="pytest options for the selected tests of --by-coverage "
                              f"(default: {DEFAULT_SELECT!r})")
+    parser.add_argument("--recheck", type=Path, default=None, metavar="EARLIER.json",
+                        help="keep the outcome of each mutant the earlier run (its --json) killed or "
+                             "timed out on, if this run chose it with the same mutated text; run the "
+                             "rest (tests are only added between runs: a killed mutant stays killed)")
+    parser.add_argument("--equivalent", type=Path, default=None, metavar="FILE",
+                        help="reviewed equivalent mutants, one a line: 'MODULE:LINE#INDEX | mutated "
+                             "line text | why'; a match (module and text) is left out of the score "
+                             f"unrun (default: {EQUIVALENT_DEFAULT} under --root, when it exists)")
     parser.add_argument("--timeout", type=float, default=None, metavar="SEC",
                         help="seconds one test run may take (default: 3 x the clean run + 30)")
     parser.add_argument("--root", type=Path, default=ROOT, help="project root (default: this checkout)")
     parser.add_argument("--list", action="store_true", help="only list the mutants, run nothing")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write results here")
     return parser.parse_args(argv)
-
-
-def report(scores: list[ModuleScore]) -> str:
-    """The score table and the survivors, as text (equivalent mutants are left out of the score)."""
-    out = [f"{'module':48} {'mutants':>7} {'run':>5} {'killed':>6} {'timeout':>7} {'survived':>8} "
-           f"{'equiv':>5} {'score':>6}"]
-    for s in scores:
-        ran = len([m for m in s.mutants if m.outcome != "not run"])
-        out.append(f"{s.module:48} {s.total_mutants:>7} {ran:>5} {s.count('killed'):>6} "
-                   f"{s.count('timeout'):>7} {s.count('survived'):>8} {s.count('equivalent'):>5} "
-                   f"{s.score:>5.1f}%")
-    run = [m for s in scores for m in s.mutants if m.outcome not in ("not run", "equivalent")]
-    killed = sum(1 for m in run if m.outcome in ("killed", "timeout"))
-    equivalent = sum(s.count("equivalent") for s in scores)
-    out.append(f"TOTAL: {killed} of {len(run)} mutants killed"
-               + (f" ({100.0 * killed / len(run):.1f} %)" if run else "")
-               + (f"; {equivalent} equivalent (annotation only) left out" if equivalent else ""))
-    survivors = [m for m in run if m.outcome == "survived"]
-    if survivors:
-        out.append("\nSurvivors:")
-        out += [f"  {m.module}:{m.line_number}#{m.index}: {m.original}\n      -> {m.mutated}"
-                + ("  (no test executes this line)" if m.tests == "none" else "") for m in survivors]
-    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,6 +260,13 @@ def main(argv: list[str] | None = None) -> int:
     missing = [m for m in modules if not (root / m).is_file()]
     if missing:
         print(f"no such module: {', '.join(missing)}; give paths relative to {root}", file=sys.stderr)
+        return 2
+    listed = args.equivalent or root / EQUIVALENT_DEFAULT
+    try:
+        equivalents = parse_equivalents(listed) if args.equivalent or listed.exists() else []
+        earlier = load_earlier(args.recheck) if args.recheck else {}
+    except ResultsError as exc:
+        print(exc, file=sys.stderr)
         return 2
     lock = (root / ".mutation.lock").open("w")
     try:
@@ -323,21 +300,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{m.module}:{m.line_number}#{m.index}: {m.original}  ->  {m.mutated}")
         return 0
     lines = None
-    if args.by_coverage is not None and args.by_coverage.exists():
-        clean, seconds = "passed", json.loads(args.by_coverage.read_text()).get("seconds", 600.0)
-        print(f"tests per line from {args.by_coverage}", flush=True)
-    elif args.by_coverage is not None:
-        clean, seconds = collect(root, modules, args.tests, args.by_coverage, args.timeout or 3600)
-        print(f"coverage run ({clean}, {seconds:.0f} s) wrote {args.by_coverage}", flush=True)
+    if args.by_coverage is not None:  # reused only while its fingerprint matches the sources
+        clean, seconds = coverage_map(root, modules, args.tests, args.by_coverage, args.timeout or 3600)
     else:
         clean, seconds = run_tests(root, args.tests, args.timeout or 1800)
     if clean == "passed" and args.by_coverage is not None:
         lines = LineTests(args.by_coverage)
-        unmeasured = [m for m in modules if m not in lines.lines]
-        if unmeasured:
-            print(f"{args.by_coverage} has no coverage of {', '.join(unmeasured)}; delete it to "
-                  "measure again with these modules", file=sys.stderr)
-            return 2
     if clean != "passed":
         if args.by_coverage is not None:
             args.by_coverage.unlink(missing_ok=True)
@@ -349,19 +317,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"clean run: {seconds:.1f} s; per-mutant timeout {timeout:.0f} s", flush=True)
     for s in scores:
         for i, m in enumerate(s.mutants, 1):
-            try_mutant(root, m, tests_of(root, m, args, lines), timeout)
-            print(f"[{s.module} {i}/{len(s.mutants)}] {m.outcome:8} {m.seconds:6.1f}s tests={m.tests:4} "
-                  f"line {m.line_number}: {m.mutated[:90]}", flush=True)
+            if not settle_without_run(m, equivalents, earlier):
+                try_mutant(root, m, tests_of(root, m, args, lines), timeout)
+            print(f"[{s.module} {i}/{len(s.mutants)}] {outcome_label(m):8} {m.seconds:6.1f}s "
+                  f"tests={m.tests:4} line {m.line_number}: {m.mutated[:90]}", flush=True)
             if args.json:
-                _write_json(args.json, scores)
+                write_json(args.json, scores)
     print(report(scores), flush=True)
     if args.json:
-        _write_json(args.json, scores)
+        write_json(args.json, scores)
     return 0
-
-
-def _write_json(path: Path, scores: list[ModuleScore]) -> None:
-    path.write_text(json.dumps([{**asdict(s), "score": s.score} for s in scores], indent=1))
 
 
 if __name__ == "__main__":

@@ -117,3 +117,42 @@ def test_an_edit_of_one_module_keeps_the_sample_of_another(tmp_path: Path) -> No
     before = _sample(tmp_path, "tiny.py", "other.py")
     (tmp_path / "tiny.py").write_text(MODULE + "\n\ndef more(x: int) -> int:\n    return x * 3 + 1\n")
     assert _sample(tmp_path, "tiny.py", "other.py") == before and len(before) == 2
+
+
+def test_recheck_and_reviewed_equivalents_leave_nothing_to_run(tmp_path: Path) -> None:
+    """--recheck keeps the earlier kill of `<=` -> `<`; --equivalent takes the label() mutant out of
+    the score (its entry names another line: only the module and the mutated text match)."""
+    (tmp_path / "tiny.py").write_text(MODULE)
+    (tmp_path / "test_tiny.py").write_text(TESTS)
+    earlier = [{"module": "tiny.py", "total_mutants": 2, "skipped_logging": 0, "score": 100.0,
+                "mutants": [{"module": "tiny.py", "line_number": 3, "index": 0,
+                             "original": "return count <= limit", "mutated": "return count < limit",
+                             "outcome": "killed", "seconds": 3.0, "tests": "all"}]}]
+    (tmp_path / "earlier.json").write_text(json.dumps(earlier))
+    (tmp_path / "eq.txt").write_text('# reviewed\ntiny.py:99#0 | return "XXtinyXX" | a name nobody reads\n')
+    result = subprocess.run(
+        [sys.executable, str(TOOL), "--root", str(tmp_path), "--module", "tiny.py",
+         "--tests", "test_tiny.py -q -p no:cacheprovider", "--recheck", str(tmp_path / "earlier.json"),
+         "--equivalent", str(tmp_path / "eq.txt"), "--json", str(tmp_path / "out.json")],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "killed (earlier run)" in result.stdout and "equivalent (reviewed)" in result.stdout
+    assert ("TOTAL: 1 of 1 mutants killed (100.0 %); 1 of these outcomes from the earlier run; "
+            "1 equivalent (reviewed) left out") in result.stdout
+    assert "Equivalent (reviewed):\n  tiny.py:8#0" in result.stdout
+    assert "why: a name nobody reads" in result.stdout
+    outcomes = {m["line_number"]: (m["outcome"], m["seconds"], m["from_earlier"])
+                for s in json.loads((tmp_path / "out.json").read_text()) for m in s["mutants"]}
+    assert outcomes == {3: ("killed", 0.0, True), 8: ("equivalent", 0.0, False)}
+
+
+def test_a_malformed_equivalent_list_stops_the_tool_with_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "tiny.py").write_text(MODULE)
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "mutation-equivalent.txt").write_text("# reviewed\n\ntiny.py:8#0 return 'x'\n")
+    result = subprocess.run([sys.executable, str(TOOL), "--root", str(tmp_path), "--module", "tiny.py"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"{tmp_path / 'tools' / 'mutation-equivalent.txt'} line 3 is not 'MODULE:LINE#INDEX | mutated line "
+        "text | why it is equivalent' (e.g. 'harness/x.py:12#0 | return a < b | why'): fix or remove it"]
