@@ -105,7 +105,8 @@ class Service(abc.ABC):
         raise CapabilityMissing(self.missing(FAULTS))
 
     def start_another(self, **timing: Any) -> Service:
-        """Another service like this one with other timings (CapabilityMissing when impossible)."""
+        """Another service like this one with other timings (and `standard_account=NAME`: the
+        account NoSec and PSK devices join when they name none); CapabilityMissing when impossible."""
         raise CapabilityMissing(self.missing(OWN_TIMINGS))
 
     # --- what devices are provisioned with -----------------------------------------------------

@@ -76,13 +76,17 @@ class LocalService(Service):
         """Fault injection through the admin API."""
         return AdminFaults(self.admin)
 
-    def start_another(self, **timing: Any) -> LocalService:
-        """Another local service with these timings (stopped with this one)."""
+    def start_another(self, *, standard_account: str | None = None, **timing: Any) -> LocalService:
+        """Another local service with these timings (stopped with this one); `standard_account`
+        names the account NoSec and PSK devices join when they name none (`--standard-account`)."""
         if self._make_data_dir is None:
-            return super().start_another(**timing)
+            return super().start_another(standard_account=standard_account, **timing)
         base = self.service.config
         merged = Timing.model_validate({**base.timing.model_dump(), **timing})
-        other = LocalService.start(base.model_copy(update={"timing": merged}), self._make_data_dir())
+        changes: dict[str, Any] = {"timing": merged}
+        if standard_account is not None:
+            changes["standard"] = base.standard.model_copy(update={"account": standard_account})
+        other = LocalService.start(base.model_copy(update=changes), self._make_data_dir())
         self._others.append(other)
         return other
 
