@@ -9,9 +9,14 @@ before; the example app has no case for it and prints `UNKNOWN`).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shutil
 import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 from aiocoap.numbers.codes import Code
@@ -19,6 +24,9 @@ from light_lwm2m import LabDevice, run
 
 from fixtures.cloud import new_account
 from harness.cloud import events as ev
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "rest"))
+from rest_test_support import Receiver  # noqa: E402 - tests/unit/rest/rest_test_support.py
 
 pytestmark = pytest.mark.area("registration")
 
@@ -78,7 +86,8 @@ def test_nosec_register_without_aid_joins_the_standard_account(make_cloud):
     assert joined.account_id == other.id
 
 
-async def _registered_with_a_developer_certificate(cloud, account) -> LabDevice:
+async def _registered_with_a_developer_certificate(cloud, account, lifetime: int = 3600
+                                                   ) -> LabDevice:
     """A light device bootstrapped with a fresh developer certificate (its LwM2M certificate
     names its own device id) and registered."""
     dc = cloud.developer_certificate(account.id)
@@ -86,7 +95,7 @@ async def _registered_with_a_developer_certificate(cloud, account) -> LabDevice:
                     server_ca_der=dc.server_ca_der)
     provisioned = await dev.bootstrap(dc.bootstrap_uri)
     await dev.switch_to_lwm2m(provisioned)
-    response = await dev.register(provisioned.lwm2m_uri, lifetime=3600)
+    response = await dev.register(provisioned.lwm2m_uri, lifetime=lifetime)
     assert response.code == Code.CREATED, f"Register answered {response.code}"
     assert dev.device_id == provisioned.device_id, "the location names the device of the certificate"
     return dev
@@ -151,3 +160,104 @@ def _before_4_8(version: str) -> bool:
     """Whether a client of `version` predates 4.8.0 (protocol-facts §2: the numbering changed)."""
     parts = [int("".join(c for c in p if c.isdigit()) or 0) for p in version.split(".")[:3]]
     return tuple(parts) < (4, 8, 0)
+
+
+class Notifications:
+    """What the account's webhook received (the notification channel, not the service's internal
+    event bus); the service may batch several kinds into one notification."""
+
+    def __init__(self, receiver) -> None:
+        self.receiver = receiver
+        self.seen: dict[str, list] = {}
+
+    def entry(self, key: str, device_id: str, tries: int = 20) -> object:
+        """The `key` entry of `device_id`, from what came so far or the next notifications."""
+        for read in range(tries + 1):
+            for entry in self.seen.get(key, []):
+                if entry == device_id or (isinstance(entry, dict) and entry.get("ep") == device_id):
+                    return entry
+            if read < tries:
+                for name, items in json.loads(self.receiver.next(timeout=10)[1]).items():
+                    self.seen.setdefault(name, []).extend(items)
+        raise AssertionError(f"no {key} entry of {device_id} in {tries} notifications: {self.seen}")
+
+
+@pytest.mark.area("notifications")
+@pytest.mark.scenario("notifications: a registration update and a de-registration reach the webhook")
+@pytest.mark.seed("onboarding", "The LwM2M server notifies the application server of the "
+                  "register_update().")
+def test_registration_update_and_deregistration_reach_the_webhook(cloud, account, rest):
+    """"The LwM2M server notifies the application server of the register_update()." A device's
+    Update adding a resource reaches the account's webhook as `reg-updates` (the device id as `ep`,
+    no `original-ep`, the resource structure with the new resource), and its De-register as
+    `de-registrations`."""
+    receiver = Receiver()
+    try:
+        rest.set_webhook(receiver.url)
+        receiver.next()  # the service checks the URL with an empty notification first
+
+        async def scenario() -> tuple[str, str, str]:
+            dev = await _registered_with_a_developer_certificate(cloud, account)
+            try:
+                updated = await dev.update(links='</3/0/13>;rt="time"')
+                deleted = await dev.deregister()
+                return str(dev.device_id), str(updated.code.dotted), str(deleted.code.dotted)
+            finally:
+                await dev.close()
+
+        device_id, updated, deleted = run(scenario())
+        assert (updated, deleted) == ("2.04", "2.02")
+        notifications = Notifications(receiver)
+        update = notifications.entry("reg-updates", device_id)
+        gone = notifications.entry("de-registrations", device_id)
+    finally:
+        receiver.close()
+    assert isinstance(update, dict) and "original-ep" not in update, update
+    assert {"/3/0/0", "/3/0/13"} <= {r["path"] for r in update["resources"]}, update
+    assert gone == device_id
+
+
+@pytest.mark.area("notifications")
+@pytest.mark.scenario("registration: updates within the lifetime keep a registration; then it expires")
+@pytest.mark.seed("onboarding", "The device maintains the registration automatically by sending the "
+                  "server registration updates within the agreed lifetime")
+@pytest.mark.seed("onboarding", "Whenever the client deregisters or its registration session "
+                  "expires, the server clears the Resource structure information and message queues.")
+def test_updates_keep_a_registration_over_many_lifetimes_and_silence_expires_it(cloud, account,
+                                                                                rest):
+    """A device registered for 2 s updates every second for three lifetimes: it is never expired.
+    Then it falls silent: the service expires it within its lifetime (plus the expiry check),
+    clears its resource structure and tells the webhook (`registrations-expired`)."""
+    receiver = Receiver()
+    try:
+        rest.set_webhook(receiver.url)
+        receiver.next()
+        since = cloud.mark()
+
+        async def scenario() -> tuple[str, list[str]]:
+            dev = await _registered_with_a_developer_certificate(cloud, account, lifetime=2)
+            codes = []
+            try:
+                for _ in range(6):  # 7 operations in 7 s: under the documented 10 in 10 s
+                    await asyncio.sleep(1.0)
+                    codes.append(str((await dev.update()).code.dotted))
+                return str(dev.device_id), codes
+            finally:
+                await dev.close()
+
+        device_id, codes = run(scenario())
+        assert codes == ["2.04"] * 6, f"an Update within the lifetime was refused: {codes}"
+        kept = [e for e in cloud.events(since)
+                if e.type == ev.REGISTRATION_EXPIRED and e.device_id == device_id]
+        assert kept == [], "a registration updated within its lifetime must not expire"
+        silent_at = time.monotonic()
+        cloud.wait_event(ev.REGISTRATION_EXPIRED, since=since, timeout=10,
+                         where=lambda e: e.device_id == device_id)
+        waited = time.monotonic() - silent_at
+        expired = Notifications(receiver).entry("registrations-expired", device_id)
+    finally:
+        receiver.close()
+    assert waited < 2.0 + 1.5, f"expired {waited:.1f} s after the last Update, lifetime 2 s"
+    assert expired == device_id
+    entry = cloud.device(device_id)
+    assert entry is not None and (entry.state, entry.resources) == ("deregistered", [])
