@@ -178,6 +178,10 @@ class AdminClient:
         """PSK identities (no keys)."""
         return self._call("GET", "/psk-identities", params={"account_id": account_id})
 
+    def delete_psk(self, identity: str) -> None:
+        """Forget a PSK identity (its next handshake fails)."""
+        self._call("DELETE", f"/psk-identities/{identity}", 204)
+
     def device_certificate(self, account_id: str, endpoint_name: str) -> dict[str, Any]:
         """An X.509 LwM2M certificate (PEM chain, key, server CA) for a standard DTLS client."""
         return self._call("POST", f"/accounts/{account_id}/device-certificates", 201,

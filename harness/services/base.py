@@ -159,6 +159,14 @@ class Service(abc.ABC):
                               ) -> DeveloperCertificate:
         """Issue a developer certificate for the account (bootstrap URI of `transport`)."""
 
+    @abc.abstractmethod
+    def add_psk_identity(self, identity: str, key: bytes, account_id: str) -> None:
+        """Let a DTLS-PSK device with `identity` and `key` in, into `account_id` (admin API)."""
+
+    @abc.abstractmethod
+    def remove_psk_identity(self, identity: str) -> None:
+        """Forget a PSK identity (admin API); its next handshake fails."""
+
     # --- directory, denials, device requests ---------------------------------------------------
     @abc.abstractmethod
     def device(self, device_id: str) -> Device | None:

@@ -169,6 +169,14 @@ class RemoteService(Service):
         """Issue a developer certificate for the account (bootstrap URI of `transport`)."""
         return self.admin.developer_certificate(account_id, transport=transport)
 
+    def add_psk_identity(self, identity: str, key: bytes, account_id: str) -> None:
+        """Let a DTLS-PSK device in (admin API `PUT /admin/v1/psk-identities/{identity}`)."""
+        self.admin.put_psk(identity, key, account_id)
+
+    def remove_psk_identity(self, identity: str) -> None:
+        """Forget a PSK identity (admin API `DELETE /admin/v1/psk-identities/{identity}`)."""
+        self.admin.delete_psk(identity)
+
     # --- directory, denials, requests ----------------------------------------------------------
     def device(self, device_id: str) -> Device | None:
         """The Device Directory entry, or None."""

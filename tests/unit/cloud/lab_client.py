@@ -29,6 +29,8 @@ from harness.transport import (
     transport,
 )
 
+PSK_MODE = 0
+"""Security Mode 0, Pre-Shared Key (/0/x/2)."""
 DEFAULT_LINKS = '</1/0>,</3/0>,</3/0/0>;rt="manufacturer",</3/0/4>,</3/0/5>'
 
 
@@ -65,11 +67,19 @@ class Provisioned:
 
     @property
     def credential(self) -> Credential | None:
-        """The LwM2M device credential written to /0/0/3 and /0/0/5 (None for NoSec)."""
+        """The LwM2M device credential written to /0/0/3 and /0/0/5 (None for NoSec and PSK)."""
         sec = self.security()
-        if not sec.get(3):
+        if not sec.get(3) or self.psk is not None:
             return None
         return Credential(load_certificate(_bytes(sec[3])), load_private_key(_bytes(sec[5])))
+
+    @property
+    def psk(self) -> tuple[str, bytes] | None:
+        """The PSK identity (/0/0/3) and key (/0/0/5) of a Security Mode 0 account, else None."""
+        sec = self.security()
+        if sec.get(2) is None or _int(sec[2]) != PSK_MODE:
+            return None
+        return _text(sec[3]), _bytes(sec[5])
 
     @property
     def server_ca_der(self) -> bytes:
@@ -158,8 +168,10 @@ class LabDevice:
 
     def __init__(self, kind: str, endpoint_name: str, *, credential: Credential | None = None,
                  server_ca_der: bytes | None = None, manufacturer: str = "dm-hil",
-                 handshake_timeout: float | None = None) -> None:
+                 handshake_timeout: float | None = None,
+                 psk: tuple[str, bytes] | None = None) -> None:
         self.kind = kind
+        self.psk = psk  # (identity, key): DTLS-PSK instead of a certificate
         self.handshake_timeout = handshake_timeout  # seconds; None: the transport's 10 s
         self.endpoint_name = endpoint_name
         self.credential = credential
@@ -175,7 +187,9 @@ class LabDevice:
         if self._ctx is None:
             ssl_context = None
             family = transport(self.kind).tls_family
-            if family:
+            if family == "dtls" and self.psk is not None:
+                ssl_context = device_dtls_context(psk=self.psk)
+            elif family:
                 if credential is None or self.server_ca_der is None:
                     raise ValueError(f"{self.kind} needs a device credential and the server CA")
                 make = {"tls": lambda: client_ssl_context(credential, self.server_ca_der),
@@ -233,7 +247,9 @@ class LabDevice:
         """Drop the bootstrap connection and use the provisioned LwM2M credential from now on."""
         prov = provisioned or self.provisioned
         await self.close()
-        if prov.credential is not None:
+        if prov.psk is not None:
+            self.psk = prov.psk
+        elif prov.credential is not None:
             self.credential = prov.credential
             self.server_ca_der = prov.server_ca_der
 
