@@ -7,6 +7,7 @@ offset, timezone) are stored". The real client keeps a written UTC offset or tim
 it already has one (a developer device has none: the write is answered 2.04 and the Read stays
 4.04), and its Current Time reads as its own clock, never the written value. A factory-provisioned
 device holds the offset and timezone its factory stored; the bootstrap's values replace them.
+The real client has no Access Control object (/2): a bootstrap write to it is refused.
 """
 
 from __future__ import annotations
@@ -105,3 +106,37 @@ def test_a_write_of_a_security_resource_the_instance_lacks_fails_the_bootstrap(c
     failed = _bootstrap(device, ev.BOOTSTRAP_ERROR)
     assert failed.data["operations"] == [*ACCOUNT_WRITES, "PUT /0/0/7 4.00"]
     assert failed.data["reason"].startswith("PUT /0/0/7 answered 4.00")
+
+
+@pytest.mark.scenario("bootstrap config: a Device object instance write of the current time")
+def test_an_instance_write_of_the_current_time_is_taken_and_the_clock_runs_on(cloud, account,
+                                                                              factory, device):
+    """PUT /3/0 with an object-instance TLV naming /3/0/13 only (instance_writes) is answered
+    2.04 and the device registers, as the real client does; /3/0/13 then reads as the device's
+    clock, not the written time."""
+    configure(cloud, account, {"instance_writes": [{"path": "/3/0",
+                                                    "values": {13: WRITTEN_TIME}}]})
+    factory.bootstrap(ca=factory.own_ca())
+    device_id = device.wait_registered().device_id
+    assert _bootstrap(device).data["operations"] == [*ACCOUNT_WRITES, "PUT /3/0 2.04",
+                                                     "POST /bs 2.04"]
+    _assert_clock(cloud, device_id)
+
+
+@pytest.mark.scenario("bootstrap config: a write to the Access Control object")
+@pytest.mark.parametrize(("config", "path"), [
+    ({"extra_writes": [{"path": "/2/0/3", "value": 1}]}, "2/0/3"),
+    ({"instance_writes": [{"path": "/2/0", "values": {0: 1, 1: 0, 3: 1}}]}, "2/0"),
+], ids=["resource", "instance"])
+def test_a_write_to_access_control_fails_the_bootstrap(cloud, account, factory, device, config,
+                                                       path):
+    """The real client has no Access Control object (/2): a Bootstrap-Write of /2/0/3 (owner) or
+    of the instance /2/0 is answered 4.00 and reported as `BS PUT fails :<path>`
+    (ConnectBootstrapFailed, code 2); the service sends no Bootstrap-Finish."""
+    configure(cloud, account, config)
+    factory.bootstrap(ca=factory.own_ca())
+    error = device.wait_error()
+    assert (error.name, error.code, error.details) == \
+        ("ConnectBootstrapFailed", 2, f"BS PUT fails :{path}")
+    failed = _bootstrap(device, ev.BOOTSTRAP_ERROR)
+    assert failed.data["operations"] == [*ACCOUNT_WRITES, f"PUT /{path} 4.00"]

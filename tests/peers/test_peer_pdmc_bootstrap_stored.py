@@ -13,7 +13,13 @@ follows it (tests/e2e/test_e2e_bootstrap_stored.py):
   replaces /0/0 (the URI is gone), so it is answered 4.00 and reported as the validation failure
   `BS FIN fails :Invalid security object` (code 2), not as `BS PUT fails`; at its retry the
   client's /0/0 still lacks the account's resources, so the account's PUT /0/0 is refused
-  (4.00, `BS PUT fails :0/0`).
+  (4.00, `BS PUT fails :0/0`);
+- a write to the Access Control object (/2/0/3 one resource, or /2/0 an object instance) is
+  refused: 4.00 and `BS PUT fails :<path>` (code 2), the client has no /2;
+- an object-instance write of /3/0 is taken when it names only /3/0/13 (2.04, the client
+  registers), refused when it names a resource the client has not got (/3/0/14 on a developer
+  device) or a read-only one (/3/0/1): 4.00, `BS PUT fails :3/0`. (The virtual board takes every
+  /3/0 instance write: not modelled.)
 """
 
 from __future__ import annotations
@@ -78,3 +84,27 @@ def test_real_client_replaces_its_security_instance_with_a_resource_it_lacks(run
         since=started.mark)
     assert retry.data["operations"] == ["PUT /0/0 4.00"]
     assert started.client.wait_for(r"^Error details : (BS PUT fails :0/0)$", 10)
+
+
+@pytest.mark.parametrize(("config", "path"), [
+    ({"extra_writes": [{"path": "/2/0/3", "value": 1}]}, "2/0/3"),
+    ({"instance_writes": [{"path": "/2/0", "values": {0: 1, 1: 0, 3: 1}}]}, "2/0"),
+    ({"instance_writes": [{"path": "/3/0", "values": {14: "+02:00"}}]}, "3/0"),
+    ({"instance_writes": [{"path": "/3/0", "values": {1: "x"}}]}, "3/0"),
+], ids=["acl-resource", "acl-instance", "device-absent-resource", "device-read-only"])
+def test_real_client_refuses_access_control_and_some_device_instance_writes(run, config, path):
+    """/2 writes and /3/0 instance writes of an absent or read-only resource: 4.00 and
+    `BS PUT fails :<path>` (ConnectBootstrapFailed, code 2)."""
+    started = run(config)
+    assert started.client.wait_for(ERROR, ONBOARD_TIMEOUT).group(1) == f"BS PUT fails :{path}"
+    failed = started.bootstrap_event(ev.BOOTSTRAP_ERROR)
+    assert failed.data["operations"] == ["PUT /0/0 2.04", "PUT /1/0 2.04", f"PUT /{path} 4.00"]
+    assert "Error code : 2" in started.client.console()
+
+
+def test_real_client_takes_a_device_instance_write_of_the_current_time(run):
+    """PUT /3/0 with an object instance of /3/0/13 only: 2.04, and the client registers."""
+    started = run({"instance_writes": [{"path": "/3/0", "values": {13: WRITTEN_TIME}}]})
+    started.client.wait_for(r"^Client registered$", ONBOARD_TIMEOUT)
+    assert started.bootstrap_event().data["operations"] == [
+        "PUT /0/0 2.04", "PUT /1/0 2.04", "PUT /3/0 2.04", "POST /bs 2.04"]
