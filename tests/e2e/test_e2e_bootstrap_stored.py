@@ -140,3 +140,27 @@ def test_a_write_to_access_control_fails_the_bootstrap(cloud, account, factory, 
         ("ConnectBootstrapFailed", 2, f"BS PUT fails :{path}")
     failed = _bootstrap(device, ev.BOOTSTRAP_ERROR)
     assert failed.data["operations"] == [*ACCOUNT_WRITES, f"PUT /{path} 4.00"]
+
+
+
+@pytest.mark.firmware("factory-dtls")
+@pytest.mark.scenario("bootstrap config: Bootstrap-Discover after the writes names what was written")
+def test_discover_after_the_writes_lists_the_written_uri_and_short_server_ids(cloud, account,
+                                                                              factory, device):
+    """OMA LwM2M 1.1.1 Core 5.2.7.3: a Discover answer carries `ssid` on the LwM2M server's
+    security and server instances and `uri` on its security instance. On the standard-client
+    (DTLS) image, after Delete /0/1, the account (/0/0 with Short Server ID 1 and the LwM2M URI)
+    and a write of /1/0/0 = 5 (the server instance's Short Server ID), Discover /0, /1 and /
+    list exactly those values, before Bootstrap-Finish. (The real Device Management Client
+    ignores Discover: tests/peers/test_peer_pdmc_bootstrap_config.py.)"""
+    configure(cloud, account, {"delete": ["/0/1"],
+                               "extra_writes": [{"path": "/1/0/0", "value": 5}],
+                               "discover_after_writes": ["/0", "/1", "/"]})
+    factory.bootstrap(ca=factory.own_ca())
+    event = _bootstrap(device)
+    uri = cloud.lwm2m_uri(account.id, kind="dtls")
+    security = f'</0/0>;ssid=1;uri="{uri}"'
+    assert event.data["operations"] == [
+        "DELETE /0/1 2.02", *ACCOUNT_WRITES, "PUT /1/0/0 2.04",
+        f"GET /0 2.05 {security}", "GET /1 2.05 </1/0>;ssid=5",
+        f'GET / 2.05 </>;lwm2m="1.0",{security},</1/0>;ssid=5,</3/0>', "POST /bs 2.04"]
