@@ -19,7 +19,7 @@ from aiocoap import error as coap_error
 from aiocoap.numbers.codes import Code
 
 from harness.cloud.bootstrap_standard import DISCOVER_TIMEOUT, security_instances
-from harness.cloud.bootstrap_writes import Write
+from harness.cloud.bootstrap_writes import Write, instance_write
 from harness.cloud.coap_util import code_text
 from harness.config.bootstrap_config import BootstrapConfig, ExtraWrite
 from harness.lwm2m.ids import ContentFormat
@@ -145,6 +145,8 @@ class BootstrapSequence:
         instance = await self.prepare()
         writes = writes_for(instance) if self.config.write != "none" else []
         writes += [extra_write(w, senml=senml) for w in self.config.extra_writes]
+        writes += [instance_write(*w.ids(), w.values, senml=senml)
+                   for w in self.config.instance_writes]
         for write in writes:
             await self.put(write)
         for path in self.config.discover_after_writes:  # what the client holds now

@@ -11,6 +11,8 @@ deleting` then `server` sections) and OMA LwM2M 1.1.1 Core §5.2.7:
   with a bare resource list (a client replaces the instance with it); `none` = no account;
 - `extra_writes`: further Bootstrap-Writes of one resource each, e.g. `/3/0/14` (UTC offset) or
   `/1/0/1` (lifetime), sent after the account and before Bootstrap-Finish;
+- `instance_writes`: Bootstrap-Writes of one object instance each (`/2/<i>` Access Control or
+  `/3/0` Device) with an object-instance TLV of the listed resources, after the extra writes;
 - `discover_after_writes`: Bootstrap-Discover these paths once the writes are done, before
   Bootstrap-Finish: what the client now holds (its answer is in the bootstrap event).
 
@@ -32,20 +34,22 @@ from harness.config.common import StrictModel
 
 DISCOVER_PATHS = ("/", "/0", "/1")
 _DELETE = re.compile(r"^/(?:[01](?:/\d{1,5})?)?$")
-_RESOURCE = re.compile(r"^/(0|1|3)/(\d{1,5})/(\d{1,5})$")
+_RESOURCE = re.compile(r"^/([0-3])/(\d{1,5})/(\d{1,5})$")
+_INSTANCE = re.compile(r"^/([23])/(\d{1,5})$")
+Scalar = StrictBool | StrictInt | StrictStr
 
 
 class ExtraWrite(StrictModel):
-    """One Bootstrap-Write of one resource: `/obj/inst/res` (objects 0, 1, 3) and its value."""
+    """One Bootstrap-Write of one resource: `/obj/inst/res` (objects 0 to 3) and its value."""
 
     path: str
-    value: StrictBool | StrictInt | StrictStr
+    value: Scalar
 
     @field_validator("path")
     @classmethod
     def _path(cls, value: str) -> str:
         if not _RESOURCE.match(value):
-            raise ValueError(f"extra write path {value!r} is not a resource of /0, /1 or /3; "
+            raise ValueError(f"extra write path {value!r} is not a resource of /0, /1, /2 or /3; "
                              "write it as /<object>/<instance>/<resource>, e.g. /3/0/14")
         return value
 
@@ -55,6 +59,27 @@ class ExtraWrite(StrictModel):
         assert match is not None  # checked when the model was made
         obj, instance, resource = (int(g) for g in match.groups())
         return obj, instance, resource
+
+
+class InstanceWrite(StrictModel):
+    """One Bootstrap-Write of one object instance, `/2/<i>` or `/3/0`: resource id -> value."""
+
+    path: str
+    values: dict[int, Scalar] = Field(min_length=1)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not _INSTANCE.match(value):
+            raise ValueError(f"instance write path {value!r} is not an instance of /2 or /3; "
+                             "write it as /<object>/<instance>, e.g. /3/0")
+        return value
+
+    def ids(self) -> tuple[int, int]:
+        """(object, instance)."""
+        match = _INSTANCE.match(self.path)
+        assert match is not None  # checked when the model was made
+        return int(match.group(1)), int(match.group(2))
 
 
 class BootstrapConfig(StrictModel):
@@ -68,6 +93,8 @@ class BootstrapConfig(StrictModel):
         "instance", description="the LwM2M account as object-instance TLV, as bare resource "
                                 "lists, or not at all")
     extra_writes: list[ExtraWrite] = Field([], description="one-resource writes after the account")
+    instance_writes: list[InstanceWrite] = Field([], description="object-instance writes of /2/<i> "
+                                                 "or /3/0 after the extra writes")
     discover_after_writes: list[str] = Field([], description="Bootstrap-Discover these paths "
                                              "(/, /0, /1) after the writes, before Finish")
 

@@ -118,7 +118,10 @@ def _store(store, data: BootstrapData, bs_creds: ServerCredentials, uri: str, mo
         if new_bs_uri and new_bs_uri != bs_creds.uri:
             put(items.BOOTSTRAP_SERVER_URI, new_bs_uri.encode())
     for rid, name in ((Device.UTC_OFFSET, items.UTC_OFFSET), (Device.TIMEZONE, items.TIMEZONE)):
-        if isinstance(data.device.get(rid), bytes) and data.device[rid]:
+        # only a value the device already holds is updated: a developer device (none stored)
+        # answers 2.04 to the write and still has no /3/0/14, 15 (measured on the real client,
+        # tests/peers/test_peer_pdmc_bootstrap_stored.py)
+        if isinstance(data.device.get(rid), bytes) and data.device[rid] and store.get(name):
             put(name, data.device[rid])
     if pending:
         store.put_many(pending, factory=False)

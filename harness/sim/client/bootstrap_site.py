@@ -131,8 +131,8 @@ class BootstrapSite:
 
     def _apply(self, path: tuple[int, ...], payload: bytes) -> None:
         obj = path[0]
-        if obj == ACCESS_CONTROL:
-            return  # accepted and ignored, like a client without ACL enforcement
+        if obj == ACCESS_CONTROL:  # the real client refuses /2 writes: 4.00, BS PUT fails (measured)
+            raise WriteRefused("no Access Control object")
         if obj in (SECURITY, SERVER):
             self.data.objects.write(path, payload)
             return

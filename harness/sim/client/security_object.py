@@ -125,7 +125,7 @@ class ObjectModel:
         if iid not in instances:
             raise WriteRefused(f"/{obj}/{iid} does not exist")
         missing = [rid for rid in values if rid not in instances[iid]]
-        if missing:
+        if missing and obj != 0:  # /0/0/7 replaces /0/0 too (real client: BS FIN fails, not PUT)
             raise WriteRefused(f"/{obj}/{iid} has no resource {missing[0]}")
         instances[iid] = dict(values)  # the resources not listed are gone
 

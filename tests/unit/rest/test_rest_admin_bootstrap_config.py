@@ -26,11 +26,12 @@ def test_an_account_uses_the_service_configuration_until_it_has_its_own(url, ope
     aid = url.rsplit("/", 2)[-2]
     first = httpx.get(url, headers=operator).json()
     assert first == {"discover": None, "delete": None, "write": "instance", "extra_writes": [],
-                     "discover_after_writes": [],
+                     "instance_writes": [], "discover_after_writes": [],
                      "source": "service"}
     config = {"discover": ["/", "/1"], "delete": ["/0/1", "/"], "write": "resources",
               "extra_writes": [{"path": "/3/0/14", "value": "+02:00"},
                                {"path": "/1/0/1", "value": 120}, {"path": "/1/0/6", "value": True}],
+              "instance_writes": [{"path": "/3/0", "values": {"13": 1_700_000_000}}],
               "discover_after_writes": ["/"]}
     put = httpx.put(url, headers=operator, json=config)
     assert put.status_code == 200, put.text
@@ -39,6 +40,8 @@ def test_an_account_uses_the_service_configuration_until_it_has_its_own(url, ope
     stored = service.store.bootstrap_configs.get(aid)
     assert stored is not None and stored.extra_writes[2].value is True
     assert stored.extra_writes[1].ids() == (1, 0, 1)
+    assert stored.instance_writes[0].ids() == (3, 0)
+    assert stored.instance_writes[0].values == {13: 1_700_000_000}
     assert httpx.delete(url, headers=operator).status_code == 204
     assert httpx.get(url, headers=operator).json()["source"] == "service"
     assert service.store.bootstrap_configs.get(aid) is None
