@@ -44,6 +44,11 @@ default lifetime (normally the same) to the Server object at bootstrap."""
 SHORT_LIFETIME = 2
 """Seconds: a lifetime short enough that the first Update (at 75 %) comes within the test."""
 REBOOTSTRAP_TIMEOUT = 110.0
+BOOTSTRAP_STARTS = r"Client bootstrapping to"
+BOOTSTRAP_ENDS = r"Client bootstrapped|Error occurred"
+"""Console lines around a bootstrap attempt (mbed-trace, and the example's error report): the
+Bootstrap-Request is checked as soon as the attempt ended, so a wrong one fails at once instead
+of after the registration wait."""
 BUILD_LIFETIME = 120
 """Seconds: the lifetime an image is built with, unlike the one its bootstrap server writes."""
 REAL_CLIENT = "tests/peers/test_peer_pdmc_wire_queries.py"
@@ -121,6 +126,16 @@ def _bootstrap_expected(name: str, uri: str, version: str, device_id: str | None
     return "&".join(parts)
 
 
+def _check_bootstrap(device, start: float, made, version: str) -> None:
+    """Wait until the board's (next) bootstrap attempt ended; its Bootstrap-Request is a new
+    device's `BOOTSTRAP_FORM` (no `iep`)."""
+    device.expect(BOOTSTRAP_ENDS)
+    name = _cn(made)
+    bootstraps = _first_queries(start, "bootstrap", "/bs", name)
+    assert bootstraps[:1] == [_bootstrap_expected(name, made.uri, version)], (
+        f"{BOOTSTRAP_FORM}\nthe bootstrap server received:\n{_wire_seen(start, 'bootstrap')}")
+
+
 def _register_expected(name: str, lifetime: int, account_id: str, binding: str, version: str | None,
                        *, domain: bool = True) -> str:
     """REGISTER_FORM filled in; the LwM2M URI the bootstrap server writes carries `aid=<account>`."""
@@ -146,15 +161,12 @@ def test_bootstrap_request_and_register_carry_the_documented_query(lab, board, f
     _no_trace_skip()
     start = time.time()
     made = factory.bootstrap()
-    registration = device.wait_registered()
     name, version = _cn(made), _client_version(lab, board)
-    assert registration.endpoint_name == name, "the console's endpoint name is the certificate's CN"
     assert _uri_query(made.uri) == f"aid={account.id}", made.uri
+    _check_bootstrap(device, start, made, version)
+    registration = device.wait_registered()
+    assert registration.endpoint_name == name, "the console's endpoint name is the certificate's CN"
     lifetime = _lab_lifetime(lab)
-
-    bootstraps = _first_queries(start, "bootstrap", "/bs", name)
-    assert bootstraps[:1] == [_bootstrap_expected(name, made.uri, version)], (
-        f"{BOOTSTRAP_FORM}\nthe bootstrap server received:\n{_wire_seen(start, 'bootstrap')}")
     registers = _first_queries(start, "lwm2m", "/rd", name)
     assert registers[:1] == [_register_expected(name, lifetime, account.id, _binding(lab, board),
                                                 version)], (
@@ -176,9 +188,10 @@ def test_register_names_the_scenarios_lifetime_and_the_update_only_its_type(lab,
     watched = device.using(service, owner)
     start = time.time()
     made = factory.using(service, owner).bootstrap()
+    name, version = _cn(made), _client_version(lab, board)
+    _check_bootstrap(watched, start, made, version)
     registration = watched.wait_registered()
     watched.wait_event(ev.REG_UPDATE, timeout=10)
-    name, version = _cn(made), _client_version(lab, board)
     registers = _first_queries(start, "lwm2m", "/rd", name)
     assert registers[:1] == [_register_expected(name, SHORT_LIFETIME, owner.id, _binding(lab, board),
                                                 version)], (
@@ -207,9 +220,10 @@ def test_update_after_a_cut_lifetime_names_only_the_type(lab, board, make_cloud,
     watched = device.using(service, owner)
     start = time.time()
     made = factory.using(service, owner).bootstrap()
+    name, version = _cn(made), _client_version(lab, board)
+    _check_bootstrap(watched, start, made, version)
     registration = watched.wait_registered()
     watched.wait_event(ev.REG_UPDATE, timeout=10)
-    name, version = _cn(made), _client_version(lab, board)
     registers = _first_queries(start, "lwm2m", "/rd", name)
     assert registers[:1] == [_register_expected(name, DOCUMENTED_LIFETIME, owner.id,
                                                 _binding(lab, board), version)], (
@@ -240,13 +254,18 @@ def test_a_rebootstrap_carries_the_stored_device_id(lab, board, make_cloud, fact
     service.faults.fail_lwm2m_handshakes(1)
     start = time.time()
     made = factory.using(service, owner).bootstrap()
-    registration = watched.wait_registered(timeout=REBOOTSTRAP_TIMEOUT)
     name, version = _cn(made), _client_version(lab, board)
+    _check_bootstrap(watched, start, made, version)
+    first = watched.wait_event(ev.BOOTSTRAP)  # the device ID the bootstrap assigned
+    watched.expect(BOOTSTRAP_STARTS, timeout=REBOOTSTRAP_TIMEOUT)
+    watched.expect(BOOTSTRAP_ENDS)
     bootstraps = _first_queries(start, "bootstrap", "/bs", name)
     assert bootstraps[:2] == [
         _bootstrap_expected(name, made.uri, version),
-        _bootstrap_expected(name, made.uri, version, device_id=registration.device_id),
+        _bootstrap_expected(name, made.uri, version, device_id=first.device_id),
     ], f"{BOOTSTRAP_FORM}\nthe bootstrap server received:\n{_wire_seen(start, 'bootstrap')}"
+    registration = watched.wait_registered()
+    assert registration.device_id == first.device_id, "the console prints the ID sent as iep="
 
 
 @pytest.mark.firmware("factory")
@@ -296,8 +315,9 @@ def test_register_asks_for_the_lifetime_the_image_is_built_with(lab, board, fact
     _no_trace_skip()
     start = time.time()
     made = factory.bootstrap()
-    device.wait_registered()
     name, version = _cn(made), _client_version(lab, board)
+    _check_bootstrap(device, start, made, version)
+    device.wait_registered()
     registers = _first_queries(start, "lwm2m", "/rd", name)
     assert registers[:1] == [_register_expected(name, BUILD_LIFETIME, account.id,
                                                 _binding(lab, board), version)], (
