@@ -3,8 +3,10 @@
 One `ServiceTrace` per service observes its aiocoap message layer (each MessageManager's incoming
 dispatch and outgoing send) and its event bus. It keeps a bounded history stamped with time.time(),
 the clock every part of a test's timeline uses. It records method/code, path, payload size, block
-options, message type and peer; never a payload, except the diagnostic text of an error response
-(what the service decided, e.g. `Enrollment ID not registered`), redacted and cut short.
+options, message type, peer and a request's query (its Uri-Query options joined with `&`: endpoint
+names, account and device ids, versions; redacted all the same); never a payload, except the
+diagnostic text of an error response (what the service decided, e.g. `Enrollment ID not
+registered`), redacted and cut short.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ HISTORY = 5_000
 """Records kept per kind (wire, events): a test's report needs the messages of its own seconds
 (a few hundred at most, on a service shared by several workers); each record costs ~300 bytes."""
 DETAIL_CHARS = 160
+QUERY_CHARS = 400
+"""A request's query is kept up to this many characters (a Register's is ~200)."""
 _PENDING = 512
 
 _TRACES: weakref.WeakSet[ServiceTrace] = weakref.WeakSet()
@@ -49,6 +53,7 @@ class WireRecord:
     block1: str = ""
     block2: str = ""
     detail: str = ""
+    query: str = ""  # a request's Uri-Query options joined with "&" (ep=...&lt=...), redacted
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,17 @@ def _path(message: Any) -> str:
     """The request path (/bs, /rd/abc, /3/0/5) of a message, "" for responses."""
     segments = tuple(message.opt.uri_path or ())
     return "/" + "/".join(segments) if segments else ""
+
+
+def _query(message: Any) -> str:
+    """A request's Uri-Query options joined with "&" (ep=x&lt=60), redacted and cut; "" without."""
+    parts = tuple(message.opt.uri_query or ())
+    if not parts:
+        return ""
+    text = "&".join(parts)
+    if len(text) > QUERY_CHARS:
+        text = text[:QUERY_CHARS] + "…"
+    return redact(text)
 
 
 def _diagnostic(message: Any) -> str:
@@ -170,6 +186,7 @@ class ServiceTrace:
                 self._peers.popitem(last=False)
         key = (peer, bytes(message.token or b""))
         path = _path(message)
+        query = _query(message) if message.code.is_request() else ""
         with self._lock:
             if direction == "in" and remote is not None and remote not in self._sessions:
                 subject = _peer_subject(remote)
@@ -186,7 +203,7 @@ class ServiceTrace:
             self.wire.append(WireRecord(
                 now, server, direction, peer, str(message.mtype), _code(message.code), path,
                 len(message.payload or b""), _block(message.opt.block1), _block(message.opt.block2),
-                _diagnostic(message)))
+                _diagnostic(message), query))
 
     # --- reading -------------------------------------------------------------------------------
     def between(self, start: float, end: float) -> tuple[list[WireRecord], list[EventRecord]]:

@@ -121,13 +121,14 @@ def redact_property(text: str) -> str:
 
 
 def wire_text(record: Any) -> str:
-    """One line for a CoAP message: direction, server, type, code, path, size, blocks, diagnostic."""
+    """One line for a CoAP message: direction, server, type, code, path?query, size, blocks, diagnostic."""
     if record.kind == "tls":
         return f"{record.server} {record.peer}: {record.detail}"
     arrow = "device → service" if record.direction == "in" else "service → device"
     parts = [f"{arrow} {record.server}", record.kind, record.code]
-    if record.path:
-        parts.append(record.path)
+    query = getattr(record, "query", "")  # records stored before queries were traced have none
+    if record.path or query:
+        parts.append(f"{record.path}?{query}" if query else record.path)
     parts.append(f"{record.size} B")
     if record.block1:
         parts.append(f"Block1 {record.block1}")

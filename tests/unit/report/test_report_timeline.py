@@ -109,6 +109,40 @@ def test_service_trace_records_sizes_blocks_and_error_diagnostics_never_payloads
     assert len(wire_window) == 2
 
 
+def test_service_trace_records_a_requests_query_in_order_redacted_and_shows_it_after_the_path() -> None:
+    """A Register's Uri-Query options are kept in wire order joined with "&"; its response has no
+    query; a secret-looking value is redacted; the wire line reads `POST /rd?ep=...`."""
+    from aiocoap import Message
+    from aiocoap.numbers.codes import Code
+    from aiocoap.numbers.types import Type
+
+    from harness.report.timeline import wire_text
+
+    class Remote:
+        hostinfo = "127.0.0.1:4001"
+        peer_certificate = None
+
+    query = ("ep=hil-1", "et=default", "lt=86400", "lwm2m=1.0", "d=acc1", "b=U", "aid=acc1",
+             "mccv=4.13.4")
+    trace = ServiceTrace()
+    request = Message(code=Code.POST, uri_path=("rd",), uri_query=query, payload=b"</3/0/0>")
+    request.mtype, request.token, request.remote = Type.CON, b"\x07", Remote()
+    trace.message("lwm2m", "in", request)
+    answer = Message(code=Code.CREATED, location_path=("rd", "acc1", "dev1"))
+    answer.mtype, answer.token, answer.remote = Type.ACK, b"\x07", request.remote
+    trace.message("lwm2m", "out", answer)
+    leaky = Message(code=Code.POST, uri_path=("bs",), uri_query=("ep=x", f"psk={SECRET_HEX}"))
+    leaky.mtype, leaky.token, leaky.remote = Type.CON, b"\x08", request.remote
+    trace.message("bootstrap", "in", leaky)
+    register, created, bootstrap = trace.wire
+    assert register.query == "ep=hil-1&et=default&lt=86400&lwm2m=1.0&d=acc1&b=U&aid=acc1&mccv=4.13.4"
+    assert (created.code, created.path, created.query) == ("2.01", "/rd", "")
+    assert SECRET_HEX not in bootstrap.query and bootstrap.query.startswith("ep=x&psk=")
+    assert wire_text(register) == f"device → service lwm2m CON POST /rd?{register.query} 8 B"
+    assert wire_text(created) == "service → device lwm2m ACK 2.01 /rd 0 B"
+    assert wire_text(wire(T0, path="", query="ep=y")) == "device → service bootstrap CON POST ?ep=y 0 B"
+
+
 def test_a_refused_tls_handshake_shows_on_the_wire_and_in_the_service_lane() -> None:
     """The service's TLS refusal event becomes a tls-refused entry in both lanes, with the reason."""
     from harness.cloud import events as ev
