@@ -45,8 +45,9 @@ HANDSHAKE_SLACK_BASES = 0.5
 """How much longer (in back-off bases) the first Bootstrap-Request may take after the client's
 start than its registration takes after bootstrap: the same work (read the stored credentials,
 TLS handshake, one request) measured in the same run, so a loaded machine slows both alike; a
-client that waited a back-off first is late by at least 0.9 bases (measured on a loaded 2-core
-machine: both legs 20-50 ms with a 0.2 s base)."""
+client that waited a back-off first is late by at least 0.9 bases. Half a base sits about midway:
+0.1 s either way at the lab's 0.2 s (measured at load 2.6 on 2 cores: first leg -0.02..0.01 s,
+register leg 0.003..0.02 s; a client that waited first: 0.205 s)."""
 
 RECONNECT = re.compile(r"Client reconnecting in (\d+(?:\.\d+)?) s")
 REBOOTSTRAP = re.compile(r"Client re-bootstrapping in (\d+(?:\.\d+)?) s")
@@ -132,10 +133,12 @@ def test_refused_bootstraps_are_retried_after_delays_that_double(factory, device
         assert gap >= (1 - JITTER) * wanted, (
             f"Bootstrap-Request {i + 2} came {gap:.3f} s after the one before; the back-off "
             f"{wanted:.2f} s (±{JITTER:.0%}) must pass first (gaps {gaps})")
-    # the gaps grow: each wait is at least 0.9 x 2 = 1.8 times the last wait's 0.9..1.1 base
-    # units, i.e. at least 0.7 base longer; the extra handshake and request time varies by
-    # milliseconds between two attempts (tens of them on a loaded machine)
-    assert gaps == sorted(gaps), f"the gaps between Bootstrap-Requests must grow: {gaps}"
+    # and they grow: the last wait (4 bases, at least 3.6) exceeds the first (at most 1.1) by
+    # 2.5 bases or more; asking for one base leaves 1.5 bases (0.3 s at 0.2 s) for the handshake
+    # and request time to differ between the two attempts on a loaded machine (measured: ms).
+    # Neighbouring gaps differ by as little as 0.7 bases, too little to compare under load; each
+    # one's lower bound above already doubles.
+    assert gaps[-1] > gaps[0] + base, f"the gaps between Bootstrap-Requests must grow: {gaps}"
 
 
 @pytest.mark.scenario("retry: a freshly provisioned device bootstraps at once")
@@ -159,7 +162,9 @@ def test_first_bootstrap_after_provisioning_waits_no_back_off(factory, device, b
     assert not _printed(lines, RECONNECT), "nothing failed, so nothing may be retried"
 
     # service side: the first Bootstrap-Request (its device creation) after the client's start,
-    # against the Register after the client's `Client bootstrapped` line
+    # against the Register after the client's `Client bootstrapped` line. Console stamps are the
+    # host's read times: a line the board printed while the factory tool held the port is stamped
+    # when handed back (later), which only shortens a measured leg, never lengthens it
     started = lines[0][0]
     done = next(t for t, line in lines if BOOTSTRAPPED.search(line))
     mine = [e for e in cloud.events(device.since) if e.device_id == registration.device_id]
