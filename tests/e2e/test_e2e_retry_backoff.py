@@ -217,6 +217,11 @@ def test_rebootstrap_after_a_refused_handshake_waits_two_to_ten_bases(make_cloud
     service.faults.fail_lwm2m_handshakes(1)
     factory.using(service, owner).bootstrap()
     low, high = (bases * base for bases in REBOOTSTRAP_BASES)
+    # the board registers after its wait, or reports that its application stopped
+    ends = re.compile(f"{board.pattern('registered').pattern}|{board.pattern('boot_error').pattern}")
+    end = board.console.peek(ends, (high + 2 * ATTEMPT_S) * board.scale)
+    assert end is None or not board.pattern("boot_error").search(end.string), \
+        f"the board's application stopped during the re-bootstrap: {end.string}"
     registration = watched.wait_registered(timeout=high * (1 + JITTER) + 20)
 
     waits = [seconds for _, seconds in _printed(_client_lines(board), REBOOTSTRAP)]
