@@ -22,7 +22,8 @@ SHORT_LIFETIME = {"lifetime": 2, "min_lifetime": 1}
 
 @pytest.fixture
 def short_lived(make_cloud, factory, device):
-    """A service handing out 2 s lifetimes at bootstrap, with its own account: (factory, device)."""
+    """A service writing 2 s lifetimes at bootstrap, with its own account: (factory, device).
+    The client asks for its image's lifetime, not the written one: the scenarios set it too."""
     service = make_cloud(lifetime_default=2.0)
     owner = new_account(service, "short-lived")
     return factory.using(service, owner), device.using(service, owner)
@@ -100,12 +101,13 @@ def test_more_registrations_than_the_limit_in_the_window_are_held(factory, devic
     """"If the Device Management Client performs a registration operation (register or
     register-update) more than 10 times within 10 seconds, the operation will be put on hold for
     60 seconds." Shortened here: more than 3 in 10 s -> held for 2 s."""
-    limited = make_cloud(rate_limit=RateLimit(count=3, window=10.0, hold=2.0), lifetime_default=1.0)
+    limited = make_cloud(rate_limit=RateLimit(count=3, window=10.0, hold=2.0))
     owner = new_account(limited, "rate-limited")
     watched = device.using(limited, owner)
     factory.using(limited, owner).bootstrap()
     registration = watched.wait_registered()
-    # the image's minimum lifetime is 1 s: it registers with the 1 s the bootstrap server wrote
+    # the image is built with a 1 s lifetime (its minimum 1 s): it registers with it, not with
+    # the service's default the bootstrap server wrote (the real client asks for its build's)
     assert registration.event.data["lt"] == 1, f"registered with lt={registration.event.data['lt']}"
     held = watched.wait_event(ev.RATE_LIMITED, timeout=10)
     assert held.device_id == registration.device_id
@@ -176,14 +178,16 @@ def test_default_firmware_registers_without_queue_mode(factory, device):
     assert device.directory().binding == "U"
 
 
-@pytest.mark.firmware("factory", min_lifetime=3)
-@pytest.mark.scenario("registration: a client's minimum lifetime wins over a shorter one written")
+@pytest.mark.firmware("factory", lifetime=2, min_lifetime=3)
+@pytest.mark.scenario("registration: a client's minimum lifetime wins over a shorter one built in")
 @pytest.mark.seed("onboarding", "The registration transaction includes a negotiation of the "
                   "registration session lifetime. It is initially configured in the client.")
 def test_client_minimum_lifetime_is_the_one_registered_and_kept_by_updates(short_lived):
-    """The bootstrap server writes 2 s; the client's minimum is 3 s (the real client's is 60 s,
+    """The image is built with 2 s but its minimum is 3 s (the real client's is 60 s,
     protocol-facts: "client minimum 60 s"; this image lowers it to 3), so it registers with
-    lt=3, and its Updates (no lt=) keep 3 s, not the service's 2 s default."""
+    lt=3, and its Updates (no lt=) keep 3 s, not the 2 s the bootstrap server wrote (the real
+    client asks for its build's lifetime whatever /1/0/1 says: tests/peers/
+    test_peer_pdmc_wire_queries.py)."""
     factory, device = short_lived
     factory.bootstrap()
     registration = device.wait_registered()
@@ -193,14 +197,18 @@ def test_client_minimum_lifetime_is_the_one_registered_and_kept_by_updates(short
     assert device.directory().lifetime == 3
 
 
-@pytest.mark.firmware("factory", min_lifetime=1)
-@pytest.mark.scenario("registration: the lifetime written at bootstrap is the one negotiated")
+@pytest.mark.firmware("factory", lifetime=2, min_lifetime=1)
+@pytest.mark.scenario("registration: the lifetime the client is built with is the one negotiated")
 @pytest.mark.seed("onboarding", "The registration transaction includes a negotiation of the "
                   "registration session lifetime. It is initially configured in the client.")
-def test_registration_uses_the_lifetime_the_bootstrap_server_wrote(short_lived):
-    """The image keeps its default lifetime (a day); the bootstrap server writes 2 s into the
-    Server object, and the client registers with that lifetime and updates within it."""
-    factory, device = short_lived
+def test_registration_uses_the_lifetime_the_image_is_built_with(make_cloud, factory, device):
+    """"It is initially configured in the client": the image is built with 2 s; the bootstrap
+    server writes 1 s (shorter) into the Server object, and the client still registers with its
+    own 2 s and updates within it, as the real client asks for its build's 7200 s after a
+    bootstrap that wrote 60 s (tests/peers/test_peer_pdmc_wire_queries.py)."""
+    service = make_cloud(lifetime_default=1.0)
+    owner = new_account(service, "built-lifetime")
+    factory, device = factory.using(service, owner), device.using(service, owner)
     factory.bootstrap()
     registration = device.wait_registered()
     assert registration.event.data["lt"] == 2, f"registered with lt={registration.event.data['lt']}"

@@ -38,8 +38,9 @@ NOSEC_FORM = "the NoSec register (coap:// over TCP, 4-byte length prefix) carrie
 
 DEFAULT_ENDPOINT_TYPE = "default"
 DOCUMENTED_LIFETIME = 86400
-"""The client's default lifetime (protocol-facts §3 "Register"); the lab's service writes its own
-default lifetime (normally the same) to the Server object at bootstrap."""
+"""The client's default lifetime (protocol-facts §3 "Register"): an image built without another
+asks for it, whatever the bootstrap server wrote to /1/0/1, as the real client does (REAL_CLIENT:
+7200, its build's, after bootstraps that wrote 86400 and 60)."""
 SHORT_LIFETIME = 2
 """Seconds: a lifetime short enough that the first Update (at 75 %) comes within the test."""
 LWM2M_CERT_SECONDS = 2
@@ -52,7 +53,8 @@ of after the registration wait."""
 BUILD_LIFETIME = 120
 """Seconds: the lifetime an image is built with, unlike the one its bootstrap server writes."""
 REAL_CLIENT = "tests/peers/test_peer_pdmc_wire_queries.py"
-"""Where the real client's queries are seen (the evidence behind the xfail markers below)."""
+"""Where the real client's queries are seen (the evidence for the lifetime, NoSec and Update
+scenarios below, which once were strict xfails of the virtual board)."""
 
 
 def _no_trace_skip() -> None:
@@ -99,12 +101,11 @@ def _binding(lab, board) -> str:
     return "UQ" if manifest["images"][board.firmware].get("queue_mode") else "U"
 
 
-def _lab_lifetime(lab) -> int:
-    """The lifetime the lab's service writes at bootstrap: DOCUMENTED_LIFETIME unless the lab
-    config sets another `timing.lifetime_default` (then the scenario's own number)."""
-    timing = lab.service.timing
-    return int(timing.lifetime_default) if "lifetime_default" in timing.model_fields_set \
-        else DOCUMENTED_LIFETIME
+def _image_lifetime(lab, board) -> int:
+    """The lifetime the board's image is built with (the lab's firmware manifest), else the
+    documented default: the client asks for it, not for the one the bootstrap server wrote."""
+    manifest = yaml.safe_load(Path(lab.manifest_path()).read_text(encoding="utf-8"))
+    return int(manifest["images"][board.firmware].get("lifetime") or DOCUMENTED_LIFETIME)
 
 
 def _cn(made) -> str:
@@ -156,8 +157,8 @@ def _register_expected(name: str, lifetime: int, account_id: str, binding: str, 
 def test_bootstrap_request_and_register_carry_the_documented_query(lab, board, factory, device,
                                                                    account):
     """A new production device sends `BOOTSTRAP_FORM` without `iep` (it has no device ID yet) and
-    then `REGISTER_FORM` with the default type and the lifetime the bootstrap server wrote (the
-    lab's service default, documented 86400)."""
+    then `REGISTER_FORM` with the default type and the lifetime its image is built with
+    (documented 86400), not the one the bootstrap server wrote (the real client's way)."""
     _no_trace_skip()
     start = time.time()
     made = factory.bootstrap()
@@ -166,7 +167,7 @@ def test_bootstrap_request_and_register_carry_the_documented_query(lab, board, f
     _check_bootstrap(device, start, made, version)
     registration = device.wait_registered()
     assert registration.endpoint_name == name, "the console's endpoint name is the certificate's CN"
-    lifetime = _lab_lifetime(lab)
+    lifetime = _image_lifetime(lab, board)
     registers = _first_queries(start, "lwm2m", "/rd", name)
     assert registers[:1] == [_register_expected(name, lifetime, account.id, _binding(lab, board),
                                                 version)], (
@@ -179,7 +180,7 @@ def test_bootstrap_request_and_register_carry_the_documented_query(lab, board, f
                   "server registration updates within the agreed lifetime.")
 def test_register_names_the_scenarios_lifetime_and_the_update_only_its_type(lab, board, make_cloud,
                                                                              factory, device):
-    """On a service that writes a 2 s lifetime at bootstrap the Register says `lt=2`; the first
+    """An image built with a 2 s lifetime (its service writes 2 s too) says `lt=2`; the first
     Update (at 75 % of it) goes to the registration's location with `UPDATE_FORM`: `et=default`
     and no `lt` (the lifetime did not change)."""
     _no_trace_skip()
@@ -205,9 +206,6 @@ def test_register_names_the_scenarios_lifetime_and_the_update_only_its_type(lab,
 
 
 @pytest.mark.firmware("factory", min_lifetime=1)
-@pytest.mark.xfail(strict=True, reason=(
-    f"the virtual board differs from the real client ({REAL_CLIENT}): after a Max-Age cut its "
-    "Update asks again for its lifetime (`et=default&lt=86400`), the real client's is `et=default`"))
 @pytest.mark.scenario("wire: after the server cut the lifetime, the Update names only its type")
 def test_update_after_a_cut_lifetime_names_only_the_type(lab, board, make_cloud, factory, device):
     """The board asks for the documented 86400 s, the service grants 2 s (its cap, sent as
@@ -266,9 +264,6 @@ def test_a_rebootstrap_carries_the_stored_device_id(lab, board, make_cloud, fact
 
 
 @pytest.mark.firmware("factory")
-@pytest.mark.xfail(strict=True, reason=(
-    f"the virtual board differs from the real client ({REAL_CLIENT}): its NoSec Register "
-    "carries `d=<account>`, the real client's has no `d=` (protocol-facts §3.1 point 6)"))
 @pytest.mark.scenario("wire: a NoSec Register has no d= and no mccv=")
 def test_nosec_register_has_no_domain_and_no_client_version(lab, board, factory, device, cloud,
                                                             account):
@@ -290,7 +285,7 @@ def test_nosec_register_has_no_domain_and_no_client_version(lab, board, factory,
     assert result.ok, result.info
     registration = device.wait_registered()
     assert registration.event.data["mode"] == "nosec"
-    lifetime = _lab_lifetime(lab)
+    lifetime = _image_lifetime(lab, board)
     registers = _first_queries(start, "lwm2m", "/rd", name)
     assert registers[:1] == [_register_expected(name, lifetime, account.id, _binding(lab, board),
                                                 None, domain=False)], (
@@ -298,10 +293,6 @@ def test_nosec_register_has_no_domain_and_no_client_version(lab, board, factory,
 
 
 @pytest.mark.firmware("factory", lifetime=BUILD_LIFETIME)
-@pytest.mark.xfail(strict=True, reason=(
-    f"the virtual board differs from the real client ({REAL_CLIENT}): it registers with the "
-    "lifetime the bootstrap server wrote to /1/0/1 (86400), the real client with its own build's "
-    "(the kit's 7200 after a bootstrap that wrote 86400)"))
 @pytest.mark.scenario("wire: the Register asks for the lifetime the client is built with")
 @pytest.mark.seed("onboarding", "The registration transaction includes a negotiation of the "
                   "registration session lifetime. It is initially configured in the client.")

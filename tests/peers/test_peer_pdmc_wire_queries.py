@@ -5,7 +5,9 @@ tests/e2e/test_e2e_wire_queries.py asserts the virtual board's queries against t
 on the real client (EX 4.13.2, Linux, TCP, developer credentials), an independent peer.
 
 Seen here (2026-11-30): the real client registers with the lifetime it is built with (the kit's
-README: `lt=7200`), not with the 86400 s the bootstrap server wrote to /1/0/1; its NoSec Register
+README: `lt=7200`), not with the lifetime the bootstrap server wrote to /1/0/1, whether that is
+above its own (86400) or below it (60, the service's minimum; the write was acknowledged 2.04,
+and still `lt=7200`): it always asks for its build's lifetime; its NoSec Register
 has no `d=` and no `mccv=`; after the server cut its lifetime (Max-Age 60) its Update is
 `et=default` alone.
 """
@@ -105,6 +107,27 @@ def test_real_client_sends_the_documented_bootstrap_and_register_queries(tmp_pat
         assert _queries(svc, start, "lwm2m", "/rd")[:1] == [expected]
         assert svc.config.timing.lifetime_default == 86400, \
             "the bootstrap server wrote 86400 s to /1/0/1; the client still asked for its own 7200"
+
+
+def test_real_client_asks_for_its_build_lifetime_below_the_one_the_bootstrap_server_wrote(tmp_path):
+    """The bootstrap server writes 60 s (the service's minimum, below the build's 7200) to /1/0/1
+    and the client acknowledges the write (2.04); its Register still asks for `lt=7200`: the
+    client registers with its build's lifetime, not the written one nor the smaller of the two."""
+    written = GRANTED_LIFETIME
+    kit, service = _service(tmp_path, lifetime_default=written)
+    with service as svc:
+        account, cert, creds = _developer(svc, tmp_path)
+        start = time.time()
+        _onboard(kit, creds, svc.bootstrap_uri("tls-record"), tmp_path)
+        wire, _events = svc.trace.between(start, time.time())
+        server_writes = [(r.direction, r.code) for r in wire
+                         if r.server == "bootstrap" and r.path == "/1/0" and r.kind != "tls"]
+        assert server_writes == [("out", "PUT"), ("in", "2.04")], \
+            "the bootstrap server wrote /1/0 (its lifetime) once and the client accepted it"
+        assert svc.config.timing.lifetime_default == written
+        assert _queries(svc, start, "lwm2m", "/rd")[:1] == [
+            f"ep={cert.endpoint_name}&et=default&lt={KIT_LIFETIME}&lwm2m=1.0&d={account.id}&b=U"
+            f"&aid={account.id}&mccv=4.13.2"]
 
 
 @pytest.mark.timeout(ONBOARD_TIMEOUT + GRANTED_LIFETIME + 30)

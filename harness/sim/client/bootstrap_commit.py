@@ -29,7 +29,8 @@ class Committed:
     """What the client learnt from a committed bootstrap besides the stored items."""
 
     server_lifetime: int | None
-    """The lifetime the bootstrap server wrote to /1/0/1 (at least the minimum), or None."""
+    """The lifetime the bootstrap server wrote to /1/0/1 (at least the minimum), or None; the
+    client registers with its build's lifetime all the same (as the real one does)."""
     device_id: str | None
     """The device ID from the LwM2M certificate's subject L, or None."""
     chain_resources_lost: bool

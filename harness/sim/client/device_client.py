@@ -78,7 +78,6 @@ class DeviceClient:
         self.device_id: str | None = None
         self.location: tuple[str, ...] = ()
         self.lifetime = self.settings.lifetime
-        self._server_lifetime: int | None = None
         self._printed_endpoint = False
         self._deregister_requested = asyncio.Event()
         self._deregistered = asyncio.Event()
@@ -199,8 +198,6 @@ class DeviceClient:
     def _commit(self, site: BootstrapSite, bs_creds: ServerCredentials) -> None:
         """Store what Bootstrap-Finish committed, or raise Retry."""
         committed = commit_bootstrap(self.store, site.data, bs_creds, self.settings.min_lifetime)
-        if committed.server_lifetime is not None:
-            self._server_lifetime = committed.server_lifetime
         self.device_id = committed.device_id or self.device_id
         self._chain_resources_lost = committed.chain_resources_lost
 
@@ -240,15 +237,18 @@ class DeviceClient:
     def _register_query(self, creds: ServerCredentials) -> list[str]:
         account = self.store.get_str(items.ACCOUNT_ID) or query_value(creds.uri, "aid") or ""
         binding = "UQ" if self.settings.queue_mode else "U"
+        secure = urlsplit(creds.uri).scheme == "coaps"  # the real client's NoSec Register: no d=
         query = [f"ep={self.endpoint_name}", f"et={self.settings.endpoint_type}",
-                 f"lt={self._requested_lifetime()}", "lwm2m=1.0", f"d={account}", f"b={binding}"]
+                 f"lt={self._requested_lifetime()}", "lwm2m=1.0",
+                 *([f"d={account}"] if secure else []), f"b={binding}"]
         query += [part for part in uri_query(creds.uri).split("&") if part]
-        if urlsplit(creds.uri).scheme == "coaps":
+        if secure:
             query.append(f"mccv={self.settings.client_version}")
         return query
 
     def _requested_lifetime(self) -> int:
-        return max(self.settings.min_lifetime, self._server_lifetime or self.settings.lifetime)
+        # the real client asks for its build's lifetime, whatever the bootstrap wrote to /1/0/1
+        return max(self.settings.min_lifetime, self.settings.lifetime)
 
     async def _register(self, base: str, creds: ServerCredentials, device: DeviceObject) -> None:
         try:
@@ -302,10 +302,7 @@ class DeviceClient:
 
     async def _update(self, base: str, creds: ServerCredentials, device: DeviceObject) -> None:
         self._say(text.TRACE_UPDATING)
-        query = [f"et={self.settings.endpoint_type}"]
-        requested = self._requested_lifetime()
-        if requested != self.lifetime:
-            query.append(f"lt={requested}")
+        query = [f"et={self.settings.endpoint_type}"]  # the real client: no lt= after a cut
         payload = device.links(only=set(device.changed)).encode() if device.changed else b""
         try:
             response = await self.link.request(Code.POST, base, self.location, query, payload,

@@ -56,7 +56,10 @@ def test_bootstrap_then_register_prints_the_example_lines(lab_pki):
             assert bs.opt.uri_query == (f"ep={ENDPOINT}", f"aid={AID}", "mccv=4.13.4")
             assert service.finish_answer == Code.CHANGED
             reg = service.registers[0]
-            assert reg.opt.uri_query == (f"ep={ENDPOINT}", "et=default", "lt=3600", "lwm2m=1.0",
+            # the bootstrap wrote 3600 to /1/0/1; like the real client (tests/peers/
+            # test_peer_pdmc_wire_queries.py) the board asks for its build's lifetime (86400)
+            assert service.server_lifetime == 3600
+            assert reg.opt.uri_query == (f"ep={ENDPOINT}", "et=default", "lt=86400", "lwm2m=1.0",
                                          f"d={AID}", "b=U", f"aid={AID}", "mccv=4.13.4")
             assert reg.opt.content_format == ContentFormat.LINK_FORMAT
             paths = [link.path for link in parse_links(bytes(reg.payload))]
