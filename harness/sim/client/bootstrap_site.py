@@ -69,7 +69,6 @@ class BootstrapSite:
         self.psk = network == "udp"
         """The TCP build's validate_security_object calls PSK (mode 0) an unknown security mode
         (tests/peers/test_peer_pdmc_psk_account.py); the udp build takes it."""
-        self.finished = False
         self.failure: Failure | None = None
         self.done = asyncio.Event()
         self.site = Router(self.handle)
@@ -100,7 +99,6 @@ class BootstrapSite:
     def _finish(self) -> Message:
         # the real client validates /0 after each security write, not at Finish: a Finish with
         # its own empty /0/0 untouched is answered 2.04 (tests/peers/test_peer_pdmc_bootstrap_config.py)
-        self.finished = True
         self.done.set()
         return Message(code=Code.CHANGED)
 
