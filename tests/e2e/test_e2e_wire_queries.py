@@ -256,6 +256,13 @@ def test_a_rebootstrap_carries_the_stored_device_id(lab, board, make_cloud, fact
     registration = watched.wait_registered()
     watched.expect(BOOTSTRAP_STARTS, timeout=LWM2M_CERT_SECONDS + 10)
     watched.expect(BOOTSTRAP_ENDS)
+    # protocol-facts §3.1: it re-bootstraps "after a random 20–100 s": that one wait, no reconnect
+    # back-off on top (its registration had succeeded, so the back-off starts afresh)
+    lines = [line for _, line in board.console.timed_lines()]
+    waited = max(i for i, line in enumerate(lines) if "Client re-bootstrapping in" in line)
+    again = next(i for i in range(waited, len(lines)) if "Client bootstrapping to" in lines[i])
+    assert not any("Client reconnecting" in line for line in lines[waited:again]), \
+        f"a reconnect back-off came on top of the re-bootstrap wait: {lines[waited:again + 1]}"
     bootstraps = _first_queries(start, "bootstrap", "/bs", name)
     assert bootstraps[:2] == [
         _bootstrap_expected(name, made.uri, version),
