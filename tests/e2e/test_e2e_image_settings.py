@@ -1,0 +1,37 @@
+"""An image whose client settings are unusable: the board says which one and how to fix it.
+
+Behaviour: the product standard for bad input ("one clear error sentence that names the thing and
+the fix"), met where a lab would meet it: a firmware image built with a bad timing knob boots,
+is provisioned, and then its client refuses to start instead of running with a guess.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.area("troubleshooting")
+
+BOOT_ERROR = re.compile(r"^\[BOOT\] Error: (.*)$")
+TIMEOUT = 20.0
+
+
+@pytest.mark.parametrize("sentence", [
+    pytest.param("Request timeout is 'soon', not a number of seconds; set a number like 0.05.",
+                 marks=pytest.mark.firmware("factory", request_timeout="soon"), id="not-a-number"),
+    pytest.param("Request timeout is negative (-1.0); set zero or more seconds.",
+                 marks=pytest.mark.firmware("factory", request_timeout=-1), id="negative"),
+])
+@pytest.mark.scenario("troubleshooting: an image with an unusable request timeout names it at boot")
+def test_an_image_with_an_unusable_request_timeout_names_it_and_the_fix(board, factory, device,
+                                                                         sentence):
+    """The image's manifest sets the client's request timeout to a bad value. After factory
+    provisioning the client does not start: the board prints one sentence naming the setting,
+    the value and the fix, and the device never reaches the service."""
+    factory.bootstrap()
+    lines = board.console.readlines_until(BOOT_ERROR, TIMEOUT * board.scale)
+    error = BOOT_ERROR.match(lines[-1])
+    assert error is not None and error.group(1) == sentence, lines[-5:]
+    assert not any("Client registering" in line or "Client bootstrapping" in line
+                   for line in board.console.lines[-len(lines):]), lines
