@@ -11,8 +11,9 @@ deleting` then `server` sections) and OMA LwM2M 1.1.1 Core §5.2.7:
   with a bare resource list (a client replaces the instance with it); `none` = no account;
 - `extra_writes`: further Bootstrap-Writes of one resource each, e.g. `/3/0/14` (UTC offset) or
   `/1/0/1` (lifetime), sent after the account and before Bootstrap-Finish;
-- `instance_writes`: Bootstrap-Writes of one object instance each (`/2/<i>` Access Control or
-  `/3/0` Device) with an object-instance TLV of the listed resources, after the extra writes;
+- `instance_writes`: Bootstrap-Writes of one object instance each (`/0/<i>` Security, `/2/<i>`
+  Access Control or `/3/0` Device) with an object-instance TLV of the listed resources, after the
+  extra writes;
 - `discover_after_writes`: Bootstrap-Discover these paths once the writes are done, before
   Bootstrap-Finish: what the client now holds (its answer is in the bootstrap event).
 
@@ -35,7 +36,7 @@ from harness.config.common import StrictModel
 DISCOVER_PATHS = ("/", "/0", "/1")
 _DELETE = re.compile(r"^/(?:[01](?:/\d{1,5})?)?$")
 _RESOURCE = re.compile(r"^/([0-3])/(\d{1,5})/(\d{1,5})$")
-_INSTANCE = re.compile(r"^/([23])/(\d{1,5})$")
+_INSTANCE = re.compile(r"^/([023])/(\d{1,5})$")
 Scalar = StrictBool | StrictInt | StrictStr
 
 
@@ -62,7 +63,7 @@ class ExtraWrite(StrictModel):
 
 
 class InstanceWrite(StrictModel):
-    """One Bootstrap-Write of one object instance, `/2/<i>` or `/3/0`: resource id -> value."""
+    """One Bootstrap-Write of one object instance, `/0/<i>`, `/2/<i>` or `/3/0`: resource id -> value."""
 
     path: str
     values: dict[int, Scalar] = Field(min_length=1)
@@ -71,7 +72,7 @@ class InstanceWrite(StrictModel):
     @classmethod
     def _path(cls, value: str) -> str:
         if not _INSTANCE.match(value):
-            raise ValueError(f"instance write path {value!r} is not an instance of /2 or /3; "
+            raise ValueError(f"instance write path {value!r} is not an instance of /0, /2 or /3; "
                              "write it as /<object>/<instance>, e.g. /3/0")
         return value
 
@@ -93,8 +94,8 @@ class BootstrapConfig(StrictModel):
         "instance", description="the LwM2M account as object-instance TLV, as bare resource "
                                 "lists, or not at all")
     extra_writes: list[ExtraWrite] = Field([], description="one-resource writes after the account")
-    instance_writes: list[InstanceWrite] = Field([], description="object-instance writes of /2/<i> "
-                                                 "or /3/0 after the extra writes")
+    instance_writes: list[InstanceWrite] = Field([], description="object-instance writes of /0/<i>, "
+                                                 "/2/<i> or /3/0 after the extra writes")
     discover_after_writes: list[str] = Field([], description="Bootstrap-Discover these paths "
                                              "(/, /0, /1) after the writes, before Finish")
 

@@ -39,7 +39,7 @@ def test_without_the_section_the_default_sequence_is_kept(tmp_path):
      "resource of /0, /1, /2 or /3; write it as /<object>/<instance>/<resource>, e.g. /3/0/14"),
     ("    instance_writes:\n      - {path: /1/0, values: {1: 60}}\n",
      "service.bootstrap_config.instance_writes[0].path (line 4): instance write path '/1/0' is "
-     "not an instance of /2 or /3; write it as /<object>/<instance>, e.g. /3/0"),
+     "not an instance of /0, /2 or /3; write it as /<object>/<instance>, e.g. /3/0"),
 ])
 def test_a_bad_value_is_one_clear_sentence(tmp_path, section, sentence):
     with pytest.raises(ConfigError) as raised:
