@@ -53,9 +53,6 @@ def test_a_hold_off_time_write_replaces_the_security_instance(cloud, account, fa
     assert failed.data["operations"] == [*ACCOUNT_WRITES, "PUT /0/0/11 4.00"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the virtual board's /0/0 has a resource 11 (harness/sim/client/security_object.py "
-    "SECURITY_RESOURCES): it answers 2.04 and registers; the real client's has none"))
 @pytest.mark.scenario("bootstrap config: a security instance write naming the Hold-Off Time")
 def test_a_security_instance_write_of_the_hold_off_time_is_refused(cloud, account, factory,
                                                                     device):

@@ -26,7 +26,9 @@ CHAIN_RESOURCES = (12, 13, 14)
 CHAIN_LOST_DETAILS = "Client cannot connect anymore Failed to read credentials"
 """The real client's error details when registration finds 12-14 gone (code 17, no retry)."""
 
-SECURITY_RESOURCES = (0, 1, 2, 3, 4, 5, 10, 11, *CHAIN_RESOURCES)
+SECURITY_RESOURCES = (0, 1, 2, 3, 4, 5, 10, *CHAIN_RESOURCES)
+"""The real client's /0 resources: no 11 (Client Hold-Off Time), an instance write naming it is
+refused (tests/peers/test_peer_pdmc_bootstrap_bad_writes.py)."""
 SERVER_RESOURCES = tuple(range(9))
 LWM2M_INSTANCE = 0
 REBOOTSTRAP_LWM2M_INSTANCE = 2
