@@ -125,6 +125,15 @@ def _without_annotations(source: str) -> str:
     return ast.dump(tree)
 
 
+def parses(source: str) -> bool:
+    """True when `source` is valid Python (some mutmut operators make a syntax error)."""
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        return False
+    return True
+
+
 def annotation_only(source: str, mutated: str) -> bool:
     """True when the mutant only changes annotations of a module that never evaluates them
     (`from __future__ import annotations`): an equivalent mutant, nothing to run."""
@@ -195,6 +204,9 @@ def try_mutant(root: Path, mutant: Mutant, tests: str | list[str] | None, timeou
         mutant.outcome = "not run"
         return
     mutated = _mutated_source(source, mutant.module, mids[0])
+    if not parses(mutated):
+        mutant.outcome = "not run"  # mutmut made invalid code (`*xs` -> `/xs`): not a program
+        return
     if annotation_only(source, mutated):
         mutant.outcome = "equivalent"  # e.g. `str | None` -> `str & None`: a string never read
         return

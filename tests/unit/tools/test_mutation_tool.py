@@ -156,3 +156,17 @@ def test_a_malformed_equivalent_list_stops_the_tool_with_one_sentence(tmp_path: 
     assert result.stderr.strip().splitlines() == [
         f"{tmp_path / 'tools' / 'mutation-equivalent.txt'} line 3 is not 'MODULE:LINE#INDEX | mutated line "
         "text | why it is equivalent' (e.g. 'harness/x.py:12#0 | return a < b | why'): fix or remove it"]
+
+
+def test_a_mutant_that_is_not_valid_python_is_not_run(tmp_path: Path) -> None:
+    """mutmut turns `(*xs)` into `(/xs)`: a syntax error, not a program; it is left out of the
+    score (it once stopped a whole run)."""
+    (tmp_path / "tiny.py").write_text("BASE = (1,)\nALL = (0, *BASE)\n")
+    (tmp_path / "test_tiny.py").write_text("from tiny import ALL\n\n\ndef test_all():\n"
+                                           "    assert ALL == (0, 1)\n")
+    result = subprocess.run(
+        [sys.executable, str(TOOL), "--root", str(tmp_path), "--module", "tiny.py",
+         "--tests", "test_tiny.py -q -p no:cacheprovider"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "not run" in result.stdout and "SyntaxError" not in result.stderr
