@@ -251,7 +251,7 @@ def test_updates_keep_a_registration_over_many_lifetimes_and_silence_expires_it(
                 if granted != 2:  # a service without the test timings (lifetime_min 60 s)
                     return str(dev.device_id), granted, codes
                 for _ in range(8):  # 9 operations in 6.4 s: under the documented 10 in 10 s
-                    await asyncio.sleep(0.8)
+                    await asyncio.sleep(0.8)  # the device's update period, not a wait for an event
                     codes.append(str((await dev.update()).code.dotted))
                 return str(dev.device_id), granted, codes
             finally:
