@@ -26,24 +26,11 @@ from __future__ import annotations
 import signal
 
 import pytest
-from test_peer_pdmc_bootstrap_config import ERROR, ONBOARD_TIMEOUT, _Run
+from test_peer_pdmc_bootstrap_config import ERROR, ONBOARD_TIMEOUT
 
 from harness.cloud import events as ev
 
 ACCOUNT_WRITES = ["PUT /0/0 2.04", "PUT /1/0 2.04"]
-
-
-@pytest.fixture
-def run(tmp_path):
-    """Start the service with an account configuration and the linked real client."""
-    runs: list[_Run] = []
-
-    def start(config: dict) -> _Run:
-        runs.append(_Run(tmp_path, config))
-        return runs[-1]
-    yield start
-    for started in runs:
-        started.close()
 
 
 def test_real_client_refuses_a_hold_off_time_write(run):

@@ -65,19 +65,6 @@ class _Run:
             self.thread.__exit__(None, None, None)
 
 
-@pytest.fixture
-def run(tmp_path):
-    """Start a run with a configuration: run(config) -> _Run."""
-    runs: list[_Run] = []
-
-    def start(config: dict | None, service_config: dict | None = None) -> _Run:
-        runs.append(_Run(tmp_path, config, service_config))
-        return runs[-1]
-    yield start
-    for started in runs:
-        started.close()
-
-
 @pytest.mark.parametrize("delete", [["/"], ["/0"], ["/1"], ["/0/0"], ["/0/1"]],
                          ids=["root", "security", "server", "lwm2m-instance", "bootstrap-instance"])
 def test_real_client_accepts_every_bootstrap_delete_and_registers(run, delete):

@@ -32,19 +32,6 @@ from harness.cloud import events as ev
 WRITTEN_TIME = 1_600_000_000
 
 
-@pytest.fixture
-def run(tmp_path):
-    """Start the service with an account configuration and the linked real client."""
-    runs: list[_Run] = []
-
-    def start(config: dict) -> _Run:
-        runs.append(_Run(tmp_path, config))
-        return runs[-1]
-    yield start
-    for started in runs:
-        started.close()
-
-
 def _read(started: _Run, device_id: str, path: str) -> tuple[str, int | None, bytes]:
     return started.thread.call(started.svc.read(device_id, path, timeout=OPERATION_TIMEOUT))
 
