@@ -174,18 +174,11 @@ def test_bootstrap_request_and_register_carry_the_documented_query(lab, board, f
         f"{REGISTER_FORM}\nthe LwM2M server received:\n{_wire_seen(start, 'lwm2m')}")
 
 
-@pytest.mark.firmware("factory", lifetime=SHORT_LIFETIME, min_lifetime=1)
-@pytest.mark.scenario("wire: the lifetime in Register and the first Update's query")
-@pytest.mark.seed("onboarding", "The device maintains the registration automatically by sending the "
-                  "server registration updates within the agreed lifetime.")
-def test_register_names_the_scenarios_lifetime_and_the_update_only_its_type(lab, board, make_cloud,
-                                                                             factory, device):
-    """An image built with a 2 s lifetime (its service writes 2 s too) says `lt=2`; the first
-    Update (at 75 % of it) goes to the registration's location with `UPDATE_FORM`: `et=default`
-    and no `lt` (the lifetime did not change)."""
-    _no_trace_skip()
-    service = make_cloud(lifetime_default=float(SHORT_LIFETIME))
-    owner = new_account(service, "wire-update")
+def _check_register_then_update(lab, board, factory, device, service, account: str,
+                                lifetime: int) -> None:
+    """One bootstrap and registration: the Register asks `lt=<lifetime>` (REGISTER_FORM), the
+    first Update to its location names only `et=default` (UPDATE_FORM)."""
+    owner = new_account(service, account)
     watched = device.using(service, owner)
     start = time.time()
     made = factory.using(service, owner).bootstrap()
@@ -194,7 +187,7 @@ def test_register_names_the_scenarios_lifetime_and_the_update_only_its_type(lab,
     registration = watched.wait_registered()
     watched.wait_event(ev.REG_UPDATE, timeout=10)
     registers = _first_queries(start, "lwm2m", "/rd", name)
-    assert registers[:1] == [_register_expected(name, SHORT_LIFETIME, owner.id, _binding(lab, board),
+    assert registers[:1] == [_register_expected(name, lifetime, owner.id, _binding(lab, board),
                                                 version)], (
         f"{REGISTER_FORM}\nthe LwM2M server received:\n{_wire_seen(start, 'lwm2m')}")
     updates = [r for r in _requests(start, "lwm2m")
@@ -205,6 +198,21 @@ def test_register_names_the_scenarios_lifetime_and_the_update_only_its_type(lab,
         f"{UPDATE_FORM}\nthe LwM2M server received:\n{_wire_seen(start, 'lwm2m')}")
 
 
+@pytest.mark.firmware("factory", lifetime=SHORT_LIFETIME, min_lifetime=1)
+@pytest.mark.scenario("wire: the lifetime in Register and the first Update's query")
+@pytest.mark.seed("onboarding", "The device maintains the registration automatically by sending the "
+                  "server registration updates within the agreed lifetime.")
+def test_register_names_the_scenarios_lifetime_and_the_update_only_its_type(lab, board, make_cloud,
+                                                                             factory, device):
+    """An image built with a 2 s lifetime (its service writes 2 s too) says `lt=2`; the first
+    Update (at 75 % of it) goes to the registration's location with `UPDATE_FORM`: `et=default`
+    and no `lt` (the lifetime did not change)."""
+    _no_trace_skip()
+    _check_register_then_update(lab, board, factory, device,
+                                make_cloud(lifetime_default=float(SHORT_LIFETIME)), "wire-update",
+                                SHORT_LIFETIME)
+
+
 @pytest.mark.firmware("factory", min_lifetime=1)
 @pytest.mark.scenario("wire: after the server cut the lifetime, the Update names only its type")
 def test_update_after_a_cut_lifetime_names_only_the_type(lab, board, make_cloud, factory, device):
@@ -213,25 +221,9 @@ def test_update_after_a_cut_lifetime_names_only_the_type(lab, board, make_cloud,
     the real client's (tests/peers/test_peer_pdmc_wire_queries.py: asked 7200, granted 60,
     Update `et=default`)."""
     _no_trace_skip()
-    service = make_cloud(lifetime_max=float(SHORT_LIFETIME))
-    owner = new_account(service, "wire-cut")
-    watched = device.using(service, owner)
-    start = time.time()
-    made = factory.using(service, owner).bootstrap()
-    name, version = _cn(made), _client_version(lab, board)
-    _check_bootstrap(watched, start, made, version)
-    registration = watched.wait_registered()
-    watched.wait_event(ev.REG_UPDATE, timeout=10)
-    registers = _first_queries(start, "lwm2m", "/rd", name)
-    assert registers[:1] == [_register_expected(name, DOCUMENTED_LIFETIME, owner.id,
-                                                _binding(lab, board), version)], (
-        f"{REGISTER_FORM}\nthe LwM2M server received:\n{_wire_seen(start, 'lwm2m')}")
-    updates = [r for r in _requests(start, "lwm2m")
-               if r.code == "POST" and r.path.startswith("/rd/")
-               and r.path.rsplit("/", 1)[-1] == registration.device_id]
-    assert updates, f"{UPDATE_FORM}\nno Update of {registration.device_id}:\n{_wire_seen(start, 'lwm2m')}"
-    assert updates[0].query == f"et={DEFAULT_ENDPOINT_TYPE}", (
-        f"{UPDATE_FORM}\nthe LwM2M server received:\n{_wire_seen(start, 'lwm2m')}")
+    _check_register_then_update(lab, board, factory, device,
+                                make_cloud(lifetime_max=float(SHORT_LIFETIME)), "wire-cut",
+                                DOCUMENTED_LIFETIME)
 
 
 @pytest.mark.area("renewal")
