@@ -12,6 +12,7 @@ outside the test lab runs, and restarts it with the lab's environment afterwards
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 
@@ -32,7 +33,7 @@ IMAGE = "factory"
 def board_without_lab_backoff(leased_board: Board,
                               firmware_manifest: FirmwareManifest) -> Iterator[Board]:
     """The session's board, restarted without the lab's back-off base (so the image's own value
-    counts), and restarted with the lab's environment after the test."""
+    counts), and restarted with the session's environment after the test."""
     name = firmware_manifest.image_for(IMAGE, leased_board.config.target)
     built = firmware_manifest.image(name).file if name is not None else None
     if built is not None:
@@ -46,8 +47,9 @@ def board_without_lab_backoff(leased_board: Board,
         yield leased_board
     finally:
         with pytest.MonkeyPatch.context() as env:
-            for name, value in TEST_ENVIRONMENT.items():
-                env.setenv(name, value)
+            for name, value in TEST_ENVIRONMENT.items():  # as fixtures.boards.sim_environment
+                if not os.environ.get(name):
+                    env.setenv(name, value)
             leased_board.stop()
             leased_board.start()
 
