@@ -7,9 +7,8 @@ kit's client built with an empty MBED_CLOUD_CLIENT_ENDPOINT_TYPE: Register
 writes `et=` only for a type of non-zero length). protocol-facts §3 "Register"
 (`et=<type, default "default">`) is the type of a build that sets none, not of an empty one.
 
-The virtual board sends `et=default` for an image whose manifest sets an empty type
-(harness/sim/client/settings.py `or "default"`, device_client.py's Register and Update queries),
-so the scenario is a strict xfail until the board follows the real client.
+The virtual board sent `et=default` for such an image until this scenario pinned the real
+client's behaviour.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ pytestmark = pytest.mark.area("wire")
 
 SHORT_LIFETIME = 2
 """Seconds the service grants (its cap): the first Update (at 75 %) comes within the test."""
-REAL_CLIENT = "tests/peers/test_peer_pdmc_empty_endpoint_type.py"
 
 
 def _lwm2m_posts(start: float) -> list:
@@ -38,8 +36,6 @@ def _lwm2m_posts(start: float) -> list:
                   key=lambda r: r.t)
 
 
-@pytest.mark.xfail(strict=True, reason="the virtual board sends et=default for an empty endpoint "
-                   f"type; the real client sends no et ({REAL_CLIENT})")
 @pytest.mark.firmware("factory", endpoint_type="", min_lifetime=1)
 @pytest.mark.scenario("wire: an image with an empty endpoint type sends no et")
 def test_an_image_with_an_empty_endpoint_type_sends_no_et(board, make_cloud, factory, device):

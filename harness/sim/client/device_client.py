@@ -234,11 +234,16 @@ class DeviceClient:
             self.registered.clear()
             await self.link.close()
 
+    def _type_query(self) -> list[str]:
+        # an image built with an empty type sends no et= at all, in Register and Update
+        # (tests/peers/test_peer_pdmc_empty_endpoint_type.py)
+        return [f"et={self.settings.endpoint_type}"] if self.settings.endpoint_type else []
+
     def _register_query(self, creds: ServerCredentials) -> list[str]:
         account = self.store.get_str(items.ACCOUNT_ID) or query_value(creds.uri, "aid") or ""
         binding = "UQ" if self.settings.queue_mode else "U"
         secure = urlsplit(creds.uri).scheme == "coaps"  # the real client's NoSec Register: no d=
-        query = [f"ep={self.endpoint_name}", f"et={self.settings.endpoint_type}",
+        query = [f"ep={self.endpoint_name}", *self._type_query(),
                  f"lt={self._requested_lifetime()}", "lwm2m=1.0",
                  *([f"d={account}"] if secure else []), f"b={binding}"]
         query += [part for part in uri_query(creds.uri).split("&") if part]
@@ -302,7 +307,7 @@ class DeviceClient:
 
     async def _update(self, base: str, creds: ServerCredentials, device: DeviceObject) -> None:
         self._say(text.TRACE_UPDATING)
-        query = [f"et={self.settings.endpoint_type}"]  # the real client: no lt= after a cut
+        query = self._type_query()  # the real client: no lt= after a cut
         payload = device.links(only=set(device.changed)).encode() if device.changed else b""
         try:
             response = await self.link.request(Code.POST, base, self.location, query, payload,

@@ -76,7 +76,7 @@ class ClientSettings:
             client_version=str(firmware_value(firmware, "client_version", "4.13.4")),
             mode=str(firmware_value(firmware, "mode", "developer")),
             transport=transport,
-            endpoint_type=str(firmware_value(firmware, "endpoint_type", "default") or "default"),
+            endpoint_type=str(firmware_value(firmware, "endpoint_type", "default") or ""),
             lifetime=max(lifetime, 1),
             min_lifetime=max(1, int(firmware_value(firmware, "min_lifetime", MIN_LIFETIME))),
             queue_mode=bool(firmware_value(firmware, "queue_mode", False)),
