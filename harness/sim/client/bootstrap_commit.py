@@ -9,7 +9,7 @@ from harness.client import console as text
 from harness.client.errors import ClientError
 from harness.client.failures import Failure
 from harness.errors import HilError
-from harness.lwm2m.ids import Device, Security, SecurityMode, Server
+from harness.lwm2m.ids import Device, Security, SecurityMode
 from harness.lwm2m.tlv import TlvError, as_int, as_str
 from harness.pki import subject_fields
 from harness.provisioning import items
@@ -28,9 +28,6 @@ from harness.sim.client.security_object import CHAIN_RESOURCES
 class Committed:
     """What the client learnt from a committed bootstrap besides the stored items."""
 
-    server_lifetime: int | None
-    """The lifetime the bootstrap server wrote to /1/0/1 (at least the minimum), or None; the
-    client registers with its build's lifetime all the same (as the real one does)."""
     device_id: str | None
     """The device ID from the LwM2M certificate's subject L, or None."""
     chain_resources_lost: bool
@@ -43,8 +40,7 @@ def raw(resources: dict, rid: int) -> bytes:
     return value if isinstance(value, bytes) else b""
 
 
-def commit_bootstrap(store, data: BootstrapData, bs_creds: ServerCredentials,
-                     min_lifetime: int) -> Committed:
+def commit_bootstrap(store, data: BootstrapData, bs_creds: ServerCredentials) -> Committed:
     """Store what Bootstrap-Finish committed (runtime items), or raise Retry."""
     lwm2m = data.lwm2m_instance()
     if lwm2m is None:
@@ -76,14 +72,9 @@ def commit_bootstrap(store, data: BootstrapData, bs_creds: ServerCredentials,
     except (HilError, OSError, TlvError):
         raise Retry(Failure(ClientError.ConnectorFailedToStoreCredentials,
                             text.DETAILS_STORE_FAILED)) from None
-    server_lifetime = None
-    lifetime = data.server.get(Server.LIFETIME)
-    if isinstance(lifetime, bytes) and lifetime:
-        try:
-            server_lifetime = max(min_lifetime, as_int(lifetime))
-        except TlvError:
-            server_lifetime = None
-    return Committed(server_lifetime, subject.get("L"),
+    # the lifetime written to /1/0/1 is not read: the client registers with its build's
+    # (tests/peers/test_peer_pdmc_wire_queries.py)
+    return Committed(subject.get("L"),
                      not all(rid in lwm2m for rid in CHAIN_RESOURCES))
 
 

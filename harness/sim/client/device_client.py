@@ -197,7 +197,7 @@ class DeviceClient:
 
     def _commit(self, site: BootstrapSite, bs_creds: ServerCredentials) -> None:
         """Store what Bootstrap-Finish committed, or raise Retry."""
-        committed = commit_bootstrap(self.store, site.data, bs_creds, self.settings.min_lifetime)
+        committed = commit_bootstrap(self.store, site.data, bs_creds)
         self.device_id = committed.device_id or self.device_id
         self._chain_resources_lost = committed.chain_resources_lost
 

@@ -46,16 +46,16 @@ def _number(source: str, value: Any) -> float:
 class ClientSettings:
     """What the client reads from its firmware: version, mode, transport and timings."""
 
-    client_version: str = "4.13.4"
-    mode: str = "developer"
-    transport: str = "tcp"
-    endpoint_type: str = "default"
-    lifetime: int = DEFAULT_LIFETIME
-    min_lifetime: int = MIN_LIFETIME
-    queue_mode: bool = False
-    backoff_base: float = DEFAULT_BACKOFF_BASE
-    backoff_cap: float = DEFAULT_BACKOFF_CAP
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    client_version: str
+    mode: str
+    transport: str
+    endpoint_type: str
+    lifetime: int
+    min_lifetime: int
+    queue_mode: bool
+    backoff_base: float
+    backoff_cap: float
+    request_timeout: float
 
     @classmethod
     def from_firmware(cls, firmware: Any, environ: Mapping[str, str] | None = None) -> ClientSettings:
