@@ -69,15 +69,9 @@ def test_a_delete_of_a_resource_fails_the_bootstrap(cloud, account, factory, dev
     assert failed.data["reason"].startswith("PUT /0/0 failed"), failed.data["reason"]
 
 
-BOARD_CLEARS_SERVER = pytest.mark.xfail(
-    strict=True, reason="the virtual board empties /1/0 on a Delete of / or /1; the real client "
-                        "keeps it (bootstrap_site.py is in this round's mutation sample)")
-
-
 @pytest.mark.firmware("factory-dtls")
 @pytest.mark.scenario("bootstrap config: Bootstrap-Delete after the writes")
-@pytest.mark.parametrize("delete", ["/0", pytest.param("/", marks=BOARD_CLEARS_SERVER),
-                                    pytest.param("/1", marks=BOARD_CLEARS_SERVER)])
+@pytest.mark.parametrize("delete", ["/0", "/", "/1"])
 def test_a_delete_after_the_writes_keeps_the_server_instance(cloud, account, factory, device,
                                                              delete):
     """The real client keeps /1/0 as written through a Delete of /0, / or /1 after the writes:
@@ -100,9 +94,6 @@ def test_a_delete_after_the_writes_keeps_the_server_instance(cloud, account, fac
         assert links[1] == "</0/1>" and links[2].startswith("</1/0>"), links
 
 
-@pytest.mark.xfail(strict=True, reason="the virtual board acknowledges Bootstrap-Finish without "
-                                       "an LwM2M account (bootstrap_site.py is in this round's "
-                                       "mutation sample)")
 @pytest.mark.scenario("bootstrap config: Bootstrap-Finish after a Delete removed the account")
 def test_a_finish_after_a_delete_removed_the_account_is_refused(cloud, account, factory, device):
     """DELETE /0 after the writes and no account written again: the real client answers
