@@ -140,15 +140,20 @@ class BootstrapSequence:
             raise StepFailed(f"Bootstrap-Finish POST /bs answered {answer}")
 
     async def run(self, writes_for: Callable[[int], list[Write]], *, senml: bool) -> None:
-        """The whole sequence: prepare, the account writes, the extra writes, the Discovers after
-        them, Bootstrap-Finish."""
+        """The whole sequence: prepare, the account writes, the extra and instance writes, the
+        Deletes and Discovers after them, the security write again if asked, Bootstrap-Finish."""
         instance = await self.prepare()
-        writes = writes_for(instance) if self.config.write != "none" else []
-        writes += [extra_write(w, senml=senml) for w in self.config.extra_writes]
+        account = writes_for(instance) if self.config.write != "none" else []
+        writes = account + [extra_write(w, senml=senml) for w in self.config.extra_writes]
         writes += [instance_write(*w.ids(), w.values, senml=senml)
                    for w in self.config.instance_writes]
         for write in writes:
             await self.put(write)
+        for path in self.config.delete_after_writes:
+            await self._ask(Code.DELETE, segments(path))
         for path in self.config.discover_after_writes:  # what the client holds now
             await self._ask(Code.GET, segments(path), accept=int(ContentFormat.LINK_FORMAT))
+        if self.config.rewrite_security:
+            for write in account[:1]:  # the account's security instance, /0/<instance>
+                await self.put(write)
         await self.finish()

@@ -11,6 +11,7 @@ from harness.client.console import (
     DETAILS_BS_DELETE_FAILED,
     DETAILS_BS_FINISH_FAILED,
     DETAILS_BS_PUT_FAILED,
+    DETAILS_NO_SECURITY_OBJECT,
 )
 from harness.client.errors import ClientError
 from harness.client.failures import Failure
@@ -24,7 +25,7 @@ from harness.lwm2m.ids import (
     Security,
 )
 from harness.sim.client.router import Router, numeric_path, path_of
-from harness.sim.client.security_object import ObjectModel, Resources, WriteRefused
+from harness.sim.client.security_object import TRUE, ObjectModel, Resources, WriteRefused
 
 TLV_FORMATS = (ContentFormat.TLV, ContentFormat.LEGACY_TLV)
 DEVICE_STORED = (Device.CURRENT_TIME, Device.UTC_OFFSET, Device.TIMEZONE)
@@ -98,7 +99,12 @@ class BootstrapSite:
 
     def _finish(self) -> Message:
         # the real client validates /0 after each security write, not at Finish: a Finish with
-        # its own empty /0/0 untouched is answered 2.04 (tests/peers/test_peer_pdmc_bootstrap_config.py)
+        # its own empty /0/0 untouched is answered 2.04 (tests/peers/test_peer_pdmc_bootstrap_config.py);
+        # with no LwM2M-server instance left (a Delete of /0 after the writes) it is 4.00
+        # (tests/peers/test_peer_pdmc_bootstrap_paths.py)
+        if all(r.get(Security.BOOTSTRAP_SERVER) == TRUE for r in self.data.security.values()):
+            self._fail(Failure(ClientError.ConnectBootstrapFailed, DETAILS_NO_SECURITY_OBJECT))
+            return Message(code=Code.BAD_REQUEST)
         self.done.set()
         return Message(code=Code.CHANGED)
 
@@ -153,12 +159,10 @@ class BootstrapSite:
             self._fail(Failure(ClientError.ConnectBootstrapFailed,
                                DETAILS_BS_DELETE_FAILED.format(path=text)))
             return Message(code=Code.BAD_REQUEST)
+        # no Delete touches /1/0, / and /1 included: what was written into it stays
+        # (tests/peers/test_peer_pdmc_bootstrap_paths.py)
         if not path or (path[0] == SECURITY and len(path) == 1):
             self.data.objects.delete_servers()
-            if not path:
-                self.data.objects.clear_server()
         elif path[0] == SECURITY:
             self.data.objects.delete_servers(path[1])
-        elif path[0] == SERVER:
-            self.data.objects.clear_server()
         return Message(code=Code.DELETED)

@@ -139,10 +139,6 @@ class ObjectModel:
         self.security = {i: r for i, r in self.security.items()
                          if r.get(Security.BOOTSTRAP_SERVER) == TRUE}
 
-    def clear_server(self) -> None:
-        """DELETE /1: the client keeps its single /1/0, emptied."""
-        self.server = {0: dict.fromkeys(SERVER_RESOURCES, b"")}
-
     def valid(self) -> bool:
         """The client's validate_security_object: every instance usable."""
         if not self.security:

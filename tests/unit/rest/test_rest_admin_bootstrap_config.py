@@ -26,13 +26,14 @@ def test_an_account_uses_the_service_configuration_until_it_has_its_own(url, ope
     aid = url.rsplit("/", 2)[-2]
     first = httpx.get(url, headers=operator).json()
     assert first == {"discover": None, "delete": None, "write": "instance", "extra_writes": [],
-                     "instance_writes": [], "discover_after_writes": [],
-                     "source": "service"}
+                     "instance_writes": [], "delete_after_writes": [], "discover_after_writes": [],
+                     "rewrite_security": False, "source": "service"}
     config = {"discover": ["/", "/1"], "delete": ["/0/1", "/"], "write": "resources",
               "extra_writes": [{"path": "/3/0/14", "value": "+02:00"},
                                {"path": "/1/0/1", "value": 120}, {"path": "/1/0/6", "value": True}],
               "instance_writes": [{"path": "/3/0", "values": {"13": 1_700_000_000}}],
-              "discover_after_writes": ["/"]}
+              "delete_after_writes": ["/0"], "discover_after_writes": ["/", "/1/0"],
+              "rewrite_security": True}
     put = httpx.put(url, headers=operator, json=config)
     assert put.status_code == 200, put.text
     assert put.json() == {**config, "source": "account"}
@@ -49,7 +50,9 @@ def test_an_account_uses_the_service_configuration_until_it_has_its_own(url, ope
 
 @pytest.mark.parametrize(("body", "words"), [
     ({"delete": ["/2"]}, "delete path '/2' is not /, /0, /1"),
-    ({"discover": ["/0/0"]}, "discover path '/0/0' cannot be discovered at bootstrap; use /, /0, /1"),
+    ({"discover": ["/3/0"]}, "discover path '/3/0' cannot be discovered at bootstrap; use /, /0, /1"),
+    ({"delete_after_writes": ["/0/0/1/2"]}, "delete path '/0/0/1/2' is not /, /0, /1"),
+    ({"write": "none", "rewrite_security": True}, "rewrite_security needs an account to write again"),
     ({"extra_writes": [{"path": "/5/0/1", "value": 1}]}, "extra write path '/5/0/1' is not a resource"),
     ({"write": "objects"}, "instance"),
     ({"deletes": ["/"]}, "deletes"),
