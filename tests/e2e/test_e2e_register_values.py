@@ -26,6 +26,10 @@ MEASURED_DEVELOPER_VALUES = {"/3/0/0": "dev_manufacturer", "/3/0/1": "dev_model_
 MEASURED_BINDING = b"U"
 """The real client's answer to a Read of /3/0/16 on TCP (text/plain)."""
 TEXT = 0
+FACTORY_ITEMS = {"mbed.Manufacturer": "Acme Sensors Oy", "mbed.ModelNumber": "AS-7 rev B",
+                 "mbed.SerialNumber": "SN 0042-17"}
+"""Factory items (protocol facts 1.4 names) with values of this test's own."""
+FACTORY_VALUES = {"/3/0/0": "Acme Sensors Oy", "/3/0/1": "AS-7 rev B", "/3/0/2": "SN 0042-17"}
 SHORT_LIFETIME = {"lifetime": 2, "min_lifetime": 1}
 """Firmware knobs: a 2 s registration lifetime, so the client updates every 1.5 s."""
 
@@ -63,16 +67,14 @@ def test_register_carries_the_values_the_factory_provisioned(factory, device):
     """The factory items mbed.Manufacturer, mbed.ModelNumber and mbed.SerialNumber (protocol facts
     1.4) are what the device registers as /3/0/0, 1 and 2 (the real client registers its
     credentials' values there), whatever they are."""
-    made = factory.bootstrap(metadata={"mbed.Manufacturer": "Acme Sensors Oy",
-                                       "mbed.ModelNumber": "AS-7 rev B",
-                                       "mbed.SerialNumber": "SN 0042-17"})
+    made = factory.bootstrap(metadata=FACTORY_ITEMS)
     device.wait_registered()
     stored = _values(device.directory().resources)
-    assert (stored.get("/3/0/0"), stored.get("/3/0/1"), stored.get("/3/0/2")) == \
-        ("Acme Sensors Oy", "AS-7 rev B", "SN 0042-17"), f"{made.endpoint_name} registered {stored}"
+    assert {path: stored.get(path) for path in FACTORY_VALUES} == FACTORY_VALUES, \
+        f"{made.endpoint_name} registered {stored}"
 
 
-@pytest.mark.firmware("developer", **SHORT_LIFETIME)
+@pytest.mark.firmware("factory", **SHORT_LIFETIME)
 @pytest.mark.scenario("registration: an update keeps the registered values")
 @pytest.mark.seed("onboarding", "Registration updates include a delta of the Resource structure, "
                   "which the device application can change.")
@@ -81,13 +83,13 @@ def test_an_update_keeps_the_values_the_device_registered(factory, device):
     """The real client's Update carries no body (nothing of its structure changed, even after a
     server wrote a value): the reg-update's full structure and the directory still hold the
     registered values. The image asks for a 2 s lifetime, so it updates within seconds."""
-    factory.developer()
+    factory.bootstrap(metadata=FACTORY_ITEMS)
     registration = device.wait_registered()
     update = device.wait_event(ev.REG_UPDATE, timeout=10,
                                where=lambda e: e.device_id == registration.device_id)
     updated = _values(update.data["resources"])
-    for path, value in MEASURED_DEVELOPER_VALUES.items():
-        assert updated.get(path) == value, f"the reg-update lost {path}: {updated.get(path)!r}"
+    assert {path: updated.get(path) for path in FACTORY_VALUES} == FACTORY_VALUES, \
+        f"the reg-update's structure lost registered values: {updated}"
     assert _values(device.directory().resources) == _values(registration.event.data["resources"])
 
 
