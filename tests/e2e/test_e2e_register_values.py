@@ -103,3 +103,21 @@ def test_supported_binding_reads_as_the_binding_the_device_registered_with(facto
     device_id = device.wait_registered().device_id
     assert cloud.read(device_id, "/3/0/16") == ("2.05", TEXT, MEASURED_BINDING)
     assert device.directory().binding == MEASURED_BINDING.decode()
+
+
+@pytest.mark.firmware("developer")
+@pytest.mark.scenario("registration: only the static device values are registered")
+@pytest.mark.seed(*REGISTER_SEED)
+def test_only_the_static_device_resources_carry_a_value(factory, device, cloud):
+    """Of the Device object the real client registers a value for /3/0/0, 1 and 2 only; its
+    observable resources (e.g. /3/0/16) are links without one, and it has no Firmware Version
+    /3/0/3 nor Software Version /3/0/19 (a Read answers 4.04)."""
+    factory.developer()
+    registration = device.wait_registered()
+    entries = {r["path"]: r for r in device.directory().resources}
+    assert {p for p, e in entries.items() if p.startswith("/3/") and "v" in e} == \
+        {"/3/0/0", "/3/0/1", "/3/0/2"}, sorted(p for p, e in entries.items() if "v" in e)
+    assert entries["/3/0/16"]["obs"] is True
+    assert not {"/3/0/3", "/3/0/19"} & set(entries)
+    for rid in (3, 19):
+        assert cloud.read(registration.device_id, f"/3/0/{rid}")[0] == "4.04"
