@@ -21,6 +21,8 @@ EXECUTABLE = frozenset({Device.REBOOT, Device.FACTORY_RESET})
 STATIC = frozenset({Device.MANUFACTURER, Device.MODEL_NUMBER, Device.SERIAL_NUMBER})
 """Set once at start: the real client registers them with their value `v` and without `obs`, its
 other resources with `obs` and no value (tests/peers/test_peer_pdmc_register_values.py)."""
+AOBS_TOKEN = 414
+"""The real client gives each static value an auto-observation token (`aobs="414"`, one per link)."""
 TLV_FORMATS = (ContentFormat.TLV, ContentFormat.LEGACY_TLV)
 CLOCK_WRITE_FORMATS = (None, ContentFormat.TEXT, ContentFormat.OPAQUE, *TLV_FORMATS)
 """Writes of /3/0/13 the real client answers 2.04 (measured: tests/peers/test_peer_pdmc_writes.py)."""
@@ -96,10 +98,13 @@ class DeviceObject:
                 links.append(Link(f"/3/0/{rid}"))
                 continue
             value = self.value(rid)
-            attrs: dict[str, str | bool] = {} if rid in STATIC else {"obs": True}
+            attrs: dict[str, str | bool] = {"obs": True}
             if rid in STATIC:  # the real client sends no value of its observable resources
-                attrs["v"] = _text(value).decode("utf-8", errors="replace")
+                attrs = {"v": _text(value).decode("utf-8", errors="replace"),
+                         "aobs": str(AOBS_TOKEN + rid)}
             links.append(Link(f"/3/0/{rid}", attrs))
+            if isinstance(value, dict):  # a multiple resource: its instances are links too
+                links += [Link(f"/3/0/{rid}/{i}", {"obs": True}) for i in sorted(value)]
         if only is None:
             links += APP_LINKS
         return format_links(links)
