@@ -33,12 +33,18 @@ class LiveRegistration:
 
 
 def resource_entries(links: list[Link]) -> list[dict[str, Any]]:
-    """Links as notification resources: [{path, rt, ct, obs, if}]."""
+    """Links as directory resources: [{path, rt, ct, obs, if}], plus `v` where the device sent a
+    value (`v="..."`, protocol facts 3: the real client sends the manufacturer, model and serial
+    number so); the notification channel passes on the documented keys only."""
     out = []
     for link in links:
         attrs = link.attrs
-        out.append({"path": link.path, "rt": str(attrs.get("rt", "")), "ct": str(attrs.get("ct", "")),
-                    "obs": bool(attrs.get("obs", False)), "if": str(attrs.get("if", ""))})
+        entry = {"path": link.path, "rt": str(attrs.get("rt", "")), "ct": str(attrs.get("ct", "")),
+                 "obs": bool(attrs.get("obs", False)), "if": str(attrs.get("if", ""))}
+        value = attrs.get("v")
+        if isinstance(value, str):  # a bare `v` flag carries no value
+            entry["v"] = value
+        out.append(entry)
     return out
 
 

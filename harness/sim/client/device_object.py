@@ -14,12 +14,15 @@ from harness.lwm2m.linkformat import Link, format_links
 from harness.provisioning import items
 from harness.sim.client.app_objects import APP_LINKS
 from harness.sim.client.router import Router, numeric_path, path_of
-from harness.sim.client.settings import ClientSettings, firmware_value
+from harness.sim.client.settings import ClientSettings
 
 WRITABLE = frozenset({Device.CURRENT_TIME, Device.UTC_OFFSET, Device.TIMEZONE})
 EXECUTABLE = frozenset({Device.REBOOT, Device.FACTORY_RESET})
 STATIC = frozenset({Device.MANUFACTURER, Device.MODEL_NUMBER, Device.SERIAL_NUMBER})
-"""Set once at start: the real client registers them without `obs` (its other values with it)."""
+"""Set once at start: the real client registers them with their value `v` and without `obs`, its
+other resources with `obs` and no value (tests/peers/test_peer_pdmc_register_values.py)."""
+AOBS_TOKEN = 414
+"""The real client gives each static value an auto-observation token (`aobs="414"`, one per link)."""
 TLV_FORMATS = (ContentFormat.TLV, ContentFormat.LEGACY_TLV)
 CLOCK_WRITE_FORMATS = (None, ContentFormat.TEXT, ContentFormat.OPAQUE, *TLV_FORMATS)
 """Writes of /3/0/13 the real client answers 2.04 (measured: tests/peers/test_peer_pdmc_writes.py)."""
@@ -48,14 +51,11 @@ def client_device_values(store, firmware: Any, settings: ClientSettings,
         Device.MANUFACTURER: stored(items.MANUFACTURER),
         Device.MODEL_NUMBER: stored(items.MODEL_NUMBER),
         Device.SERIAL_NUMBER: stored(items.SERIAL_NUMBER),
-        Device.FIRMWARE_VERSION: str(firmware_value(firmware, "firmware_version",
-                                                    settings.client_version)),
         Device.ERROR_CODE: {0: 0},
         Device.CURRENT_TIME: now,
         Device.SUPPORTED_BINDINGS: "UQ" if settings.queue_mode else "U",
         Device.DEVICE_TYPE: stored(items.DEVICE_TYPE),
         Device.HARDWARE_VERSION: stored(items.HARDWARE_VERSION),
-        Device.SOFTWARE_VERSION: settings.client_version,
         Device.MEMORY_TOTAL: lambda: store.get_int(items.MEMORY_TOTAL_KB) or 0,
     }
     for rid, name in ((Device.UTC_OFFSET, items.UTC_OFFSET), (Device.TIMEZONE, items.TIMEZONE)):
@@ -98,10 +98,13 @@ class DeviceObject:
                 links.append(Link(f"/3/0/{rid}"))
                 continue
             value = self.value(rid)
-            attrs: dict[str, str | bool] = {} if rid in STATIC else {"obs": True}
-            if not isinstance(value, dict):
-                attrs["v"] = _text(value).decode("utf-8", errors="replace")
+            attrs: dict[str, str | bool] = {"obs": True}
+            if rid in STATIC:  # the real client sends no value of its observable resources
+                attrs = {"v": _text(value).decode("utf-8", errors="replace"),
+                         "aobs": str(AOBS_TOKEN + rid)}
             links.append(Link(f"/3/0/{rid}", attrs))
+            if isinstance(value, dict):  # a multiple resource: its instances are links too
+                links += [Link(f"/3/0/{rid}/{i}", {"obs": True}) for i in sorted(value)]
         if only is None:
             links += APP_LINKS
         return format_links(links)

@@ -189,7 +189,11 @@ def test_register_goes_as_512_byte_blocks_with_one_token_two_in_flight(lab_pki):
                             (items.LWM2M_SERVER_URI, f"coap://127.0.0.1:{port}?aid={AID}".encode()),
                             (items.LWM2M_DEVICE_CERT, lab_pki.bootstrap.cert_der),
                             (items.LWM2M_DEVICE_PRIVATE_KEY, lab_pki.bootstrap.key_der),
-                            (items.LWM2M_SERVER_CA_CERT, lab_pki.ca.cert_der)):
+                            (items.LWM2M_SERVER_CA_CERT, lab_pki.ca.cert_der),
+                            # the developer values, whose Register body the real client sends
+                            # in three blocks (tests/peers/test_peer_pdmc_register_values.py)
+                            (items.MANUFACTURER, b"dev_manufacturer"),
+                            (items.MODEL_NUMBER, b"dev_model_num"), (items.SERIAL_NUMBER, b"0")):
             store.put(name, value, factory=False)
         console = Console()
         try:
