@@ -39,6 +39,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -74,6 +75,8 @@ DEFAULT_MODULES = (
     "harness/sim/client/device_object.py",
     "harness/sim/client/settings.py",
 )
+KILLED_BY_SHOWN = 300
+"""How much of the killing test's summary line a result keeps."""
 DEFAULT_TESTS = "tests/e2e -x -q -p no:cacheprovider -p no:randomly"
 DEFAULT_SELECT = "-x -q -p no:cacheprovider -p no:randomly"
 BACKUP_SUFFIX = ".mutation-original"
@@ -160,25 +163,36 @@ def restore_backups(root: Path, modules: list[str]) -> None:
             print(f"restored {module} from an interrupted run", flush=True)
 
 
-def run_tests(root: Path, tests: str | list[str], timeout: float) -> tuple[str, float]:
-    """Run the test command; 'passed', 'failed' or 'timeout', and the seconds it took."""
+def first_failure(output: str) -> str:
+    """The first `FAILED <test> - <message>` (or `ERROR`) line of pytest's short summary, or ''."""
+    for line in output.splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            return line[:KILLED_BY_SHOWN]
+    return ""
+
+
+def run_tests(root: Path, tests: str | list[str], timeout: float) -> tuple[str, float, str]:
+    """Run the test command: 'passed', 'failed' or 'timeout', the seconds it took and the first
+    failing test's summary line (which test killed the mutant, and how)."""
     env = {**os.environ, "PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
     start = time.monotonic()
     argv = shlex.split(tests) if isinstance(tests, str) else tests
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", *argv], cwd=root, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    try:
-        code = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        return "timeout", time.monotonic() - start
-    except BaseException:  # stopped (SIGTERM, Ctrl-C): the tests must not outlive the mutant
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    return ("passed" if code == 0 else "failed"), time.monotonic() - start
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "pytest", *argv], cwd=root, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return "timeout", time.monotonic() - start, ""
+        except BaseException:  # stopped (SIGTERM, Ctrl-C): the tests must not outlive the mutant
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        out.seek(0)
+        failure = first_failure(out.read()) if code else ""
+    return ("passed" if code == 0 else "failed"), time.monotonic() - start, failure
 
 
 def tests_of(root: Path, mutant: Mutant, args: argparse.Namespace,
@@ -217,7 +231,7 @@ def try_mutant(root: Path, mutant: Mutant, tests: str | list[str] | None, timeou
     try:
         path.write_text(mutated)
         _drop_bytecode(path)
-        result, mutant.seconds = run_tests(root, tests, timeout)
+        result, mutant.seconds, mutant.killed_by = run_tests(root, tests, timeout)
         mutant.outcome = {"failed": "killed", "passed": "survived"}.get(result, result)
     finally:
         path.write_text(source)
@@ -315,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.by_coverage is not None:  # reused only while its fingerprint matches the sources
         clean, seconds = coverage_map(root, modules, args.tests, args.by_coverage, args.timeout or 3600)
     else:
-        clean, seconds = run_tests(root, args.tests, args.timeout or 1800)
+        clean, seconds, _ = run_tests(root, args.tests, args.timeout or 1800)
     if clean == "passed" and args.by_coverage is not None:
         lines = LineTests(args.by_coverage)
     if clean != "passed":
@@ -333,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
                 try_mutant(root, m, tests_of(root, m, args, lines), timeout)
             print(f"[{s.module} {i}/{len(s.mutants)}] {outcome_label(m):8} {m.seconds:6.1f}s "
                   f"tests={m.tests:4} line {m.line_number}: {m.mutated[:90]}", flush=True)
+            if m.killed_by:
+                print(f"    killed by {m.killed_by}", flush=True)
             if args.json:
                 write_json(args.json, scores)
     print(report(scores), flush=True)

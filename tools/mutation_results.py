@@ -43,6 +43,7 @@ class Mutant:
     tests: str = "all"  # 'all' (the whole test command), 'none' (no test runs the line), or N
     from_earlier: bool = False  # the outcome is the --recheck run's, not this run's
     why: str = ""  # why it is equivalent, from the reviewed list
+    killed_by: str = ""  # the first failing test's summary line (FAILED <test> - <message>)
 
 
 @dataclass

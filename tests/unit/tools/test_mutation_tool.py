@@ -44,6 +44,11 @@ def test_mutation_tool_scores_a_tiny_module_and_restores_it(tmp_path: Path) -> N
     # `<=` -> `<` is killed by test_limit_is_admitted; the untested label() mutant survives
     assert "TOTAL: 1 of 2 mutants killed (50.0 %)" in result.stdout
     assert "Survivors:" in result.stdout and "tiny.py:8" in result.stdout
+    mutants = [m for module in json.loads((tmp_path / "out.json").read_text())
+               for m in module["mutants"]]
+    killed = [m for m in mutants if m["outcome"] == "killed"]
+    assert [m["killed_by"].split(" - ")[0] for m in killed] == \
+        ["FAILED test_tiny.py::test_limit_is_admitted"], "the kill names the test that failed"
 
 
 def test_mutation_tool_names_a_missing_module(tmp_path: Path) -> None:
