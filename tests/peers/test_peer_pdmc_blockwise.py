@@ -54,7 +54,7 @@ def _summary(answer: Message) -> tuple:
 async def _probe(context, remote) -> list[tuple[str, tuple, tuple]]:
     """Send the wrong writes; (name, real client's answer, board's answer) for each."""
     board = Block1Receiver()
-    bootstrap = BootstrapSite("coap://127.0.0.1:5683?aid=probe")
+    bootstrap = BootstrapSite("coap://127.0.0.1:5683?aid=probe", 0, "tcp")  # the kit is the tcp build
     results = []
 
     async def put(name: str, payload: bytes, block1=None, token: bytes | None = None) -> None:

@@ -62,8 +62,7 @@ class BootstrapData:
 class BootstrapSite:
     """Serves the bootstrap server's writes and finish; `done` is set on finish or failure."""
 
-    def __init__(self, bootstrap_uri: str = "coaps://bootstrap", lwm2m_instance: int = 0,
-                 network: str = "udp") -> None:
+    def __init__(self, bootstrap_uri: str, lwm2m_instance: int, network: str) -> None:
         """Start with the instances the client creates itself (/0/<lwm2m_instance> empty, /0/1
         bootstrap)."""
         self.data = BootstrapData(ObjectModel.at_start(bootstrap_uri, lwm2m_instance))
