@@ -13,13 +13,14 @@ from __future__ import annotations
 import pytest
 
 from harness.cloud import events as ev
-from tests.e2e.bootstrap_configs import configure
+from tests.e2e.bootstrap_configs import (
+    ACCOUNT_WRITES,
+    check_refused_resource_write,
+    configure,
+)
 
 pytestmark = pytest.mark.area("bootstrap-config")
 
-ACCOUNT_WRITES = ["PUT /0/0 2.04", "PUT /1/0 2.04"]
-BS_FIN_INVALID = "BS FIN fails :Invalid security object"
-"""The real client's details when a write leaves a security instance unusable (code 2)."""
 BS_PUT_FAILS = "BS PUT fails :0/0"
 """The real client's details when it refuses an object-instance write of /0/0 (code 2)."""
 OUTCOME = r"Error details : (.*)|Client registered"
@@ -44,13 +45,7 @@ def test_a_hold_off_time_write_replaces_the_security_instance(cloud, account, fa
     the client answers 4.00 and reports `BS FIN fails :Invalid security object`
     (ConnectBootstrapFailed, code 2) and does not register, as the real client does
     (test_real_client_refuses_a_hold_off_time_write)."""
-    configure(cloud, account, {"extra_writes": [{"path": "/0/0/11", "value": 0}]})
-    factory.bootstrap(ca=factory.own_ca())
-    error = device.wait_error()
-    assert (error.name, error.code, error.details) == ("ConnectBootstrapFailed", 2, BS_FIN_INVALID)
-    failed = device.wait_event(ev.BOOTSTRAP_ERROR,
-                               where=lambda e: e.account_id == device.account.id)
-    assert failed.data["operations"] == [*ACCOUNT_WRITES, "PUT /0/0/11 4.00"]
+    check_refused_resource_write(cloud, account, factory, device, "/0/0/11", 0)
 
 
 @pytest.mark.scenario("bootstrap config: a security instance write naming the Hold-Off Time")

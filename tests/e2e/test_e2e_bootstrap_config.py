@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import pytest
 
-from harness.cloud import events as ev
-from tests.e2e.bootstrap_configs import configure
+from tests.e2e.bootstrap_configs import (
+    ACCOUNT_WRITES,
+    bootstrap_event,
+    check_refused_resource_write,
+    configure,
+)
 
 pytestmark = pytest.mark.area("bootstrap-config")
 
-BS_FIN_INVALID = "BS FIN fails :Invalid security object"
-"""The real client's details when a write leaves a security instance unusable (code 2)."""
 CHAIN_LOST = "Client cannot connect anymore Failed to read credentials"
 """The real client's details when registration finds its certificate chain gone (code 17)."""
-ACCOUNT_WRITES = ["PUT /0/0 2.04", "PUT /1/0 2.04"]
-
-
-def _bootstrap(device, kind: str = ev.BOOTSTRAP) -> ev.Event:
-    return device.wait_event(kind, where=lambda e: e.account_id == device.account.id)
 
 
 @pytest.mark.scenario("bootstrap config: Bootstrap-Delete of /, /0, /1 and one instance")
@@ -37,7 +34,7 @@ def test_production_device_registers_after_each_bootstrap_delete(cloud, account,
     made = factory.bootstrap(ca=factory.own_ca())
     registration = device.wait_registered()
     assert registration.endpoint_name == made.endpoint_name
-    event = _bootstrap(device)
+    event = bootstrap_event(device)
     assert event.data["operations"] == [f"DELETE {delete} 2.02", *ACCOUNT_WRITES, "POST /bs 2.04"]
 
 
@@ -52,7 +49,7 @@ def test_bare_resource_list_writes_cost_the_device_its_certificate_chain(cloud, 
     error = device.wait_error()
     assert (error.name, error.code, error.details) == \
         ("ConnectorFailedToReadCredentials", 17, CHAIN_LOST)
-    assert _bootstrap(device).data["operations"] == [*ACCOUNT_WRITES, "POST /bs 2.04"]
+    assert bootstrap_event(device).data["operations"] == [*ACCOUNT_WRITES, "POST /bs 2.04"]
 
 
 @pytest.mark.scenario("bootstrap config: extra writes of /3/0/14 and /1/0/1")
@@ -64,7 +61,7 @@ def test_extra_writes_are_answered_and_the_device_registers(cloud, account, fact
                                                 {"path": "/1/0/1", "value": 3600}]})
     factory.bootstrap(ca=factory.own_ca())
     device.wait_registered()
-    assert _bootstrap(device).data["operations"] == [
+    assert bootstrap_event(device).data["operations"] == [
         *ACCOUNT_WRITES, "PUT /3/0/14 2.04", "PUT /1/0/1 2.04", "POST /bs 2.04"]
 
 
@@ -74,14 +71,7 @@ def test_a_resource_write_that_empties_the_security_instance_fails_the_bootstrap
     """A PUT of /0/0/10 alone replaces /0/0 with that one resource: the client answers 4.00, the
     service reports the refused step and sends no Bootstrap-Finish, and the board reports
     `BS FIN fails :Invalid security object` (ConnectBootstrapFailed, code 2)."""
-    configure(cloud, account, {"extra_writes": [{"path": "/0/0/10", "value": 1}]})
-    factory.bootstrap(ca=factory.own_ca())
-    error = device.wait_error()
-    assert (error.name, error.code, error.details) == \
-        ("ConnectBootstrapFailed", 2, BS_FIN_INVALID)
-    failed = _bootstrap(device, ev.BOOTSTRAP_ERROR)
-    assert failed.data["operations"] == [*ACCOUNT_WRITES, "PUT /0/0/10 4.00"]
-    assert failed.data["reason"].startswith("PUT /0/0/10 answered 4.00")
+    check_refused_resource_write(cloud, account, factory, device, "/0/0/10", 1)
 
 
 @pytest.mark.scenario("bootstrap config: Bootstrap-Finish without an account")
@@ -94,4 +84,4 @@ def test_a_finish_without_an_account_is_acknowledged_and_the_device_rebootstraps
     factory.bootstrap(ca=factory.own_ca())
     error = device.wait_error()
     assert (error.name, error.code, error.details) == ("ConnectBootstrapFailed", 2, "Re-bootstrapping")
-    assert _bootstrap(device).data["operations"] == ["POST /bs 2.04"]
+    assert bootstrap_event(device).data["operations"] == ["POST /bs 2.04"]

@@ -13,17 +13,12 @@ from __future__ import annotations
 import pytest
 
 from harness.cloud import events as ev
-from tests.e2e.bootstrap_configs import configure
+from tests.e2e.bootstrap_configs import ACCOUNT_WRITES, bootstrap_event, configure
 
 pytestmark = pytest.mark.area("bootstrap-config")
 
-ACCOUNT_WRITES = ["PUT /0/0 2.04", "PUT /1/0 2.04"]
 OUTCOME = r"Error details : (.*)|Client registered"
 """The board's console line that ends its bootstrap: an error report or its registration."""
-
-
-def _bootstrap(device, kind: str = ev.BOOTSTRAP) -> ev.Event:
-    return device.wait_event(kind, where=lambda e: e.account_id == device.account.id)
 
 
 def _bootstrap_failed(device, details: str) -> None:
@@ -50,7 +45,7 @@ def test_a_discover_of_an_instance_or_a_resource_lists_nothing(cloud, account, f
     configure(cloud, account, {"discover": [path]})
     factory.bootstrap(ca=factory.own_ca())
     device.wait_registered()
-    assert _bootstrap(device).data["operations"] == [
+    assert bootstrap_event(device).data["operations"] == [
         f"GET {path} 4.05", *ACCOUNT_WRITES, "POST /bs 2.04"]
 
 
@@ -64,7 +59,7 @@ def test_a_delete_of_a_resource_fails_the_bootstrap(cloud, account, factory, dev
     configure(cloud, account, {"delete": [path]})
     factory.bootstrap(ca=factory.own_ca())
     _bootstrap_failed(device, f"BS DEL fails :{path[1:]}")
-    failed = _bootstrap(device, ev.BOOTSTRAP_ERROR)
+    failed = bootstrap_event(device, ev.BOOTSTRAP_ERROR)
     assert failed.data["operations"] == [f"DELETE {path} 4.00"]
     assert failed.data["reason"].startswith("PUT /0/0 failed"), failed.data["reason"]
 
@@ -85,7 +80,7 @@ def test_a_delete_after_the_writes_keeps_the_server_instance(cloud, account, fac
                                "rewrite_security": True})
     factory.bootstrap(ca=factory.own_ca())
     device.wait_registered()
-    operations = _bootstrap(device).data["operations"]
+    operations = bootstrap_event(device).data["operations"]
     assert operations[:4] == [*ACCOUNT_WRITES, "PUT /1/0 2.04", f"DELETE {delete} 2.02"]
     assert operations[5:] == ["PUT /0/0 2.04", "POST /bs 2.04"]
     links = operations[4].removeprefix("GET / 2.05 ").split(",")
@@ -102,7 +97,7 @@ def test_a_finish_after_a_delete_removed_the_account_is_refused(cloud, account, 
     configure(cloud, account, {"delete_after_writes": ["/0"]})
     factory.bootstrap(ca=factory.own_ca())
     _bootstrap_failed(device, "No security object found for Registration")
-    assert _bootstrap(device, ev.BOOTSTRAP_ERROR).data["operations"] == [
+    assert bootstrap_event(device, ev.BOOTSTRAP_ERROR).data["operations"] == [
         *ACCOUNT_WRITES, "DELETE /0 2.02", "POST /bs 4.00"]
 
 
@@ -116,5 +111,5 @@ def test_a_server_instance_write_naming_resource_9_fails_the_bootstrap(cloud, ac
     configure(cloud, account, {"instance_writes": [{"path": "/1/0", "values": values}]})
     factory.bootstrap(ca=factory.own_ca())
     _bootstrap_failed(device, "BS PUT fails :1/0")
-    assert _bootstrap(device, ev.BOOTSTRAP_ERROR).data["operations"] == [
+    assert bootstrap_event(device, ev.BOOTSTRAP_ERROR).data["operations"] == [
         *ACCOUNT_WRITES, "PUT /1/0 4.00"]

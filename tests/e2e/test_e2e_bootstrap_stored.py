@@ -17,13 +17,17 @@ import time
 import pytest
 
 from harness.cloud import events as ev
-from tests.e2e.bootstrap_configs import configure
+from tests.e2e.bootstrap_configs import (
+    ACCOUNT_WRITES,
+    bootstrap_event,
+    check_refused_resource_write,
+    configure,
+)
 
 pytestmark = pytest.mark.area("bootstrap-config")
 
 TEXT = 0
 """CoAP Content-Format text/plain."""
-ACCOUNT_WRITES = ["PUT /0/0 2.04", "PUT /1/0 2.04"]
 STORED_FACT = "/3/0/13, 14, 15 (time, UTC offset, timezone) are stored"
 """Protocol facts 3.1, quoted."""
 WRITTEN_TIME = 1_600_000_000
@@ -34,12 +38,6 @@ STORED_OPERATIONS = [*ACCOUNT_WRITES, "PUT /3/0/13 2.04", "PUT /3/0/14 2.04", "P
                      "POST /bs 2.04"]
 CLOCK_SLACK = 60
 """Seconds a device's clock (taken from the service's TLS handshake) may differ from the host's."""
-BS_FIN_INVALID = "BS FIN fails :Invalid security object"
-"""The real client's details when a write leaves a security instance unusable (code 2)."""
-
-
-def _bootstrap(device, kind: str = ev.BOOTSTRAP) -> ev.Event:
-    return device.wait_event(kind, where=lambda e: e.account_id == device.account.id)
 
 
 def _assert_clock(cloud, device_id: str) -> None:
@@ -60,7 +58,7 @@ def test_bootstrap_writes_replace_the_factory_stored_offset_and_timezone(cloud, 
     configure(cloud, account, {"extra_writes": STORED_WRITES})
     factory.bootstrap(ca=factory.own_ca())
     device_id = device.wait_registered().device_id
-    assert _bootstrap(device).data["operations"] == STORED_OPERATIONS, STORED_FACT
+    assert bootstrap_event(device).data["operations"] == STORED_OPERATIONS, STORED_FACT
     for _start in ("first start", "restart"):
         assert cloud.read(device_id, "/3/0/14") == ("2.05", TEXT, b"+02:00"), _start
         assert cloud.read(device_id, "/3/0/15") == ("2.05", TEXT, b"Europe/Helsinki"), _start
@@ -99,13 +97,7 @@ def test_a_write_of_a_security_resource_the_instance_lacks_fails_the_bootstrap(c
     replaces /0/0, so the client answers 4.00 and reports the validation failure
     `BS FIN fails :Invalid security object` (ConnectBootstrapFailed, code 2), as the real client
     does; the service sends no Bootstrap-Finish and reports the refused step."""
-    configure(cloud, account, {"extra_writes": [{"path": "/0/0/7", "value": 1}]})
-    factory.bootstrap(ca=factory.own_ca())
-    error = device.wait_error()
-    assert (error.name, error.code, error.details) == ("ConnectBootstrapFailed", 2, BS_FIN_INVALID)
-    failed = _bootstrap(device, ev.BOOTSTRAP_ERROR)
-    assert failed.data["operations"] == [*ACCOUNT_WRITES, "PUT /0/0/7 4.00"]
-    assert failed.data["reason"].startswith("PUT /0/0/7 answered 4.00")
+    check_refused_resource_write(cloud, account, factory, device, "/0/0/7", 1)
 
 
 @pytest.mark.scenario("bootstrap config: a Device object instance write of the current time")
@@ -118,7 +110,7 @@ def test_an_instance_write_of_the_current_time_is_taken_and_the_clock_runs_on(cl
                                                     "values": {13: WRITTEN_TIME}}]})
     factory.bootstrap(ca=factory.own_ca())
     device_id = device.wait_registered().device_id
-    assert _bootstrap(device).data["operations"] == [*ACCOUNT_WRITES, "PUT /3/0 2.04",
+    assert bootstrap_event(device).data["operations"] == [*ACCOUNT_WRITES, "PUT /3/0 2.04",
                                                      "POST /bs 2.04"]
     _assert_clock(cloud, device_id)
 
@@ -138,7 +130,7 @@ def test_a_write_to_access_control_fails_the_bootstrap(cloud, account, factory, 
     error = device.wait_error()
     assert (error.name, error.code, error.details) == \
         ("ConnectBootstrapFailed", 2, f"BS PUT fails :{path}")
-    failed = _bootstrap(device, ev.BOOTSTRAP_ERROR)
+    failed = bootstrap_event(device, ev.BOOTSTRAP_ERROR)
     assert failed.data["operations"] == [*ACCOUNT_WRITES, f"PUT /{path} 4.00"]
 
 
@@ -157,7 +149,7 @@ def test_discover_after_the_writes_lists_the_written_uri_and_short_server_ids(cl
                                "extra_writes": [{"path": "/1/0/0", "value": 5}],
                                "discover_after_writes": ["/0", "/1", "/"]})
     factory.bootstrap(ca=factory.own_ca())
-    event = _bootstrap(device)
+    event = bootstrap_event(device)
     uri = cloud.lwm2m_uri(account.id, kind="dtls")
     security = f'</0/0>;ssid=1;uri="{uri}"'
     assert event.data["operations"] == [
