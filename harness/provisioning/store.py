@@ -122,6 +122,18 @@ class ItemStore:
                 self._items, self._factory = old
                 raise
 
+    def damage(self, name: str) -> None:
+        """Make the current value of `name` read back with its second half erased (0xFF), as a bad
+        flash sector or a write cut by a power loss leaves it; the factory backup is kept."""
+        with self._lock:
+            data = self._items.get(name)
+            if data is None:
+                raise StoreError(f"Item {name} is not in the store; damage one it holds "
+                                 f"({', '.join(sorted(self._items)) or 'none'}).")
+            half = len(data) // 2
+            self._items[name] = data[:half] + bytes([0xFF]) * (len(data) - half)
+            self._save()
+
     def delete(self, name: str) -> None:
         """Remove `name` (its factory backup too, like kcm_item_delete)."""
         with self._lock:
