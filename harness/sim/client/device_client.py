@@ -209,11 +209,9 @@ class DeviceClient:
     async def _register_and_serve(self) -> None:
         try:
             creds = read_server_credentials(self.store, LWM2M_ITEMS)
-        except CredentialError as exc:
-            if self._bootstrap_mode():
-                raise Rebootstrap() from None
+        except CredentialError:  # tests/peers/test_peer_pdmc_corrupt_storage.py: no re-bootstrap
             raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
-                                str(exc), retry=False)) from None
+                                text.DETAILS_READ_FAILED, retry=False)) from None
         assert creds is not None
         if self._chain_resources_lost:
             raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
