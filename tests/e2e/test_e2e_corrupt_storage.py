@@ -1,0 +1,76 @@
+"""A board whose credential storage is damaged: a bad flash sector, an item half written when the
+power went.
+
+Behaviour: measured with the real Device Management Client (EX 4.13.2, Linux, developer mode) in
+tests/peers/test_peer_pdmc_corrupt_storage.py, which damages the items the same way (the second
+half of the stored record erased to 0xFF): "the LwM2M device certificate, damaged after a
+registration: [...] reports `ConnectorFailedToReadCredentials` (code 17) with `Failed to read
+credentials from storage`, once; it sends no Bootstrap-Request and no Register, and schedules no
+reconnection". The same scenario runs on a native board (the real client) through the board's
+`storage_faults` capability, never its kind (`hil run --lab-config labs/real-client.yaml`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from harness.boards.registry import BACKOFF_ENV, TEST_ENVIRONMENT
+from harness.cloud import events as ev
+from harness.cloud.events import EventTimeout
+from harness.provisioning import items
+
+pytestmark = [pytest.mark.area("storage"), pytest.mark.firmware("developer")]
+
+QUIET_BASES = 12.0
+"""How long (in back-off bases) the service must hear nothing from the stopped client: past a
+retry (1 base, +-10 %) and past a re-bootstrap (2 to 10 bases, protocol facts 3: "re-bootstrap
+after a random 20-100 s" at the client's 10 s base). The lab scales the virtual client's base
+(HIL_SIM_BACKOFF_BASE); the real client on a native board keeps its own 10 s, so there the
+peer test's 15 s wait is what shows it never retries."""
+
+NETWORK_EVENTS = (ev.BOOTSTRAP, ev.BOOTSTRAP_ERROR, ev.REGISTRATION)
+READ_FAILED = ("ConnectorFailedToReadCredentials", 17, "Failed to read credentials from storage")
+"""The real client's report of an unreadable stored LwM2M certificate (the peer test)."""
+
+
+def _quiet_window() -> float:
+    """Seconds of QUIET_BASES at the lab's back-off base of virtual clients."""
+    return QUIET_BASES * float(os.environ.get(BACKOFF_ENV) or TEST_ENVIRONMENT[BACKOFF_ENV])
+
+
+def _errors(lines: list[str], board) -> list[str]:
+    """The `Error occurred` lines among `lines`."""
+    regex = board.pattern("error")
+    return [line for line in lines if regex.search(line)]
+
+
+@pytest.mark.scenario("corrupt storage: a damaged LwM2M certificate is reported once, no bootstrap")
+def test_a_damaged_lwm2m_certificate_stops_the_client_at_registration(board, factory, device,
+                                                                      cloud, account):
+    """A registered developer device whose stored LwM2M certificate is damaged while it is off:
+    at the next start it finds LwM2M credentials, cannot read them, reports code 17 `Failed to
+    read credentials from storage` once, and neither bootstraps again nor registers."""
+    factory.developer()
+    first = device.wait_registered()
+    device.wait_event(ev.BOOTSTRAP, where=lambda e: e.device_id == first.device_id)
+    board.halt()
+    board.corrupt_item(items.LWM2M_DEVICE_CERT)
+    device.checkpoint()
+    start = len(board.console.lines)
+    board.reset()
+
+    error = device.wait_error()
+    assert (error.name, error.code, error.details) == READ_FAILED
+    window = _quiet_window()
+    with pytest.raises(EventTimeout):
+        cloud.wait_until(lambda: [e for e in cloud.events(device.since)
+                                  if e.type in NETWORK_EVENTS and (
+                                      e.account_id == account.id
+                                      or e.data.get("original-ep") == first.endpoint_name)],
+                         window, "a Bootstrap-Request or a Register of the damaged device")
+    after = board.console.lines[start:]
+    assert len(_errors(after, board)) == 1, board.tail()
+    registered = board.pattern("registered")
+    assert not [line for line in after if registered.search(line)], board.tail()
