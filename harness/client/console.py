@@ -12,6 +12,11 @@ from __future__ import annotations
 START_CLIENT = "Start Device Management Client"
 STARTING_DEVELOPER_FLOW = "Starting developer flow"
 DEVELOPER_CREDENTIALS_EXIST = "Developer credentials already exist, continuing.."
+DEVELOPER_CREDENTIALS_FAILED = "Failed to load developer credentials"
+STORAGE_RESET = "Resets storage to an empty state."
+"""application_init.cpp `reset_storage()`: a developer device whose stored set fails the start-up
+check is wiped and given its compiled-in credentials again (tests/peers/
+test_peer_pdmc_corrupt_storage.py)."""
 APPLICATION_READY = "Application ready. Build at: {build}"
 PDMC_VERSION = "PDMC version {version}"
 NETWORK_READY = "Network initialized, registering..."
