@@ -74,3 +74,28 @@ def test_a_damaged_lwm2m_certificate_stops_the_client_at_registration(board, fac
     assert len(_errors(after, board)) == 1, board.tail()
     registered = board.pattern("registered")
     assert not [line for line in after if registered.search(line)], board.tail()
+
+
+@pytest.mark.scenario("corrupt storage: a damaged bootstrap certificate makes the developer "
+                      "application start afresh")
+def test_a_damaged_bootstrap_certificate_resets_a_developer_devices_storage(board, factory, device,
+                                                                          account):
+    """A registered developer device whose stored bootstrap certificate is damaged while it is
+    off: the application's start-up check fails, it prints `Resets storage to an empty state.`,
+    stores its compiled-in developer credentials again, bootstraps and registers as a new device,
+    with no client error."""
+    factory.developer()
+    first = device.wait_registered()
+    device.wait_event(ev.BOOTSTRAP, where=lambda e: e.device_id == first.device_id)
+    board.halt()
+    board.corrupt_item(items.BOOTSTRAP_DEVICE_CERT)
+    device.checkpoint()
+    start = len(board.console.lines)
+    board.reset()
+
+    device.expect(r"^Resets storage to an empty state\.$")
+    bootstrap = device.wait_event(ev.BOOTSTRAP, where=lambda e: e.account_id == account.id)
+    second = device.wait_registered()
+    assert bootstrap.device_id == second.device_id
+    assert second.device_id != first.device_id, "the device kept the device ID of its old storage"
+    assert not _errors(board.console.lines[start:], board), board.tail()
