@@ -81,11 +81,18 @@ def test_damage_erases_the_second_half_of_the_working_value_and_keeps_the_factor
     """A bad flash sector or a write cut by a power loss (Board.corrupt_item on virtual boards)."""
     store = ItemStore(tmp_path / "kv.json")
     store.put("mbed.BootstrapDeviceCert", b"0123456789", factory=True)
+    store.put("mbed.LwM2MDeviceCert", b"abcd", factory=False)
     store.damage("mbed.BootstrapDeviceCert")
-    assert ItemStore(tmp_path / "kv.json").get("mbed.BootstrapDeviceCert") == b"01234" + b"\xff" * 5
+    again = ItemStore(tmp_path / "kv.json")
+    assert again.get("mbed.BootstrapDeviceCert") == b"01234" + b"\xff" * 5
+    assert again.is_damaged("mbed.BootstrapDeviceCert") and not again.is_damaged("mbed.LwM2MDeviceCert")
     assert not store.is_factory("mbed.BootstrapDeviceCert")
     store.factory_reset()
     assert store.get("mbed.BootstrapDeviceCert") == b"0123456789"
+    assert not store.is_damaged("mbed.BootstrapDeviceCert")
+    store.damage("mbed.BootstrapDeviceCert")
+    store.put("mbed.BootstrapDeviceCert", b"rewritten", factory=False)  # a new write, a new CMAC
+    assert not ItemStore(tmp_path / "kv.json").is_damaged("mbed.BootstrapDeviceCert")
     with pytest.raises(StoreError, match=r"^Item mbed.LwM2MDeviceCert is not in the store; damage "
                                          r"one it holds \(mbed.BootstrapDeviceCert\)\.$"):
         store.damage("mbed.LwM2MDeviceCert")

@@ -28,12 +28,23 @@ def _stored(validity: dt.timedelta = dt.timedelta(days=3650 * 3)) -> ItemStore:
     return store
 
 
-def test_an_intact_developer_set_passes_and_a_damaged_one_is_refused():
+@pytest.mark.parametrize("item", [it.BOOTSTRAP_DEVICE_CERT, it.BOOTSTRAP_SERVER_CA_CERT,
+                                  it.BOOTSTRAP_SERVER_URI, it.MANUFACTURER])
+def test_an_intact_developer_set_passes_and_a_damaged_item_is_refused(item):
+    """Any item the developer flow stored: the real client reads each one back (tests/peers/
+    test_peer_pdmc_corrupt_storage.py, tests/e2e/test_e2e_corrupt_storage.py on a native board)."""
     store = _stored()
     assert developer_storage_problem(store, NOW) is None
-    store.damage(it.BOOTSTRAP_DEVICE_CERT)
-    problem = developer_storage_problem(store, NOW)
-    assert problem is not None and it.BOOTSTRAP_DEVICE_CERT in problem
+    store.damage(item)
+    assert developer_storage_problem(store, NOW) == f"stored item {item} fails its integrity check"
+
+
+def test_a_damaged_runtime_item_is_left_to_the_client():
+    """The LwM2M credentials are not the developer flow's: the client meets them (code 17)."""
+    store = _stored()
+    store.put(it.LWM2M_DEVICE_CERT, b"0" * 40, factory=False)
+    store.damage(it.LWM2M_DEVICE_CERT)
+    assert developer_storage_problem(store, NOW) is None
 
 
 def test_an_expired_developer_certificate_does_not_reset_the_storage():
