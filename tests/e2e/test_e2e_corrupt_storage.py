@@ -3,11 +3,17 @@ power went.
 
 Behaviour: measured with the real Device Management Client (EX 4.13.2, Linux, developer mode) in
 tests/peers/test_peer_pdmc_corrupt_storage.py, which damages the items the same way (the second
-half of the stored record erased to 0xFF): "the LwM2M device certificate, damaged after a
-registration: [...] reports `ConnectorFailedToReadCredentials` (code 17) with `Failed to read
-credentials from storage`, once; it sends no Bootstrap-Request and no Register, and schedules no
-reconnection". The same scenario runs on a native board (the real client) through the board's
-`storage_faults` capability, never its kind (`hil run --lab-config labs/real-client.yaml`).
+half of the stored record erased to 0xFF):
+- "the LwM2M device certificate, damaged after a registration: [...] reports
+  `ConnectorFailedToReadCredentials` (code 17) with `Failed to read credentials from storage`,
+  once; it sends no Bootstrap-Request and no Register, and schedules no reconnection";
+- a damaged bootstrap item (certificate, server CA, key, URI): "the example application's start-up
+  check fails (`Failed to load developer credentials` [...]), it prints `Resets storage to an
+  empty state.`, runs the developer flow again with the credentials compiled in, and bootstraps
+  and registers: no connector error at all".
+The same scenarios run on a native board (the real client) through the board's `storage_faults`
+capability, never its kind: `pytest tests/e2e/test_e2e_corrupt_storage.py --lab-config
+labs/real-client.yaml --board-tags native` (HIL_PDMC_KIT names the kit).
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ after a random 20-100 s" at the client's 10 s base). The lab scales the virtual 
 (HIL_SIM_BACKOFF_BASE); the real client on a native board keeps its own 10 s, so there the
 peer test's 15 s wait is what shows it never retries."""
 
+LOAD_FAILED = r"^Failed to load developer credentials$"
+ALREADY_STORED = r"^Developer credentials already exist, continuing\.\.$"
 NETWORK_EVENTS = (ev.BOOTSTRAP, ev.BOOTSTRAP_ERROR, ev.REGISTRATION)
 READ_FAILED = ("ConnectorFailedToReadCredentials", 17, "Failed to read credentials from storage")
 """The real client's report of an unreadable stored LwM2M certificate (the peer test)."""
@@ -76,23 +84,28 @@ def test_a_damaged_lwm2m_certificate_stops_the_client_at_registration(board, fac
     assert not [line for line in after if registered.search(line)], board.tail()
 
 
-@pytest.mark.scenario("corrupt storage: a damaged bootstrap certificate makes the developer "
-                      "application start afresh")
-def test_a_damaged_bootstrap_certificate_resets_a_developer_devices_storage(board, factory, device,
-                                                                          account):
-    """A registered developer device whose stored bootstrap certificate is damaged while it is
-    off: the application's start-up check fails, it prints `Resets storage to an empty state.`,
-    stores its compiled-in developer credentials again, bootstraps and registers as a new device,
-    with no client error."""
+@pytest.mark.scenario("corrupt storage: a damaged bootstrap item makes the developer application "
+                      "start afresh")
+@pytest.mark.parametrize("item", [items.BOOTSTRAP_DEVICE_CERT, items.BOOTSTRAP_SERVER_CA_CERT,
+                                  items.BOOTSTRAP_DEVICE_PRIVATE_KEY, items.BOOTSTRAP_SERVER_URI])
+def test_a_damaged_bootstrap_item_resets_a_developer_devices_storage(board, factory, device,
+                                                                     account, item):
+    """A registered developer device whose stored bootstrap certificate, server CA, key or URI is
+    damaged while it is off: the application's start-up check fails, it prints `Resets storage
+    to an empty state.`, stores its compiled-in developer credentials again, bootstraps and
+    registers as a new device, with no client error."""
     factory.developer()
     first = device.wait_registered()
     device.wait_event(ev.BOOTSTRAP, where=lambda e: e.device_id == first.device_id)
     board.halt()
-    board.corrupt_item(items.BOOTSTRAP_DEVICE_CERT)
+    board.corrupt_item(item)
     device.checkpoint()
     start = len(board.console.lines)
     board.reset()
 
+    # the developer flow reads back the device certificate only; the verification the rest
+    loaded = LOAD_FAILED if item == items.BOOTSTRAP_DEVICE_CERT else ALREADY_STORED
+    device.expect(loaded)
     device.expect(r"^Resets storage to an empty state\.$")
     bootstrap = device.wait_event(ev.BOOTSTRAP, where=lambda e: e.account_id == account.id)
     second = device.wait_registered()
