@@ -16,6 +16,13 @@ erased sector leaves), restart the client in the same folder, and pin what it do
   `Factory Configurator Client [ERROR]: ...`), it prints `Resets storage to an empty state.`, runs
   the developer flow again with the credentials compiled in, and bootstraps and registers: no
   connector error at all;
+- the bootstrap device certificate, damaged while the client waits to retry a refused bootstrap
+  (no start-up check in between, as on a production device): the retry cannot open it and sends
+  nothing; the client logs `Factory resetting credentials due to unrecoverable bootstrap failures`
+  (the ./pal/BACKUP copies come back), reports `ConnectBootstrapFailed` (code 2, `Re-bootstrapping`)
+  then `ConnectorFailedToReadCredentials` (code 17, `Client cannot connect anymore Failed to read
+  credentials`), and bootstraps again after 20-100 s (`bootstrap_again in 71 seconds`; it then
+  registered with the restored certificate);
 - the LwM2M device certificate, damaged after a registration: the start-up check passes (it checks
   the bootstrap items of a bootstrap-mode device), the client finds LwM2M credentials
   (`lwm2m creds available: 1, use bs: 1`), fails to read the certificate at registration and
@@ -184,3 +191,40 @@ def test_real_client_reports_a_damaged_lwm2m_certificate_once_and_does_not_boots
         ["Error occurred : MbedCloudClient::ConnectorFailedToReadCredentials"]
     assert not [line for line in second.lines if re.search(RECONNECTING, line)]
     assert "Client registered" not in second.console()
+
+
+def test_real_client_meeting_a_damaged_bootstrap_certificate_resets_credentials_and_rebootstraps(
+        device):
+    """The bootstrap certificate goes bad while the client waits to retry a refused bootstrap (a
+    production device, or a sector failing in use: no start-up check in between). The retry
+    cannot open the certificate: no Bootstrap-Request; the client factory-resets its
+    credentials (the ./pal/BACKUP copies come back), reports `ConnectBootstrapFailed` (code 2,
+    `Re-bootstrapping`) then `ConnectorFailedToReadCredentials` (code 17, `Client cannot connect
+    anymore Failed to read credentials`), and schedules a bootstrap in 20-100 s (measured: it
+    then bootstraps and registers with the restored certificate)."""
+    svc = device.svc
+    svc.bootstrap.inject_error("5.00", "Internal error #1")
+    client = device.start()
+    svc.events.wait_for_sync(lambda e: e.type == ev.BOOTSTRAP_ERROR, ONBOARD_TIMEOUT)
+    client.wait_for(RECONNECTING, ERROR_TIMEOUT)
+    name = "Cert_mbed.BootstrapDeviceCert"
+    erase_second_half(item_file(device.run_dir, name), name)
+    mark = svc.events.mark()
+
+    again = client.wait_for(r"bootstrap_again in (\d+) seconds", ONBOARD_TIMEOUT)
+    assert 20 <= int(again.group(1)) <= 100
+    client.wait_for(r"^Error details : Client cannot connect anymore Failed to read credentials$",
+                    ERROR_TIMEOUT)
+    reports = [line for line in client.console() if line.startswith("Error ")]
+    assert reports[:3] == ["Error occurred : MbedCloudClient::ConnectUnknownError",  # the 5.00
+                           "Error code : 9", "Error details : internal-server-error:Internal error #1"]
+    assert reports[3:] == [
+        "Error occurred : MbedCloudClient::ConnectBootstrapFailed", "Error code : 2",
+        "Error details : Re-bootstrapping",
+        "Error occurred : MbedCloudClient::ConnectorFailedToReadCredentials", "Error code : 17",
+        "Error details : Client cannot connect anymore Failed to read credentials"]
+    assert any("Factory resetting credentials due to unrecoverable bootstrap failures" in line
+               for line in client.lines)
+    assert any(CMAC_MISMATCH in line for line in client.lines)
+    with pytest.raises(EventTimeout):  # nothing reaches the service before the bootstrap wait
+        svc.events.wait_for_sync(lambda e: e.type in NETWORK_EVENTS, 5, since=mark)
