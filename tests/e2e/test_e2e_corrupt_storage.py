@@ -112,3 +112,45 @@ def test_a_damaged_bootstrap_item_resets_a_developer_devices_storage(board, fact
     assert bootstrap.device_id == second.device_id
     assert second.device_id != first.device_id, "the device kept the device ID of its old storage"
     assert not _errors(board.console.lines[start:], board), board.tail()
+
+
+REFUSALS = 4
+"""Bootstrap-Requests the service refuses first: after the last the client waits 8 back-off bases
+(x2 per retry, protocol facts 3), room for the test to damage the certificate before the retry."""
+
+
+@pytest.mark.firmware("factory")
+@pytest.mark.scenario("corrupt storage: a bootstrap certificate damaged before a retry is restored "
+                      "from its factory copy")
+def test_a_bootstrap_certificate_damaged_before_a_retry_is_restored_and_bootstraps_again(
+        board, factory, device, cloud, faults):
+    """A production device (no start-up check) whose bootstrap certificate goes bad while it waits
+    to retry a refused bootstrap: the retry cannot read it and sends nothing; the client restores
+    its factory credentials, reports code 2 `Re-bootstrapping` then code 17 `Client cannot connect
+    anymore Failed to read credentials`, waits the re-bootstrap delay and onboards with the
+    restored certificate (the real client: tests/peers/test_peer_pdmc_corrupt_storage.py)."""
+    endpoint = factory.endpoint_name()
+    faults.inject_bootstrap_error(count=REFUSALS, endpoint_name=endpoint)
+    start = len(board.console.lines)
+    factory.bootstrap(endpoint_name=endpoint)
+    cloud.wait_until(lambda: len(_refusals(cloud, device.since, endpoint)) >= REFUSALS,
+                     _quiet_window() * 4, f"{REFUSALS} refused Bootstrap-Requests")
+    board.corrupt_item(items.BOOTSTRAP_DEVICE_CERT)
+
+    registration = device.wait_registered()
+    assert registration.endpoint_name == endpoint
+    after = board.console.lines[start:]
+    reports = [line for line in after if line.startswith("Error ")]
+    assert reports[-6:] == [
+        "Error occurred : MbedCloudClient::ConnectBootstrapFailed", "Error code : 2",
+        "Error details : Re-bootstrapping",
+        "Error occurred : MbedCloudClient::ConnectorFailedToReadCredentials", "Error code : 17",
+        "Error details : Client cannot connect anymore Failed to read credentials"], board.tail()
+    assert len(reports) == 3 * (REFUSALS + 2), board.tail()  # one report per refusal, then those
+    assert len(_refusals(cloud, device.since, endpoint)) == REFUSALS
+
+
+def _refusals(cloud, since: int, endpoint: str) -> list[ev.Event]:
+    """The refused Bootstrap-Requests of `endpoint` since `since`."""
+    return [e for e in cloud.events(since)
+            if e.type == ev.BOOTSTRAP_ERROR and e.data.get("original-ep") == endpoint]
