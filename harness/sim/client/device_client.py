@@ -161,8 +161,7 @@ class DeviceClient:
             creds = read_server_credentials(self.store, BOOTSTRAP_ITEMS)
         except CredentialError:  # tests/peers/test_peer_pdmc_corrupt_storage.py
             raise Rebootstrap(Failure(ClientError.ConnectorFailedToReadCredentials,
-                                      text.DETAILS_READ_FAILED_FINAL, retry=False),
-                              factory_reset=True) from None
+                                      text.DETAILS_READ_FAILED_FINAL), factory_reset=True) from None
         if creds is None:
             raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
                                 text.DETAILS_READ_FAILED, retry=False))
