@@ -8,10 +8,14 @@ half of the stored record erased to 0xFF):
   `ConnectorFailedToReadCredentials` (code 17) with `Failed to read credentials from storage`,
   once; it sends no Bootstrap-Request and no Register, and schedules no reconnection";
 - a damaged bootstrap item (certificate, server CA, key, URI): "the example application's start-up
-  check fails (`Failed to load developer credentials` [...]), it prints `Resets storage to an
-  empty state.`, runs the developer flow again with the credentials compiled in, and bootstraps
-  and registers: no connector error at all".
-The same scenarios run on a native board (the real client) through the board's `storage_faults`
+  check fails [...], it prints `Resets storage to an empty state.`, runs the developer flow again
+  with the credentials compiled in, and bootstraps and registers: no connector error at all";
+- a bootstrap certificate damaged while the client waits to retry a refused bootstrap: "the retry
+  cannot open it and sends nothing; the client logs `Factory resetting credentials [...]`,
+  reports `ConnectBootstrapFailed` (code 2, `Re-bootstrapping`) then
+  `ConnectorFailedToReadCredentials` (code 17, `Client cannot connect anymore Failed to read
+  credentials`), and bootstraps again after 20-100 s".
+The developer scenarios run on a native board (the real client) through the board's `storage_faults`
 capability, never its kind: `pytest tests/e2e/test_e2e_corrupt_storage.py --lab-config
 labs/real-client.yaml --board-tags native` (HIL_PDMC_KIT names the kit).
 """
