@@ -43,6 +43,9 @@ class Capabilities:
     """Its firmware listens for the factory provisioning protocol on the serial port."""
     firmware_modes: frozenset[str] = frozenset()
     """The firmware modes it can run (factory, developer)."""
+    storage_faults: bool = False
+    """One stored credential item can be damaged from the harness (a bad flash sector, a write cut
+    by a power loss): scenarios about a corrupted credential store."""
     client_transport: str | None = None
     """The service transport its client uses regardless of the image (None: as the image says)."""
     reasons: Mapping[str, str] = field(default_factory=dict)
@@ -187,6 +190,12 @@ class Board(ABC):
     def deregister(self) -> None:
         """Make the application call the client's de-register."""
         self._missing("app_calls")
+
+    def corrupt_item(self, name: str) -> None:
+        """Damage the stored item `name` as a bad flash sector or an interrupted write leaves it:
+        the second half of its stored record reads erased (0xFF); its factory backup is kept.
+        Halt the board first and reset it after (the client reads its storage at start)."""
+        self._missing("storage_faults")
 
     def _missing(self, capability: str) -> None:
         raise CapabilityMissing(f"board {self.id}: {self.capabilities.why_not(capability)}.")

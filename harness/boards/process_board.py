@@ -23,6 +23,9 @@ from harness.errors import HilError
 RUN_DIR = "run"
 STORAGE = "pal"
 TTY_LINK = "tty"
+ESFS_NAME_SIZE = slice(4, 6)
+"""Where an ESFS file's header keeps its name's length (little endian, after the version and
+mode fields); the name (a KCM prefix such as `Cert_`, then the item's name) follows."""
 
 
 def boards_folder(env: str, kind: str) -> Path:
@@ -124,3 +127,20 @@ class ProcessBoard(Board):
     def power_cycle(self) -> None:
         """A process's cold boot is a restart."""
         self.reset()
+
+    def corrupt_item(self, name: str) -> None:
+        """Damage the stored item `name` (Board.corrupt_item): in the client's ESFS storage, the
+        second half of the item's ./pal/WORKING file after its name (the value's tail and the
+        CMAC) is erased to 0xFF; the factory copy in ./pal/BACKUP is kept."""
+        working = self.storage / "WORKING"
+        files = sorted(working.iterdir()) if working.is_dir() else []
+        for path in files:
+            data = path.read_bytes()
+            size = int.from_bytes(data[ESFS_NAME_SIZE], "little")
+            start = ESFS_NAME_SIZE.stop + size
+            if data[ESFS_NAME_SIZE.stop:start].decode(errors="replace").partition("_")[2] == name:
+                middle = start + (len(data) - start) // 2
+                path.write_bytes(data[:middle] + bytes([0xFF]) * (len(data) - middle))
+                return
+        raise HilError(f"board {self.id}: no stored item {name} among the {len(files)} files of "
+                       f"{working}; name an item the client stored (e.g. mbed.LwM2MDeviceCert).")

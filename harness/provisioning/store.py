@@ -37,6 +37,10 @@ class ItemStore:
     process, which the rename alone survives: the written file is in the OS already).
     `fault_hook` (tests) is called at each step of a write with the step's name ("temp",
     "written", "synced", "replaced").
+
+    damage() models a bad flash sector under one item: its current value reads back half erased
+    and the item fails its integrity check (`is_damaged`, as the real client's storage finds a
+    CMAC mismatch) until it is written again; the factory backup copy stays intact.
     """
 
     fault_hook: FaultHook | None = None
@@ -49,6 +53,7 @@ class ItemStore:
         self._items: dict[str, bytes] = {}
         self._factory: dict[str, bytes] = {}
         self._committed = False
+        self._damaged: set[str] = set()
         self._load()
 
     # --- reading -------------------------------------------------------------------------------
@@ -70,6 +75,11 @@ class ItemStore:
         """True when the current value of `name` is the factory-written one."""
         with self._lock:
             return name in self._factory and self._items.get(name) == self._factory[name]
+
+    def is_damaged(self, name: str) -> bool:
+        """True when the current value of `name` fails its integrity check (see damage())."""
+        with self._lock:
+            return name in self._damaged
 
     def factory_names(self) -> list[str]:
         """Names of every factory (FCC-written) item, sorted."""
@@ -101,6 +111,7 @@ class ItemStore:
             raise TypeError(f"item {name!r} must be bytes, not {type(data).__name__}")
         with self._lock:
             self._items[name] = bytes(data)
+            self._damaged.discard(name)
             if factory:
                 self._factory[name] = bytes(data)
             self._save()
@@ -111,22 +122,37 @@ class ItemStore:
             if not isinstance(data, bytes | bytearray):
                 raise TypeError(f"item {name!r} must be bytes, not {type(data).__name__}")
         with self._lock:
-            old = (dict(self._items), dict(self._factory))
+            old = (dict(self._items), dict(self._factory), set(self._damaged))
             for name, data in items.items():
                 self._items[name] = bytes(data)
+                self._damaged.discard(name)
                 if factory:
                     self._factory[name] = bytes(data)
             try:
                 self._save()
             except BaseException:
-                self._items, self._factory = old
+                self._items, self._factory, self._damaged = old
                 raise
+
+    def damage(self, name: str) -> None:
+        """Make the current value of `name` read back with its second half erased (0xFF), as a bad
+        flash sector or a write cut by a power loss leaves it; the factory backup is kept."""
+        with self._lock:
+            data = self._items.get(name)
+            if data is None:
+                raise StoreError(f"Item {name} is not in the store; damage one it holds "
+                                 f"({', '.join(sorted(self._items)) or 'none'}).")
+            half = len(data) // 2
+            self._items[name] = data[:half] + bytes([0xFF]) * (len(data) - half)
+            self._damaged.add(name)
+            self._save()
 
     def delete(self, name: str) -> None:
         """Remove `name` (its factory backup too, like kcm_item_delete)."""
         with self._lock:
             self._items.pop(name, None)
             self._factory.pop(name, None)
+            self._damaged.discard(name)
             self._save()
 
     def erase_all(self) -> None:
@@ -134,6 +160,7 @@ class ItemStore:
         with self._lock:
             self._items.clear()
             self._factory.clear()
+            self._damaged.clear()
             self._committed = False
             self._save()
 
@@ -142,18 +169,19 @@ class ItemStore:
         with staged._lock:
             items, factory = dict(staged._items), dict(staged._factory)
         with self._lock:
-            old = (self._items, self._factory, self._committed)
-            self._items, self._factory, self._committed = items, factory, True
+            old = (self._items, self._factory, self._committed, self._damaged)
+            self._items, self._factory, self._committed, self._damaged = items, factory, True, set()
             try:
                 self._save()
             except BaseException:
-                self._items, self._factory, self._committed = old
+                self._items, self._factory, self._committed, self._damaged = old
                 raise
 
     def factory_reset(self) -> None:
         """Drop runtime items and runtime overrides; restore the factory items."""
         with self._lock:
             self._items = dict(self._factory)
+            self._damaged.clear()  # the backup copies were never damaged
             self._save()
 
     # --- file ----------------------------------------------------------------------------------
@@ -167,6 +195,7 @@ class ItemStore:
             self._items = {k: base64.b64decode(v) for k, v in doc["items"].items()}
             self._factory = {k: base64.b64decode(v) for k, v in doc["factory"].items()}
             self._committed = bool(doc.get("committed", bool(self._factory)))
+            self._damaged = set(doc.get("damaged", [])) & set(self._items)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StoreError(
                 f"Item store {self.path} is unreadable ({exc}); delete the file to start blank."
@@ -180,6 +209,7 @@ class ItemStore:
             "items": {k: base64.b64encode(v).decode() for k, v in sorted(self._items.items())},
             "factory": {k: base64.b64encode(v).decode() for k, v in sorted(self._factory.items())},
             "committed": self._committed,
+            "damaged": sorted(self._damaged),
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fault = self.fault_hook or (lambda step: None)

@@ -1,9 +1,10 @@
 """The board's control socket: JSON lines over a unix socket, one request -> one response.
 
 Requests are objects with an "op" (info, state, halt, resume, reset, read, write, erase,
-erase_all, power) and its arguments; binary data travels base64-encoded in "data". Responses
-are {"ok": true, ...} or {"ok": false, "error": "<one sentence>"}. The pyOCD probe plugin and
-the board layer use ControlClient; the board process serves with serve_control().
+erase_all, power, corrupt_item, unregister) and its arguments; binary data travels
+base64-encoded in "data". Responses are {"ok": true, ...} or {"ok": false, "error": "<one
+sentence>"}. The pyOCD probe plugin and the board layer use ControlClient; the board process
+serves with serve_control().
 """
 
 from __future__ import annotations

@@ -94,13 +94,16 @@ class BoardProcess:
         elif op == "erase_all":
             self.flash.erase_all()
             self.store.erase_all()  # KVStore lives in internal flash: a chip erase wipes it too
+        elif op == "corrupt_item":
+            self.store.damage(str(req["name"]))
         elif op == "unregister":
             return {"state": rt.state, "unregistered": await rt.unregister()}
         elif op == "shutdown":
             self.stopping.set()
         else:
             raise HilError(f"unknown control op {op!r}; use info, state, halt, resume, reset, "
-                           "read, write, erase, erase_all, power, unregister or shutdown.")
+                           "read, write, erase, erase_all, power, corrupt_item, unregister or "
+                           "shutdown.")
         return {"state": rt.state}
 
     def _info(self) -> dict[str, Any]:

@@ -100,6 +100,25 @@ def provisioning_problem(store: ItemStore, now: float = 0.0) -> str | None:
     return None
 
 
+def developer_storage_problem(store: ItemStore, now: float) -> str | None:
+    """Why a developer image's start-up check refuses the stored set (None when it passes): the
+    example application's check reads back the items the developer flow stored (a damaged one
+    fails its integrity check) and verifies the set (fcc_verify_device_configured_4mbed_cloud);
+    it resets the storage on any failure but an expired certificate."""
+    from harness.provisioning.bundle import BundleError
+    from harness.provisioning.verify import verify_device
+
+    damaged = [name for name in store.factory_names() if store.is_damaged(name)]
+    if damaged:
+        return f"stored item {damaged[0]} fails its integrity check"
+    try:
+        verify_device(store, now)
+    except BundleError as exc:
+        if exc.status != it.FccStatus.EXPIRED_CERTIFICATE:
+            return f"stored credentials fail verification ({exc.info.strip()})"
+    return None
+
+
 def write_developer_credentials(store: ItemStore, creds: dict[str, Any]) -> None:
     """Write compiled-in developer credentials as factory items (the developer flow), atomically."""
     target, store = store, ItemStore()
@@ -268,10 +287,21 @@ class BoardRuntime:
         return committed
 
     def _developer_flow(self, image: FirmwareImage, console: Callable[[str], None]) -> None:
-        """First boot of a developer image: store the compiled-in credentials."""
+        """First boot of a developer image: store the compiled-in credentials. Later boots check
+        the stored set; one that fails (a damaged item) is wiped and stored again, as the example
+        application's verify_cloud_configuration() and reset_storage() do."""
         if has_credentials(self.store):
-            console(words.DEVELOPER_CREDENTIALS_EXIST)
-            return
+            # the developer flow reads back the stored device certificate only (measured:
+            # tests/peers/test_peer_pdmc_corrupt_storage.py); the verification reads the rest
+            load_failed = self.store.is_damaged(it.BOOTSTRAP_DEVICE_CERT)
+            console(words.DEVELOPER_CREDENTIALS_FAILED if load_failed
+                    else words.DEVELOPER_CREDENTIALS_EXIST)
+            problem = developer_storage_problem(self.store, self.clock.now())
+            if problem is None:
+                return
+            log.info("virtual board %s: developer storage reset (%s)", self.board_id, problem)
+            console(words.STORAGE_RESET)
+            self.store.erase_all()
         creds = image.developer_credentials()
         if not creds:
             raise FirmwareError("developer image carries no developer credentials; rebuild it.")

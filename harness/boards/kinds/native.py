@@ -71,7 +71,8 @@ class NativeBoard(ProcessBoard):
     def capabilities(self) -> Capabilities:
         """A process: restart, stop (halt), wipe; developer images only, no app calls."""
         return Capabilities(
-            can_halt=True, can_power_cycle=True, firmware_modes=frozenset({"developer"}),
+            can_halt=True, can_power_cycle=True, storage_faults=True,
+            firmware_modes=frozenset({"developer"}),
             client_transport=self.config.transport,
             reasons={
                 "has_probe": "a native board is a process, it has no debug probe",

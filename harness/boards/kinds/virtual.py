@@ -53,7 +53,7 @@ class VirtualBoard(ProbeBoard):
     def capabilities(self) -> Capabilities:
         """Everything: the probe, halt, power and the application's calls."""
         return Capabilities(has_probe=True, can_halt=True, can_power_cycle=True, app_calls=True,
-                            factory_provisioning=True,
+                            factory_provisioning=True, storage_faults=True,
                             firmware_modes=frozenset({"factory", "developer"}))
 
     @property
@@ -136,6 +136,12 @@ class VirtualBoard(ProbeBoard):
         with self.control() as control:
             control.request("power", on=False)
             control.request("power", on=True)
+
+    def corrupt_item(self, name: str) -> None:
+        """Damage one item of the board's credential store (Board.corrupt_item), over its control
+        socket: the store is the board process's."""
+        with self.control() as control:
+            control.request("corrupt_item", name=name)
 
     def deregister(self) -> None:
         """The application's de-register call, over the board's control socket."""

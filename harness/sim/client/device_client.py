@@ -107,11 +107,16 @@ class DeviceClient:
                     delay = self.backoff.next_delay()
                     self._say(text.TRACE_RETRY.format(delay=delay))
                     await self._wait_or_deregister(delay)
-                except Rebootstrap:
+                except Rebootstrap as exc:
                     delete_lwm2m_credentials(self.store)
                     self._lwm2m_instance = REBOOTSTRAP_LWM2M_INSTANCE
+                    if exc.factory_reset:  # "Factory resetting credentials due to unrecoverable..."
+                        self.store.factory_reset()
+                        self._lwm2m_instance = LWM2M_INSTANCE
                     self._report(Failure(ClientError.ConnectBootstrapFailed,
                                          text.DETAILS_REBOOTSTRAP))
+                    if exc.then is not None:
+                        self._report(exc.then)
                     delay = self.backoff.rebootstrap_delay()
                     self._say(text.TRACE_REBOOTSTRAP.format(delay=delay))
                     await self._wait_or_deregister(delay)
@@ -154,9 +159,9 @@ class DeviceClient:
             await self._wait_or_deregister(delay)
         try:
             creds = read_server_credentials(self.store, BOOTSTRAP_ITEMS)
-        except CredentialError as exc:
-            raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
-                                str(exc), retry=False)) from None
+        except CredentialError:  # tests/peers/test_peer_pdmc_corrupt_storage.py
+            raise Rebootstrap(Failure(ClientError.ConnectorFailedToReadCredentials,
+                                      text.DETAILS_READ_FAILED_FINAL), factory_reset=True) from None
         if creds is None:
             raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
                                 text.DETAILS_READ_FAILED, retry=False))
@@ -209,11 +214,9 @@ class DeviceClient:
     async def _register_and_serve(self) -> None:
         try:
             creds = read_server_credentials(self.store, LWM2M_ITEMS)
-        except CredentialError as exc:
-            if self._bootstrap_mode():
-                raise Rebootstrap() from None
+        except CredentialError:  # tests/peers/test_peer_pdmc_corrupt_storage.py: no re-bootstrap
             raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
-                                str(exc), retry=False)) from None
+                                text.DETAILS_READ_FAILED, retry=False)) from None
         assert creds is not None
         if self._chain_resources_lost:
             raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,

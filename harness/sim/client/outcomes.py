@@ -24,7 +24,14 @@ class Stop(Exception):
 
 
 class Rebootstrap(Exception):
-    """Drop the LwM2M credentials and bootstrap again."""
+    """Drop the LwM2M credentials and bootstrap again; `then` is reported after the client's
+    `Re-bootstrapping` report. `factory_reset`: the client first restores its factory credentials,
+    and its security object starts afresh (the next bootstrap finds /0/0 empty)."""
+
+    def __init__(self, then: Failure | None = None, *, factory_reset: bool = False) -> None:
+        super().__init__(then)
+        self.then = then
+        self.factory_reset = factory_reset
 
 
 class Deregistered(Exception):

@@ -20,6 +20,7 @@ from harness.boards.process_port import ProcessPort
 from harness.boards.registry import make_board
 from harness.config import KIT_ENV, ConfigError, board_config, parse_lab_config
 from harness.devcreds import DeveloperCredentials
+from harness.errors import HilError
 from harness.pki import make_bootstrap_device_cert, make_ca
 
 KIT = board_config(id="k", kind="native").kit_path()  # type: ignore[union-attr]
@@ -154,3 +155,29 @@ def test_real_client_links_runs_restarts_and_wipes(native_root, tmp_path):
     log = (tmp_path / "console.log").read_text()
     assert "\x1b[" not in log and "\r" not in log
     assert creds.private_key_der[-16:].hex() not in log.replace(" ", "").lower()
+
+
+def _esfs_file(name: str, value: bytes) -> bytes:
+    """An ESFS file as the real client writes it: version, mode, name length, name, value, CMAC."""
+    return b"\x01\x00\x00\x02" + len(name).to_bytes(2, "little") + name.encode() + value + b"C" * 16
+
+
+def test_corrupt_item_erases_the_tail_of_the_items_working_file_only(native_root):
+    board = make_board(board_config(id="n1", kind="native"))
+    assert board.capabilities.storage_faults
+    working, backup = board.storage / "WORKING", board.storage / "BACKUP"
+    for folder in (working, backup):
+        folder.mkdir(parents=True)
+        (folder / "zKDGGDlf").write_bytes(_esfs_file("Cert_mbed.BootstrapDeviceCert", b"D" * 40))
+        (folder / "jNagGYwd").write_bytes(_esfs_file("Cert_mbed.LwM2MDeviceCert", b"L" * 40))
+    board.corrupt_item("mbed.LwM2MDeviceCert")
+    damaged = (working / "jNagGYwd").read_bytes()
+    whole = _esfs_file("Cert_mbed.LwM2MDeviceCert", b"L" * 40)
+    start = 6 + len("Cert_mbed.LwM2MDeviceCert")
+    assert len(damaged) == len(whole) and damaged[:start + 28] == whole[:start + 28]
+    assert damaged[start + 28:] == b"\xff" * 28  # the value's second half and the CMAC
+    assert (backup / "jNagGYwd").read_bytes() == whole
+    assert (working / "zKDGGDlf").read_bytes() == _esfs_file("Cert_mbed.BootstrapDeviceCert", b"D" * 40)
+    with pytest.raises(HilError, match=r"^board n1: no stored item mbed.Nothing among the 2 files of "
+                                       r".*WORKING; name an item the client stored"):
+        board.corrupt_item("mbed.Nothing")

@@ -75,3 +75,24 @@ def test_corrupt_file_is_a_clear_error(tmp_path):
 def test_put_rejects_text():
     with pytest.raises(TypeError):
         ItemStore().put("x", "text", factory=True)  # type: ignore[arg-type]
+
+
+def test_damage_erases_the_second_half_of_the_working_value_and_keeps_the_factory_copy(tmp_path):
+    """A bad flash sector or a write cut by a power loss (Board.corrupt_item on virtual boards)."""
+    store = ItemStore(tmp_path / "kv.json")
+    store.put("mbed.BootstrapDeviceCert", b"0123456789", factory=True)
+    store.put("mbed.LwM2MDeviceCert", b"abcd", factory=False)
+    store.damage("mbed.BootstrapDeviceCert")
+    again = ItemStore(tmp_path / "kv.json")
+    assert again.get("mbed.BootstrapDeviceCert") == b"01234" + b"\xff" * 5
+    assert again.is_damaged("mbed.BootstrapDeviceCert") and not again.is_damaged("mbed.LwM2MDeviceCert")
+    assert not store.is_factory("mbed.BootstrapDeviceCert")
+    store.factory_reset()
+    assert store.get("mbed.BootstrapDeviceCert") == b"0123456789"
+    assert not store.is_damaged("mbed.BootstrapDeviceCert")
+    store.damage("mbed.BootstrapDeviceCert")
+    store.put("mbed.BootstrapDeviceCert", b"rewritten", factory=False)  # a new write, a new CMAC
+    assert not ItemStore(tmp_path / "kv.json").is_damaged("mbed.BootstrapDeviceCert")
+    with pytest.raises(StoreError, match=r"^Item mbed.LwM2MDeviceCert is not in the store; damage "
+                                         r"one it holds \(mbed.BootstrapDeviceCert\)\.$"):
+        store.damage("mbed.LwM2MDeviceCert")
