@@ -3,9 +3,8 @@ a value that is not a certificate, against virtual boards.
 
 The answers are the real Device Management Client's, measured in
 tests/peers/test_peer_pdmc_bootstrap_bad_writes.py: its /0/0 has no resource 11, and it parses a
-certificate written in an object instance of /0/0 at the write. Where the virtual board answers
-otherwise the scenario is a strict xfail naming the difference (the board's modules are in the
-mutation sample this round: fixing them is the lead's call).
+certificate written in an object instance of /0/0 at the write (the virtual board took such a
+write and failed at Bootstrap-Finish until this scenario pinned it).
 """
 
 from __future__ import annotations
@@ -59,9 +58,6 @@ def test_a_security_instance_write_of_the_hold_off_time_is_refused(cloud, accoun
     _refused(device, BS_PUT_FAILS, [*ACCOUNT_WRITES, "PUT /0/0 4.00"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the virtual board takes the write (2.04) and fails at Bootstrap-Finish with "
-    "`BS FIN fails :invalid LwM2M certificate`; the real client refuses the write itself"))
 @pytest.mark.scenario("bootstrap config: a security instance write of a certificate that is not one")
 def test_a_device_certificate_that_is_not_one_is_refused_at_the_write(cloud, account, factory,
                                                                       device):

@@ -41,7 +41,7 @@ from harness.sim.client.credentials import (
     uri_query,
 )
 from harness.sim.client.device_object import DeviceObject, client_device_values
-from harness.sim.client.outcomes import Deregistered, Rebootstrap, Retry, Stop
+from harness.sim.client.outcomes import Deregistered, Rebootstrap, Retry, Stop, unreadable_credentials
 from harness.sim.client.security_object import (
     CHAIN_LOST_DETAILS,
     LWM2M_INSTANCE,
@@ -145,8 +145,7 @@ class DeviceClient:
         elif self._bootstrap_mode():
             await self._bootstrap()
         else:
-            raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
-                                text.DETAILS_READ_FAILED, retry=False))
+            raise unreadable_credentials()
 
     def _bootstrap_mode(self) -> bool:
         return self.store.get_int(items.USE_BOOTSTRAP) == 1
@@ -163,8 +162,7 @@ class DeviceClient:
             raise Rebootstrap(Failure(ClientError.ConnectorFailedToReadCredentials,
                                       text.DETAILS_READ_FAILED_FINAL), factory_reset=True) from None
         if creds is None:
-            raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
-                                text.DETAILS_READ_FAILED, retry=False))
+            raise unreadable_credentials()
         endpoint = self.store.get_str(items.ENDPOINT_NAME) or creds.subject.get("CN", "")
         query: list[str] = [f"ep={endpoint}"]
         extra = uri_query(creds.uri)
@@ -215,12 +213,10 @@ class DeviceClient:
         try:
             creds = read_server_credentials(self.store, LWM2M_ITEMS)
         except CredentialError:  # tests/peers/test_peer_pdmc_corrupt_storage.py: no re-bootstrap
-            raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
-                                text.DETAILS_READ_FAILED, retry=False)) from None
+            raise unreadable_credentials() from None
         assert creds is not None
         if self._chain_resources_lost:
-            raise Stop(Failure(ClientError.ConnectorFailedToReadCredentials,
-                                CHAIN_LOST_DETAILS, retry=False))
+            raise unreadable_credentials(CHAIN_LOST_DETAILS)
         if self._bootstrap_mode() and creds.device is not None and \
                 is_expired(creds.device.cert, self._now()):
             raise Rebootstrap()

@@ -38,6 +38,11 @@ class Deregistered(Exception):
     """The client de-registered on request; run() returns."""
 
 
+def unreadable_credentials(details: str = text.DETAILS_READ_FAILED) -> Stop:
+    """Stop on stored credentials the client cannot read (ConnectorFailedToReadCredentials, 17)."""
+    return Stop(Failure(ClientError.ConnectorFailedToReadCredentials, details, retry=False))
+
+
 def finish_failed(reason: str) -> Failure:
     """The failure of a Bootstrap-Finish the client refuses (`BS FIN fails :<reason>`)."""
     return Failure(ClientError.ConnectBootstrapFailed,

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.errors import HilError
 from harness.lwm2m import tlv
 from harness.lwm2m.ids import Security, SecurityMode
+from harness.sim.client.credentials import load_chain
 
 Resources = dict[int, "bytes | dict[int, bytes]"]
 
@@ -76,6 +78,20 @@ def _int(value: bytes | dict | None) -> int:
         return -1
 
 
+def _check_certificate(values: Resources, instance: Resources) -> None:
+    """A certificate-mode instance write's resource 3 must parse as a certificate: the real
+    client parses it at the write (`pal_x509CertParse failed`) and refuses it, 4.00
+    (tests/peers/test_peer_pdmc_bootstrap_bad_writes.py)."""
+    cert = values.get(Security.PUBLIC_KEY_OR_IDENTITY)
+    mode = values.get(Security.SECURITY_MODE, instance.get(Security.SECURITY_MODE))
+    if not isinstance(cert, bytes) or not cert or _int(mode) != SecurityMode.CERTIFICATE:
+        return
+    try:
+        load_chain(cert)
+    except HilError:
+        raise WriteRefused("resource 3 is not a certificate") from None
+
+
 @dataclass
 class ObjectModel:
     """Instances of /0 and /1 (raw TLV values per resource) as bootstrap writes change them."""
@@ -120,6 +136,8 @@ class ObjectModel:
         missing = [rid for rid in values if rid not in instances[iid]]
         if missing:
             raise WriteRefused(f"/{obj}/{iid} has no resource {missing[0]}")
+        if obj == 0:
+            _check_certificate(values, instances[iid])
         instances[iid].update(values)
 
     def _replace(self, obj: int, iid: int, values: Resources) -> None:
