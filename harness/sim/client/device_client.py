@@ -15,7 +15,6 @@ import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiocoap import Code
 
@@ -34,20 +33,21 @@ from harness.sim.client.credentials import (
     delete_lwm2m_credentials,
     has_lwm2m_credentials,
     is_expired,
-    query_value,
     read_server_credentials,
     save_time,
     saved_time,
-    uri_query,
 )
 from harness.sim.client.device_object import DeviceObject, client_device_values
 from harness.sim.client.outcomes import Deregistered, Rebootstrap, Retry, Stop, unreadable_credentials
+from harness.sim.client.queries import bootstrap_query, register_query, update_query
+from harness.sim.client.router import Router, path_of
 from harness.sim.client.security_object import (
     CHAIN_LOST_DETAILS,
     LWM2M_INSTANCE,
     REBOOTSTRAP_LWM2M_INSTANCE,
 )
 from harness.sim.client.server_link import ServerLink
+from harness.sim.client.server_object import ServerObject, binding_of
 from harness.sim.client.settings import Backoff, ClientSettings
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,9 @@ class DeviceClient:
         self.lifetime = self.settings.lifetime
         self._printed_endpoint = False
         self._deregister_requested = asyncio.Event()
+        self._update_now = asyncio.Event()
+        self._written_lifetime: int | None = None
+        """A lifetime the server wrote to /1/0/1, named (`lt=`) in the next Update."""
         self._deregistered = asyncio.Event()
         self.link = ServerLink(self.settings.transport, self.settings.request_timeout,
                                self._clock_seconds, self._adopt_server_time)
@@ -164,14 +167,7 @@ class DeviceClient:
         if creds is None:
             raise unreadable_credentials()
         endpoint = self.store.get_str(items.ENDPOINT_NAME) or creds.subject.get("CN", "")
-        query: list[str] = [f"ep={endpoint}"]
-        extra = uri_query(creds.uri)
-        if "?" in creds.uri:
-            query += [part for part in extra.split("&") if part]
-            internal = self.store.get_str(items.INTERNAL_ENDPOINT)
-            if internal:
-                query.append(f"iep={internal}")
-            query.append(f"mccv={self.settings.client_version}")
+        query = bootstrap_query(self.store, self.settings, endpoint, creds.uri)
         self._say(text.TRACE_BOOTSTRAP_START.format(uri=creds.uri.split("?")[0]))
         site = BootstrapSite(creds.uri, self._lwm2m_instance, self.settings.transport)
         base = await self.link.open(creds, site.site)
@@ -225,7 +221,9 @@ class DeviceClient:
         self.device_id = self.store.get_str(items.INTERNAL_ENDPOINT) or self.device_id
         device = self._device_object()
         self._say(text.TRACE_REGISTERING.format(uri=creds.uri.split("?")[0]))
-        base = await self.link.open(creds, device.site)
+        server = ServerObject(lambda: self.lifetime, binding_of(self.settings), self._update_requested)
+        base = await self.link.open(creds, Router(lambda request: (
+            server if path_of(request)[:1] == ("1",) else device).handle(request)))
         try:
             await self._register(base, creds, device)
             await self._stay_registered(base, creds, device)
@@ -233,31 +231,16 @@ class DeviceClient:
             self.registered.clear()
             await self.link.close()
 
-    def _type_query(self) -> list[str]:
-        # an image built with an empty type sends no et= at all, in Register and Update
-        # (tests/peers/test_peer_pdmc_empty_endpoint_type.py)
-        return [f"et={self.settings.endpoint_type}"] if self.settings.endpoint_type else []
-
-    def _register_query(self, creds: ServerCredentials) -> list[str]:
-        account = self.store.get_str(items.ACCOUNT_ID) or query_value(creds.uri, "aid") or ""
-        binding = "UQ" if self.settings.queue_mode else "U"
-        secure = urlsplit(creds.uri).scheme == "coaps"  # the real client's NoSec Register: no d=
-        query = [f"ep={self.endpoint_name}", *self._type_query(),
-                 f"lt={self._requested_lifetime()}", "lwm2m=1.0",
-                 *([f"d={account}"] if secure else []), f"b={binding}"]
-        query += [part for part in uri_query(creds.uri).split("&") if part]
-        if secure:
-            query.append(f"mccv={self.settings.client_version}")
-        return query
-
     def _requested_lifetime(self) -> int:
         # the real client asks for its build's lifetime, whatever the bootstrap wrote to /1/0/1
         return max(self.settings.min_lifetime, self.settings.lifetime)
 
     async def _register(self, base: str, creds: ServerCredentials, device: DeviceObject) -> None:
         try:
-            response = await self.link.request(Code.POST, base, ("rd",), self._register_query(creds),
-                                           device.links().encode(), ContentFormat.LINK_FORMAT)
+            query = register_query(self.store, self.settings, self.endpoint_name or "", creds.uri,
+                                   self._requested_lifetime())
+            response = await self.link.request(Code.POST, base, ("rd",), query,
+                                               device.links().encode(), ContentFormat.LINK_FORMAT)
         except Retry as exc:
             if self._bootstrap_mode() and exc.failure is not None and \
                     exc.failure.error is ClientError.ConnectSecureConnectionFailed:
@@ -280,6 +263,7 @@ class DeviceClient:
         self.lifetime = max_age if max_age is not None and max_age >= self.settings.min_lifetime \
             else self._requested_lifetime()
         device.changed.clear()
+        self._written_lifetime = None
         self.backoff.reset()
         self._bootstraps_since_register = 0
         self.registered.set()
@@ -298,7 +282,9 @@ class DeviceClient:
                 else update_in
             check_expiry = self._bootstrap_mode() and creds.device is not None
             wait = min(update_in, expiry_in) if check_expiry else update_in
-            await self._wait_or_deregister(max(wait, 0.0), deregister_here=(base,))
+            await self._wait_or_deregister(max(wait, 0.0), deregister_here=(base,),
+                                           wake=self._update_now)
+            self._update_now.clear()
             if check_expiry and creds.device is not None and \
                     is_expired(creds.device.cert, self._now()):
                 raise Rebootstrap()
@@ -306,7 +292,7 @@ class DeviceClient:
 
     async def _update(self, base: str, creds: ServerCredentials, device: DeviceObject) -> None:
         self._say(text.TRACE_UPDATING)
-        query = self._type_query()  # the real client: no lt= after a cut
+        query = update_query(self.settings, self._written_lifetime)
         payload = device.links(only=set(device.changed)).encode() if device.changed else b""
         try:
             response = await self.link.request(Code.POST, base, self.location, query, payload,
@@ -315,6 +301,7 @@ class DeviceClient:
             response = None
         if response is not None and response.code == Code.CHANGED:
             device.changed.clear()
+            self._written_lifetime = None
             self._say(text.REGISTRATION_UPDATED)
             return
         self.registered.clear()
@@ -356,13 +343,22 @@ class DeviceClient:
             await result
 
     # --- plumbing -----------------------------------------------------------------------------
-    async def _wait_or_deregister(self, delay: float, deregister_here: tuple[str] | None = None) -> None:
+    def _update_requested(self, lifetime: int | None) -> None:
+        """The server executed /1/0/8 or wrote /1/0/1 (`lifetime`, None if unchanged)."""
+        if lifetime is not None:
+            self._written_lifetime = self.lifetime = lifetime
+        self._update_now.set()
+
+    async def _wait_or_deregister(self, delay: float, deregister_here: tuple[str] | None = None,
+                                  wake: asyncio.Event | None = None) -> None:
+        waiters = [asyncio.ensure_future(e.wait()) for e in (self._deregister_requested, wake) if e]
         try:
-            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
-            async with asyncio.timeout(delay):
-                await self._deregister_requested.wait()
-        except TimeoutError:
-            return
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if not self._deregister_requested.is_set():
+            return  # the delay passed, or `wake` was set
         if deregister_here is not None:
             await self._deregister_now(deregister_here[0])
         raise Deregistered()

@@ -13,7 +13,7 @@ from harness.lwm2m.ids import DEVICE, ContentFormat, Device
 from harness.lwm2m.linkformat import Link, format_links
 from harness.provisioning import items
 from harness.sim.client.app_objects import APP_LINKS
-from harness.sim.client.router import Router, numeric_path, path_of
+from harness.sim.client.router import numeric_path, path_of
 from harness.sim.client.settings import ClientSettings
 
 WRITABLE = frozenset({Device.CURRENT_TIME, Device.UTC_OFFSET, Device.TIMEZONE})
@@ -76,7 +76,6 @@ class DeviceObject:
         self.values = values
         self.on_execute = on_execute
         self.changed: set[int] = set()
-        self.site = Router(self.handle)
 
     def value(self, rid: int) -> Value:
         """The current value of resource `rid`."""
@@ -112,11 +111,14 @@ class DeviceObject:
     async def handle(self, request: Message) -> Message:
         """Answer one server request to /3/0[/r]."""
         path = numeric_path(path_of(request))
-        if not path or path[0] != DEVICE or len(path) > 3 or (len(path) > 1 and path[1] != 0):
+        if not path or path[0] != DEVICE or len(path) > 4 or (len(path) > 1 and path[1] != 0):
             return Message(code=Code.NOT_FOUND)
-        rid = path[2] if len(path) == 3 else None
+        rid = path[2] if len(path) >= 3 else None
         if rid is not None and rid not in self.values and rid not in EXECUTABLE:
             return Message(code=Code.NOT_FOUND)
+        if len(path) == 4:
+            value = self.value(rid) if rid in self.values else None
+            return self._read_instance(request, value, path[3])
         if request.code == Code.GET:
             return self._read(request, rid)
         if request.code == Code.PUT:
@@ -143,6 +145,19 @@ class DeviceObject:
         if accept not in (None, ContentFormat.TEXT):
             return Message(code=Code.NOT_ACCEPTABLE)
         return Message(code=Code.CONTENT, payload=_text(value), content_format=ContentFormat.TEXT)
+
+    @staticmethod
+    def _read_instance(request: Message, value: Value | None, instance: int) -> Message:
+        """A Read of one instance of a multiple resource (/3/0/11/0 reads `0` on the real client:
+        tests/peers/test_peer_pdmc_registered_server.py)."""
+        if not isinstance(value, dict) or instance not in value:
+            return Message(code=Code.NOT_FOUND)
+        if request.code != Code.GET:
+            return Message(code=Code.METHOD_NOT_ALLOWED)
+        if request.opt.accept not in (None, ContentFormat.TEXT):
+            return Message(code=Code.NOT_ACCEPTABLE)
+        return Message(code=Code.CONTENT, payload=_text(value[instance]),
+                       content_format=ContentFormat.TEXT)
 
     @staticmethod
     def _tlv_value(value: Value):
