@@ -2,7 +2,8 @@
 lifetime write, each answered and followed as the real client does.
 
 Measured on the REAL Device Management Client (EX 4.13.2, Linux, TCP;
-tests/peers/test_peer_pdmc_registered_server.py): /1/0/0 reads `1`, /1/0/1 the lifetime it
+tests/peers/test_peer_pdmc_registered_server.py, and its Updates carry no body, also after a
+server wrote a value: test_peer_pdmc_register_values.py): /1/0/0 reads `1`, /1/0/1 the lifetime it
 registered with, /1/0/6 `0`, /1/0/7 `T`, /3/0/11/0 `0` (text/plain); a Read of /1/0/8 is 4.05.
 An Execute of /1/0/8 is 2.04 and an Update follows at once (`et=default`, no body); a Write of
 /1/0/1 is 2.04 and an Update follows at once naming the new lifetime (`et=default&lt=3600`), and
@@ -80,4 +81,20 @@ def test_the_update_trigger_and_a_lifetime_write_each_send_an_update(factory, de
     assert device.directory().lifetime == 3600
     assert cloud.read(device_id, "/1/0/1") == ("2.05", TEXT, b"3600")
     assert _update_after(device, lambda: cloud.write(device_id, "/1/0/1", b"3600", TEXT)) in \
+        (("2.04", "et=default"), ("2.04", None))
+
+
+@pytest.mark.firmware("factory")
+@pytest.mark.scenario("registration: a value the service wrote is not registered again")
+@pytest.mark.seed("onboarding", "Registration updates include a delta of the Resource structure, "
+                  "which the device application can change.")
+def test_an_update_after_a_server_write_carries_no_body(factory, device, cloud):
+    """The service writes the UTC offset /3/0/14 of a factory device (2.04, read back as
+    written); the Update the Registration Update Trigger sends then carries no body, as the real
+    client's Update after a server's write (the structure did not change)."""
+    factory.bootstrap()
+    device_id = device.wait_registered().device_id
+    assert cloud.write(device_id, "/3/0/14", b"+02:00", TEXT) == "2.04"
+    assert cloud.read(device_id, "/3/0/14") == ("2.05", TEXT, b"+02:00")
+    assert _update_after(device, lambda: cloud.execute(device_id, "/1/0/8")) in \
         (("2.04", "et=default"), ("2.04", None))

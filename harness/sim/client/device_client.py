@@ -262,7 +262,6 @@ class DeviceClient:
         max_age = response.opt.max_age
         self.lifetime = max_age if max_age is not None and max_age >= self.settings.min_lifetime \
             else self._requested_lifetime()
-        device.changed.clear()
         self._written_lifetime = None
         self.backoff.reset()
         self._bootstraps_since_register = 0
@@ -293,14 +292,11 @@ class DeviceClient:
     async def _update(self, base: str, creds: ServerCredentials, device: DeviceObject) -> None:
         self._say(text.TRACE_UPDATING)
         query = update_query(self.settings, self._written_lifetime)
-        payload = device.links(only=set(device.changed)).encode() if device.changed else b""
-        try:
-            response = await self.link.request(Code.POST, base, self.location, query, payload,
-                                           ContentFormat.LINK_FORMAT if payload else None)
+        try:  # no body: the real client's Updates carry none, also after a server's write
+            response = await self.link.request(Code.POST, base, self.location, query)
         except Retry:
             response = None
         if response is not None and response.code == Code.CHANGED:
-            device.changed.clear()
             self._written_lifetime = None
             self._say(text.REGISTRATION_UPDATED)
             return

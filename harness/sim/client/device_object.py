@@ -75,7 +75,6 @@ class DeviceObject:
         """`values` per resource id; `on_execute(resource_id)` runs after the 2.04 is sent."""
         self.values = values
         self.on_execute = on_execute
-        self.changed: set[int] = set()
 
     def value(self, rid: int) -> Value:
         """The current value of resource `rid`."""
@@ -86,13 +85,11 @@ class DeviceObject:
         """Resource ids that can be read."""
         return sorted(rid for rid in self.values if rid not in EXECUTABLE)
 
-    def links(self, only: set[int] | None = None) -> str:
-        """The register (or update) body: one link per resource with Izuma attributes; a full
-        body (`only` None) lists the application's other objects too."""
+    def links(self) -> str:
+        """The Register body: one link per resource with Izuma attributes, then the application's
+        other objects."""
         links = []
         for rid in sorted(set(self.values) | EXECUTABLE):
-            if only is not None and rid not in only:
-                continue
             if rid in EXECUTABLE:
                 links.append(Link(f"/3/0/{rid}"))
                 continue
@@ -104,9 +101,7 @@ class DeviceObject:
             links.append(Link(f"/3/0/{rid}", attrs))
             if isinstance(value, dict):  # a multiple resource: its instances are links too
                 links += [Link(f"/3/0/{rid}/{i}", {"obs": True}) for i in sorted(value)]
-        if only is None:
-            links += APP_LINKS
-        return format_links(links)
+        return format_links([*links, *APP_LINKS])
 
     async def handle(self, request: Message) -> Message:
         """Answer one server request to /3/0[/r]."""
@@ -182,6 +177,5 @@ class DeviceObject:
                 return Message(code=Code.UNSUPPORTED_CONTENT_FORMAT)
         except (tlv.TlvError, ValueError, UnicodeDecodeError):
             return Message(code=Code.BAD_REQUEST)
-        self.values[rid] = value
-        self.changed.add(rid)
+        self.values[rid] = value  # not registered again: the real client's Updates carry no body
         return Message(code=Code.CHANGED)
