@@ -164,11 +164,12 @@ def restore_backups(root: Path, modules: list[str]) -> None:
 
 
 def first_failure(output: str) -> str:
-    """The first `FAILED <test> - <message>` (or `ERROR`) line of pytest's short summary, or ''."""
-    for line in output.splitlines():
-        if line.startswith(("FAILED ", "ERROR ")):
-            return line[:KILLED_BY_SHOWN]
-    return ""
+    """The first `FAILED <test>` (or `ERROR`) line of pytest's short summary and the first `E `
+    line of the failures (the assertion or exception that failed), or ''."""
+    lines = output.splitlines()
+    failed = next((line for line in lines if line.startswith(("FAILED ", "ERROR "))), "")
+    reason = next((line[1:].strip() for line in lines if line.startswith("E ")), "")
+    return " | ".join(part for part in (failed, reason) if part)[:KILLED_BY_SHOWN]
 
 
 def run_tests(root: Path, tests: str | list[str], timeout: float) -> tuple[str, float, str]:

@@ -47,8 +47,9 @@ def test_mutation_tool_scores_a_tiny_module_and_restores_it(tmp_path: Path) -> N
     mutants = [m for module in json.loads((tmp_path / "out.json").read_text())
                for m in module["mutants"]]
     killed = [m for m in mutants if m["outcome"] == "killed"]
-    assert [m["killed_by"].split(" - ")[0] for m in killed] == \
+    assert [m["killed_by"].split(" | ")[0].split(" - ")[0] for m in killed] == \
         ["FAILED test_tiny.py::test_limit_is_admitted"], "the kill names the test that failed"
+    assert "assert False" in killed[0]["killed_by"], "and the line that failed"
 
 
 def test_mutation_tool_names_a_missing_module(tmp_path: Path) -> None:
