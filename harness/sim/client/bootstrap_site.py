@@ -45,11 +45,6 @@ class BootstrapData:
         """The security instances by id."""
         return self.objects.security
 
-    @property
-    def server(self) -> Resources:
-        """The resources of /1/0."""
-        return self.objects.server_values
-
     def lwm2m_instance(self) -> Resources | None:
         """The LwM2M server's security instance (Bootstrap-Server false, with a URI)."""
         return self.objects.lwm2m_instance()

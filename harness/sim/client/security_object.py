@@ -214,8 +214,3 @@ class ObjectModel:
         if obj is None:
             links.append("</3/0>")
         return ",".join(links)
-
-    @property
-    def server_values(self) -> Resources:
-        """The resources of /1/0."""
-        return self.server.get(0, {})
