@@ -30,7 +30,8 @@ def test_device_object_refuses_writes_of_read_only_and_absent_resources(factory,
     one instance with 0, the manufacturer (a single resource) has no instance /3/0/0/0;
     a Write of the manufacturer (read-only) or of Reboot is 4.05 Method Not Allowed and changes
     nothing; a Write of a resource or instance the device has not got is 4.04, and a developer
-    device has no stored UTC offset (/3/0/14) or timezone (/3/0/15), in text or TLV."""
+    device has no Current Time (/3/0/13) at its first registration and no stored UTC offset
+    (/3/0/14) or timezone (/3/0/15), in text or TLV."""
     factory.developer()
     device_id = device.wait_registered().device_id
     code, ct, manufacturer = cloud.read(device_id, "/3/0/0")
@@ -50,6 +51,10 @@ def test_device_object_refuses_writes_of_read_only_and_absent_resources(factory,
     assert cloud.write(device_id, "/3/0/99", b"1", TEXT) == "4.04"
     assert cloud.write(device_id, "/3/1/0", b"x", TEXT) == "4.04"
     assert cloud.read(device_id, "/3/1")[0] == "4.04"
+    # no Current Time either until a time is stored (tests/peers/test_peer_pdmc_writes.py)
+    assert not {r["path"] for r in device.directory().resources} & {"/3/0/13", "/3/0/14", "/3/0/15"}
+    assert cloud.read(device_id, "/3/0/13")[0] == "4.04"
+    assert cloud.write(device_id, "/3/0/13", b"0", TEXT) == "4.04"
     for rid, value in ((14, "+02:00"), (15, "Europe/Helsinki")):
         assert cloud.write(device_id, f"/3/0/{rid}", value.encode(), TEXT) == "4.04"
         assert cloud.write(device_id, f"/3/0/{rid}", tlv.encode_resources({rid: value}), TLV) == "4.04"

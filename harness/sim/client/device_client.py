@@ -94,11 +94,15 @@ class DeviceClient:
         # that leads nowhere must not repeat at once, like the client's reconnection timer)
         self._bootstraps_since_register = 0
         self._lwm2m_instance = LWM2M_INSTANCE  # where the next bootstrap finds its empty account
+        self._has_current_time = False
+        """The real client has a /3/0/13 only when a time was stored at its start or a bootstrap
+        wrote one (tests/peers/test_peer_pdmc_writes.py, test_peer_pdmc_bootstrap_stored.py)."""
 
     # --- public ---------------------------------------------------------------------------------
     async def run(self) -> None:
         """Bootstrap/register and stay registered until cancelled (power off) or de-registered."""
         self._restore_time()
+        self._has_current_time = bool(saved_time(self.store))
         self._say(text.NETWORK_READY)
         try:
             while True:
@@ -199,6 +203,7 @@ class DeviceClient:
         committed = commit_bootstrap(self.store, site.data, bs_creds)
         self.device_id = committed.device_id or self.device_id
         self._chain_resources_lost = committed.chain_resources_lost
+        self._has_current_time = self._has_current_time or Device.CURRENT_TIME in site.data.device
 
     def _put(self, name: str, value: bytes) -> None:
         if self.store.get(name) != value:
@@ -317,8 +322,9 @@ class DeviceClient:
 
     # --- serving ------------------------------------------------------------------------------
     def _device_object(self) -> DeviceObject:
-        return DeviceObject(client_device_values(self.store, self.firmware, self.settings,
-                                                 self._now), self._on_execute)
+        now = self._now if self._has_current_time else None
+        return DeviceObject(client_device_values(self.store, self.firmware, self.settings, now),
+                            self._on_execute)
 
     def _on_execute(self, rid: int) -> None:
         if rid == Device.FACTORY_RESET:

@@ -41,8 +41,10 @@ def _text(value: Value) -> bytes:
 
 
 def client_device_values(store, firmware: Any, settings: ClientSettings,
-                         now: Callable[[], dt.datetime]) -> dict[int, Value | Callable[[], Value]]:
-    """The client's /3/0 values: stored items read on demand, firmware and build constants."""
+                         now: Callable[[], dt.datetime] | None) -> dict[int, Value | Callable[[], Value]]:
+    """The client's /3/0 values: stored items read on demand, firmware and build constants; the
+    Current Time `now()` only for a client that had a stored time when it started (the real
+    client has no /3/0/13 at its first registration: tests/peers/test_peer_pdmc_writes.py)."""
 
     def stored(name: str, default: str = "") -> Callable[[], str]:
         return lambda: store.get_str(name) or default
@@ -52,12 +54,13 @@ def client_device_values(store, firmware: Any, settings: ClientSettings,
         Device.MODEL_NUMBER: stored(items.MODEL_NUMBER),
         Device.SERIAL_NUMBER: stored(items.SERIAL_NUMBER),
         Device.ERROR_CODE: {0: 0},
-        Device.CURRENT_TIME: now,
         Device.SUPPORTED_BINDINGS: "UQ" if settings.queue_mode else "U",
         Device.DEVICE_TYPE: stored(items.DEVICE_TYPE),
         Device.HARDWARE_VERSION: stored(items.HARDWARE_VERSION),
         Device.MEMORY_TOTAL: lambda: store.get_int(items.MEMORY_TOTAL_KB) or 0,
     }
+    if now is not None:
+        values[Device.CURRENT_TIME] = now
     for rid, name in ((Device.UTC_OFFSET, items.UTC_OFFSET), (Device.TIMEZONE, items.TIMEZONE)):
         if store.get_str(name):  # the real client has them only when stored (else 4.04)
             values[rid] = stored(name)
