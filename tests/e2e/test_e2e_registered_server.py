@@ -37,6 +37,9 @@ def _update_after(device, request) -> tuple[str, str | None]:
     device.checkpoint()
     code = request()
     device.wait_event(ev.REG_UPDATE, timeout=UPDATE_WAIT)
+    # the next request once the client has the Update's answer: the real client defers a request
+    # that comes while it still waits for one (tests/peers/test_peer_pdmc_registered_server.py)
+    device.expect(r"^Client registration updated$", timeout=UPDATE_WAIT)
     location = "/" + device.directory().registration_location
     posts = [r for trace in traces() for r in trace.between(start, time.time())[0]
              if r.direction == "in" and r.code == "POST" and r.path == location]

@@ -97,11 +97,12 @@ class ClientProcess:
         with self._changed:
             self._changed.notify_all()
 
-    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
-        """The first stdout line matching `pattern`, within `timeout` seconds."""
+    def wait_for(self, pattern: str, timeout: float, after: int = 0) -> re.Match[str]:
+        """The first stdout line matching `pattern` (from line index `after`, e.g. a former
+        `len(lines)`), within `timeout` seconds."""
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
-        seen = 0
+        seen = after
         with self._changed:
             while True:
                 for line in self.lines[seen:]:
@@ -144,6 +145,18 @@ class DeveloperSetup:
     svc: Any
     account: Any
     credentials_c: Path
+    thread: Any = None
+    """The ServiceThread (its `call` runs a coroutine on the service's loop)."""
+    cert: Any = None
+    """The developer certificate the credentials file holds."""
+
+    def operate(self, device_id: str, code: Any, path: str, payload: bytes = b"",
+                content_format: int | None = None,
+                timeout: float = 10.0) -> tuple[str, int | None, bytes]:
+        """A request of the service's LwM2M server to a registered client: (code, ct, payload)."""
+        return self.thread.call(self.svc.lwm2m.operate(device_id, code, path, payload=payload,
+                                                       content_format=content_format,
+                                                       timeout=timeout))
 
 
 @contextlib.contextmanager
@@ -160,9 +173,10 @@ def developer_setup(tmp_path: Path) -> Iterator[DeveloperSetup]:
     config = ServiceConfig(transports=["tls-record", "tcp-length"],
                            bootstrap={"tls_record": 0, "tcp_length": 0},
                            lwm2m={"tls_record": 0, "tcp_length": 0})
-    with ServiceThread(config, tmp_path / "service", start_rest=False) as svc:
+    thread = ServiceThread(config, tmp_path / "service", start_rest=False)
+    with thread as svc:
         account = svc.store.create_account("developer")
         cert = issue_developer_certificate(svc.store, svc.pki, account.id,
                                            svc.bootstrap_uri("tls-record"))
         creds = write_c_file(cert.c_credentials(), tmp_path / "mbed_cloud_dev_credentials.c")
-        yield DeveloperSetup(kit, svc, account, creds)
+        yield DeveloperSetup(kit, svc, account, creds, thread, cert)

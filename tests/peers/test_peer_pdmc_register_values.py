@@ -17,15 +17,11 @@ and pinned here; tests/e2e/test_e2e_register_values.py asserts the same literals
 
 from __future__ import annotations
 
-import pytest
 from aiocoap.numbers.codes import Code
-from pdmc_kit import ClientProcess, find_kit, link_client
-from test_peer_pdmc_client import ONBOARD_TIMEOUT, OPERATION_TIMEOUT, _config
+from pdmc_kit import ClientProcess, developer_setup, link_client
+from test_peer_pdmc_client import ONBOARD_TIMEOUT
 
 from harness.cloud import events as ev
-from harness.cloud.developer import issue_developer_certificate
-from harness.cloud.service_thread import ServiceThread
-from harness.devcreds import write_c_file
 
 TEXT = 0
 MEASURED_DEVICE_PATHS = {"/3/0/0", "/3/0/1", "/3/0/2", "/3/0/4", "/3/0/5", "/3/0/11", "/3/0/11/0",
@@ -40,23 +36,11 @@ def _values(resources: list[dict]) -> dict[str, str]:
 
 
 def test_real_client_registers_its_static_values_and_reads_its_binding(tmp_path):
-    kit, why = find_kit()
-    if kit is None:
-        pytest.skip(why)
-    service = ServiceThread(_config(), tmp_path / "service", start_rest=False)
-    with service as svc:
-        account = svc.store.create_account("developer")
-        cert = issue_developer_certificate(svc.store, svc.pki, account.id,
-                                           svc.bootstrap_uri("tls-record"))
-        credentials = cert.c_credentials()
-        creds = write_c_file(credentials, tmp_path / "mbed_cloud_dev_credentials.c")
-        elf = link_client(kit, creds, tmp_path / "client.elf", svc.bootstrap_uri("tcp-length"))
-
-        def operate(device_id: str, code: Code, path: str, payload: bytes = b"",
-                    content_format: int | None = None) -> tuple[str, int | None, bytes]:
-            return service.call(svc.lwm2m.operate(device_id, code, path, payload=payload,
-                                                  content_format=content_format,
-                                                  timeout=OPERATION_TIMEOUT))
+    with developer_setup(tmp_path) as dev:
+        svc, operate = dev.svc, dev.operate
+        credentials = dev.cert.c_credentials()
+        elf = link_client(dev.kit, dev.credentials_c, tmp_path / "client.elf",
+                          svc.bootstrap_uri("tcp-length"))
 
         mark = svc.events.mark()
         client = ClientProcess(elf, tmp_path / "run")
