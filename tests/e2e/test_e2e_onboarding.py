@@ -103,6 +103,12 @@ def test_direct_lwm2m_is_refused_on_a_non_commercial_account(factory, device, ac
     assert bootstraps == [], f"a direct LwM2M device cannot fall back to bootstrap: {bootstraps}"
     assert not device.board.seen(r"Client bootstrap"), \
         "the console shows a bootstrap attempt of a direct LwM2M device"
+    # it stays down after the refusal: the board prints nothing more (no `Re-bootstrapping`, no
+    # other report) until it is reset, i.e. every line before the next boot banner
+    device.board.board.reset()  # the bare reset: the console cursor stays after the error
+    after = device.board.console.readlines_until(device.board.pattern("boot"), 30 * device.scale)
+    assert not [line for line in after[:-1] if line.startswith("Error ") or "bootstrap" in line], \
+        f"after its refusal a direct LwM2M device printed: {after[:-1]}"
 
 
 @pytest.mark.scenario("onboarding: directory states")

@@ -168,9 +168,9 @@ class DeviceClient:
         except CredentialError:  # tests/peers/test_peer_pdmc_corrupt_storage.py
             raise Rebootstrap(Failure(ClientError.ConnectorFailedToReadCredentials,
                                       text.DETAILS_READ_FAILED_FINAL), factory_reset=True) from None
-        if creds is None:
+        endpoint = self.store.get_str(items.ENDPOINT_NAME)
+        if creds is None or not endpoint:  # the real client reads mbed.EndpointName, no fallback
             raise unreadable_credentials()
-        endpoint = self.store.get_str(items.ENDPOINT_NAME) or creds.subject.get("CN", "")
         query = bootstrap_query(self.store, self.settings, endpoint, creds.uri)
         self._say(text.TRACE_BOOTSTRAP_START.format(uri=creds.uri.split("?")[0]))
         site = BootstrapSite(creds.uri, self._lwm2m_instance, self.settings.transport)
