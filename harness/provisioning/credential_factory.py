@@ -8,6 +8,7 @@ First-to-Claim (a bootstrap URI without aid).
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import secrets
 from collections.abc import Sequence
@@ -108,11 +109,13 @@ class CredentialFactory:
 
     def lwm2m(self, account_id: str, uri: str, *, ca: Credential | None = None,
               endpoint_name: str | None = None, trust: bool = True, trust_name: str | None = None,
-              **bundle_options: Any) -> DeviceCredentials:
-        """Direct LwM2M credentials (certificate OU = the account id) and their bundle."""
+              validity: dt.timedelta | None = None, **bundle_options: Any) -> DeviceCredentials:
+        """Direct LwM2M credentials (certificate OU = the account id; valid from now for
+        `validity`, by default for the bootstrap certificates' years) and their bundle."""
         ca = ca or self.factory_ca
         name = endpoint_name or unique_endpoint_name()
-        device_cert = make_device_cert(ca, name, organizational_unit=account_id)
+        short = {"validity": validity, "not_before": dt.datetime.now(dt.UTC)} if validity else {}
+        device_cert = make_device_cert(ca, name, organizational_unit=account_id, **short)
         if trust:
             self.trust(ca, account_id, service="lwm2m", name=trust_name)
         bundle_options.setdefault("send_chain", bool(device_cert.chain[1:]))
