@@ -22,13 +22,15 @@ TIMEOUT = 20.0
                  marks=pytest.mark.firmware("factory", request_timeout="soon"), id="not-a-number"),
     pytest.param("Request timeout is negative (-1.0); set zero or more seconds.",
                  marks=pytest.mark.firmware("factory", request_timeout=-1), id="negative"),
+    pytest.param("Back-off cap is 'later', not a number of seconds; set a number like 0.05.",
+                 marks=pytest.mark.firmware("factory", backoff_cap="later"), id="cap"),
 ])
-@pytest.mark.scenario("troubleshooting: an image with an unusable request timeout names it at boot")
-def test_an_image_with_an_unusable_request_timeout_names_it_and_the_fix(board, factory, device,
-                                                                         sentence):
-    """The image's manifest sets the client's request timeout to a bad value. After factory
-    provisioning the client does not start: the board prints one sentence naming the setting,
-    the value and the fix, and the device never reaches the service."""
+@pytest.mark.scenario("troubleshooting: an image with an unusable timing setting names it at boot")
+def test_an_image_with_an_unusable_timing_setting_names_it_and_the_fix(board, factory, device,
+                                                                        sentence):
+    """The image's manifest sets the client's request timeout or back-off cap to a bad value.
+    After factory provisioning the client does not start: the board prints one sentence naming
+    the setting, the value and the fix, and the device never reaches the service."""
     factory.bootstrap()
     lines = board.console.readlines_until(BOOT_ERROR, TIMEOUT * board.scale)
     error = BOOT_ERROR.match(lines[-1])

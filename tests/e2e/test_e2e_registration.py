@@ -139,13 +139,17 @@ def test_more_registrations_than_the_limit_in_the_window_are_held(factory, devic
 
 @pytest.mark.firmware("factory", queue_mode=True)
 @pytest.mark.scenario("registration: a queue-mode client registers with binding UQ")
-def test_queue_mode_firmware_registers_in_queue_mode(factory, device):
+def test_queue_mode_firmware_registers_in_queue_mode(factory, device, cloud):
     """A client built for queue mode registers with binding `UQ`; the registration notification
-    says so (`q`), and the directory keeps the binding."""
+    says so (`q`), and the directory keeps the binding. Its Supported Binding and Modes /3/0/16
+    reads the same `UQ` (the real client's /3/0/16 is the binding it registers with: `U` with
+    `b=U`, tests/peers/test_peer_pdmc_register_values.py; protocol facts 3 Register: queue mode
+    is `UQ`)."""
     factory.bootstrap()
     registration = device.wait_registered()
     assert registration.event.data["q"] is True
     assert device.directory().binding == "UQ"
+    assert cloud.read(registration.device_id, "/3/0/16") == ("2.05", 0, b"UQ")
 
 
 @pytest.mark.firmware("factory", queue_mode=True, endpoint_type="sensor", **SHORT_LIFETIME)
