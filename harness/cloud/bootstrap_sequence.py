@@ -141,7 +141,8 @@ class BootstrapSequence:
 
     async def run(self, writes_for: Callable[[int], list[Write]], *, senml: bool) -> None:
         """The whole sequence: prepare, the account writes, the extra and instance writes, the
-        Deletes and Discovers after them, the security write again if asked, Bootstrap-Finish."""
+        Executes, Deletes and Discovers after them, the security write again if asked,
+        Bootstrap-Finish."""
         instance = await self.prepare()
         account = writes_for(instance) if self.config.write != "none" else []
         writes = account + [extra_write(w, senml=senml) for w in self.config.extra_writes]
@@ -149,6 +150,8 @@ class BootstrapSequence:
                    for w in self.config.instance_writes]
         for write in writes:
             await self.put(write)
+        for path in self.config.execute:
+            await self._ask(Code.POST, segments(path))
         for path in self.config.delete_after_writes:
             await self._ask(Code.DELETE, segments(path))
         for path in self.config.discover_after_writes:  # what the client holds now

@@ -44,6 +44,7 @@ DISCOVER_PATHS = ("/", "/0", "/1")
 _DISCOVER = re.compile(r"^/(?:[01](?:/\d{1,5}){0,2})?$")
 _DELETE = re.compile(r"^/(?:[01](?:/\d{1,5}){0,2})?$")
 _RESOURCE = re.compile(r"^/([0-3])/(\d{1,5})/(\d{1,5})$")
+_ANY_RESOURCE = re.compile(r"^/\d{1,5}/\d{1,5}/\d{1,5}$")
 _INSTANCE = re.compile(r"^/([0-3])/(\d{1,5})$")
 Scalar = StrictBool | StrictInt | StrictStr
 
@@ -106,6 +107,9 @@ class BootstrapConfig(StrictModel):
     extra_writes: list[ExtraWrite] = Field([], description="one-resource writes after the account")
     instance_writes: list[InstanceWrite] = Field([], description="object-instance writes of /0/<i>, "
                                                  "/1/<i>, /2/<i> or /3/0 after the extra writes")
+    execute: list[str] = Field([], description="Execute (POST) these resources after the writes "
+                               "(/<object>/<instance>/<resource>): not an operation of the "
+                               "Bootstrap interface, a negative test of the client")
     delete_after_writes: list[str] = Field([], description="Bootstrap-Delete these paths (as "
                                            "`delete`) after the writes")
     discover_after_writes: list[str] = Field([], description="Bootstrap-Discover these paths "
@@ -121,6 +125,15 @@ class BootstrapConfig(StrictModel):
                 raise ValueError(f"discover path {path!r} cannot be discovered at bootstrap; use "
                                  f"{', '.join(DISCOVER_PATHS)} or an instance or resource of /0 "
                                  "or /1 (/0/<i>, /1/<i>/<r>)")
+        return value
+
+    @field_validator("execute")
+    @classmethod
+    def _execute(cls, value: list[str]) -> list[str]:
+        for path in value:
+            if not _ANY_RESOURCE.match(path):
+                raise ValueError(f"execute path {path!r} is not a resource; write it as "
+                                 "/<object>/<instance>/<resource>, e.g. /1/0/8")
         return value
 
     @field_validator("delete", "delete_after_writes")

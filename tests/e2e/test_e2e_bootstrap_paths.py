@@ -64,6 +64,21 @@ def test_a_delete_of_a_resource_fails_the_bootstrap(cloud, account, factory, dev
     assert failed.data["reason"].startswith("PUT /0/0 failed"), failed.data["reason"]
 
 
+@pytest.mark.scenario("bootstrap config: an Execute during bootstrap")
+@pytest.mark.parametrize("path", ["/1/0/8", "/3/0/4"])
+def test_an_execute_during_bootstrap_fails_the_bootstrap(cloud, account, factory, device, path):
+    """POST /1/0/8 or /3/0/4 after the writes (the Bootstrap interface has no Execute, OMA Core
+    5.2.7): the real client answers 4.00, reports `BS FIN fails :<path>` (ConnectBootstrapFailed,
+    code 2) and closes the connection, so the service's Bootstrap-Finish fails
+    (test_real_client_refuses_an_execute_during_bootstrap)."""
+    configure(cloud, account, {"execute": [path]})
+    factory.bootstrap(ca=factory.own_ca())
+    _bootstrap_failed(device, f"BS FIN fails :{path[1:]}")
+    failed = bootstrap_event(device, ev.BOOTSTRAP_ERROR)
+    assert failed.data["operations"] == [*ACCOUNT_WRITES, f"POST {path} 4.00"]
+    assert failed.data["reason"].startswith("Bootstrap-Finish POST /bs failed"), failed.data["reason"]
+
+
 @pytest.mark.firmware("factory-dtls")
 @pytest.mark.scenario("bootstrap config: Bootstrap-Delete after the writes")
 @pytest.mark.parametrize("delete", ["/0", "/", "/1"])

@@ -15,6 +15,9 @@ bootstrap URI, as in test_peer_pdmc_bootstrap_config.py), then pinned here:
   /0/0 logs `delete bootstrap instance`, Delete /1 nothing); written again, the client
   registers. Without that second write, Bootstrap-Finish is answered 4.00: `No security
   object found for Registration` (code 2);
+- an Execute (POST /1/0/8 or /3/0/4) after the writes, which the Bootstrap interface does not
+  have, is answered 4.00 and reported as `BS FIN fails :<path>` (code 2); the client closes the
+  connection, so the service's Bootstrap-Finish fails;
 - an object-instance write of /1/0 naming resource 9 is refused: 4.00, `BS PUT fails :1/0`
   (code 2; its trace: `parse_bootstrap_message - error 1`): the client's /1/0 has resources
   0 to 8 only.
@@ -119,3 +122,15 @@ def test_real_client_refuses_a_server_instance_write_naming_resource_9(run, valu
     assert "Error code : 2" in console
     assert any(line.endswith("parse_bootstrap_message - error 1") for line in console)
     assert started.client.process.poll() is None, "the client died"
+
+
+@pytest.mark.parametrize("path", ["/1/0/8", "/3/0/4"])
+def test_real_client_refuses_an_execute_during_bootstrap(run, path):
+    """POST /1/0/8 (Registration Update Trigger) or /3/0/4 (Reboot) after the writes: 4.00,
+    `BS FIN fails :<path>` (code 2), the connection closed before Bootstrap-Finish."""
+    started = run({"execute": [path]})
+    failed = started.bootstrap_event(ev.BOOTSTRAP_ERROR)
+    assert failed.data["operations"] == [*ACCOUNT_WRITES, f"POST {path} 4.00"]
+    assert failed.data["reason"].startswith("Bootstrap-Finish POST /bs failed"), failed.data["reason"]
+    started.client.wait_for(rf"^Error details : BS FIN fails :{path[1:]}$", 5)
+    assert started.client.wait_for(r"^Error code : (\d+)$", 1).group(1) == "2"

@@ -80,10 +80,16 @@ class BootstrapSite:
             # arrives before the close is answered (tests/peers/test_peer_pdmc_bootstrap_paths.py)
             await asyncio.Event().wait()
         segments = path_of(request)
-        if request.code == Code.POST and segments == ("bs",):
-            return self._finish()
-        path = numeric_path(segments)
         text = "/".join(segments)
+        if request.code == Code.POST:
+            if segments == ("bs",):
+                return self._finish()
+            # an Execute is no Bootstrap operation: the real client answers 4.00, reports
+            # `BS FIN fails :<path>` and closes (tests/peers/test_peer_pdmc_bootstrap_paths.py)
+            self._fail(Failure(ClientError.ConnectBootstrapFailed,
+                               DETAILS_BS_FINISH_FAILED.format(reason=text)))
+            return Message(code=Code.BAD_REQUEST)
+        path = numeric_path(segments)
         if request.code == Code.PUT:
             return self._put(request, path, text)
         if request.code == Code.DELETE:

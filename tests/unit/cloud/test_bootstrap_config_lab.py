@@ -34,12 +34,12 @@ def test_paths_outside_the_bootstrap_operations_of_oma_core_are_read_for_negativ
     after the writes and the security write again: what a client answers to them is measured."""
     config = _load(tmp_path, "    discover: [/0/0, /1/0/1]\n    delete: [/0/0/1]\n"
                              "    instance_writes:\n      - {path: /1/0, values: {9: 1}}\n"
-                             "    delete_after_writes: [/, /1/0]\n"
+                             "    delete_after_writes: [/, /1/0]\n    execute: [/1/0/8]\n"
                              "    discover_after_writes: [/0/1]\n    rewrite_security: true\n")
     bootstrap = config.service.bootstrap_config
     assert bootstrap.discover == ["/0/0", "/1/0/1"] and bootstrap.delete == ["/0/0/1"]
     assert bootstrap.instance_writes[0].ids() == (1, 0)
-    assert bootstrap.delete_after_writes == ["/", "/1/0"]
+    assert bootstrap.delete_after_writes == ["/", "/1/0"] and bootstrap.execute == ["/1/0/8"]
     assert bootstrap.discover_after_writes == ["/0/1"] and bootstrap.rewrite_security is True
 
 
@@ -56,6 +56,9 @@ def test_paths_outside_the_bootstrap_operations_of_oma_core_are_read_for_negativ
     ("    discover_after_writes: [/0/0/0/0]\n", "service.bootstrap_config.discover_after_writes "
      "(line 3): discover path '/0/0/0/0' cannot be discovered at bootstrap; use /, /0, /1 or an "
      "instance or resource of /0 or /1 (/0/<i>, /1/<i>/<r>)"),
+    ("    execute: [/1/0]\n", "service.bootstrap_config.execute (line 3): execute path '/1/0' is "
+                           "not a resource; write it as /<object>/<instance>/<resource>, e.g. "
+                           "/1/0/8"),
     ("    write: none\n    rewrite_security: true\n", "rewrite_security needs an account to write "
      "again; set write to instance or resources, or drop rewrite_security"),
     ("    rewrite_security: 1\n", "service.bootstrap_config.rewrite_security (line 3): Input "

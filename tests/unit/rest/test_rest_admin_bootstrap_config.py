@@ -26,14 +26,14 @@ def test_an_account_uses_the_service_configuration_until_it_has_its_own(url, ope
     aid = url.rsplit("/", 2)[-2]
     first = httpx.get(url, headers=operator).json()
     assert first == {"discover": None, "delete": None, "write": "instance", "extra_writes": [],
-                     "instance_writes": [], "delete_after_writes": [], "discover_after_writes": [],
-                     "rewrite_security": False, "source": "service"}
+                     "instance_writes": [], "execute": [], "delete_after_writes": [],
+                     "discover_after_writes": [], "rewrite_security": False, "source": "service"}
     config = {"discover": ["/", "/1"], "delete": ["/0/1", "/"], "write": "resources",
               "extra_writes": [{"path": "/3/0/14", "value": "+02:00"},
                                {"path": "/1/0/1", "value": 120}, {"path": "/1/0/6", "value": True}],
               "instance_writes": [{"path": "/3/0", "values": {"13": 1_700_000_000}}],
-              "delete_after_writes": ["/0"], "discover_after_writes": ["/", "/1/0"],
-              "rewrite_security": True}
+              "execute": ["/1/0/8"], "delete_after_writes": ["/0"],
+              "discover_after_writes": ["/", "/1/0"], "rewrite_security": True}
     put = httpx.put(url, headers=operator, json=config)
     assert put.status_code == 200, put.text
     assert put.json() == {**config, "source": "account"}
