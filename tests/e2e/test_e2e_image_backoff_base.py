@@ -13,7 +13,6 @@ outside the test lab runs, and restarts it with the lab's environment afterwards
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 
 import pytest
@@ -21,11 +20,10 @@ import pytest
 from harness.boards.board import Board
 from harness.boards.manifest import FirmwareManifest
 from harness.boards.registry import BACKOFF_ENV, TEST_ENVIRONMENT
+from tests.e2e.boot_errors import check_boot_error
 
 pytestmark = pytest.mark.area("troubleshooting")
 
-BOOT_ERROR = re.compile(r"^\[BOOT\] Error: (.*)$")
-TIMEOUT = 20.0
 IMAGE = "factory"
 
 
@@ -69,8 +67,4 @@ def test_an_image_with_an_unusable_backoff_base_names_it_and_the_fix(board_witho
     naming the setting, the value and the fix, and the device never reaches the service."""
     assert board.board is board_without_lab_backoff
     factory.bootstrap()
-    lines = board.console.readlines_until(BOOT_ERROR, TIMEOUT * board.scale)
-    error = BOOT_ERROR.match(lines[-1])
-    assert error is not None and error.group(1) == sentence, lines[-5:]
-    assert not any("Client registering" in line or "Client bootstrapping" in line
-                   for line in board.console.lines[-len(lines):]), lines
+    check_boot_error(board, sentence)

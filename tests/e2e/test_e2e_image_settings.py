@@ -7,14 +7,12 @@ is provisioned, and then its client refuses to start instead of running with a g
 
 from __future__ import annotations
 
-import re
-
 import pytest
+
+from tests.e2e.boot_errors import check_boot_error
 
 pytestmark = pytest.mark.area("troubleshooting")
 
-BOOT_ERROR = re.compile(r"^\[BOOT\] Error: (.*)$")
-TIMEOUT = 20.0
 
 
 @pytest.mark.parametrize("sentence", [
@@ -32,8 +30,4 @@ def test_an_image_with_an_unusable_timing_setting_names_it_and_the_fix(board, fa
     After factory provisioning the client does not start: the board prints one sentence naming
     the setting, the value and the fix, and the device never reaches the service."""
     factory.bootstrap()
-    lines = board.console.readlines_until(BOOT_ERROR, TIMEOUT * board.scale)
-    error = BOOT_ERROR.match(lines[-1])
-    assert error is not None and error.group(1) == sentence, lines[-5:]
-    assert not any("Client registering" in line or "Client bootstrapping" in line
-                   for line in board.console.lines[-len(lines):]), lines
+    check_boot_error(board, sentence)

@@ -23,8 +23,7 @@ import pytest
 from cryptography.x509.oid import NameOID
 
 from harness.cloud.wiretap import traces
-from harness.pki import make_ca, make_device_cert
-from harness.provisioning.bundle import bootstrap_bundle
+from harness.pki import make_ca
 from harness.provisioning.store import ItemStore
 from harness.sim.client.credentials import (
     LWM2M_ITEMS,
@@ -34,7 +33,7 @@ from harness.sim.client.credentials import (
     read_server_credentials,
 )
 from harness.sim.registry import STORE_FILE
-from harness.transport import client_ssl_context, kind_for
+from harness.transport import client_ssl_context
 
 pytestmark = pytest.mark.area("onboarding")
 
@@ -129,14 +128,7 @@ def test_a_nosec_boards_stored_credentials_say_there_is_no_certificate(board, fa
     """A board provisioned with a coap:// bootstrap URI registers over NoSec and stores a coap://
     LwM2M URI only: asked for an OpenSSL context, its stored credentials answer one sentence
     naming what is missing and why."""
-    kind = kind_for(board.image.transport, "coap")
-    uri = cloud.bootstrap_uri(account.id, kind=kind)
-    if not uri.startswith("coap://"):
-        pytest.skip(f"the lab's service has no NoSec {kind} bootstrap server ({uri})")
-    name = factory.endpoint_name()
-    result = factory.send(bootstrap_bundle(name, uri, cloud.server_ca_der,
-                                           make_device_cert(factory.factory_ca, name)))
-    assert result.ok, result.info
+    factory.nosec_bootstrap()
     assert device.wait_registered().event.data["mode"] == "nosec"
     stored = _stored_lwm2m_credentials(board)
     assert stored.uri.startswith("coap://"), stored

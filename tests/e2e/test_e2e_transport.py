@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from harness.cloud import events as ev
+from harness.transport import kind_for
 
 pytestmark = pytest.mark.area("onboarding")
 
@@ -33,22 +34,11 @@ def test_nosec_device_bootstraps_and_registers_over_coap(factory, device, cloud,
     its TCP build frames CoAP with the 4-byte length (protocol-facts §3.1 point 6, NoSec), the
     bootstrap server writes a coap:// LwM2M URI, and the device registers there as NoSec into the
     account of `aid`."""
-    from harness.pki import make_device_cert
-    from harness.provisioning.bundle import bootstrap_bundle
-    from harness.transport import kind_for
-
-    kind = kind_for(factory.board.image.transport, "coap")
-    uri = cloud.bootstrap_uri(account.id, kind=kind)
-    if not uri.startswith("coap://"):
-        pytest.skip(f"the lab's service has no NoSec {kind} bootstrap server ({uri})")
-    name = factory.endpoint_name()
-    result = factory.send(bootstrap_bundle(name, uri, cloud.server_ca_der,
-                                           make_device_cert(factory.factory_ca, name)))
-    assert result.ok, result.info
+    name = factory.nosec_bootstrap()
     registration = device.wait_registered()
     assert registration.endpoint_name == name
     assert registration.event.data["mode"] == "nosec"
-    assert registration.event.data["transport"] == kind
+    assert registration.event.data["transport"] == kind_for(factory.board.image.transport, "coap")
     bootstrap = device.wait_event(ev.BOOTSTRAP, where=lambda e: e.device_id == registration.device_id)
     assert bootstrap.data["mode"] == "nosec" and bootstrap.account_id == account.id
     assert device.directory().account_id == account.id

@@ -268,20 +268,9 @@ def test_nosec_register_has_no_domain_and_no_client_version(lab, board, factory,
                                                             account):
     """A device provisioned with a coap:// bootstrap URI (with aid) registers over NoSec with
     `REGISTER_FORM` minus `d=` and `mccv=` (`NOSEC_FORM`)."""
-    from harness.pki import make_device_cert
-    from harness.provisioning.bundle import bootstrap_bundle
-    from harness.transport import kind_for
-
     _no_trace_skip()
-    kind = kind_for(board.image.transport, "coap")
-    uri = cloud.bootstrap_uri(account.id, kind=kind)
-    if not uri.startswith("coap://"):
-        pytest.skip(f"the lab's service has no NoSec {kind} bootstrap server ({uri})")
-    name = factory.endpoint_name()
     start = time.time()
-    result = factory.send(bootstrap_bundle(name, uri, cloud.server_ca_der,
-                                           make_device_cert(factory.factory_ca, name)))
-    assert result.ok, result.info
+    name = factory.nosec_bootstrap()
     registration = device.wait_registered()
     assert registration.event.data["mode"] == "nosec"
     lifetime = _image_lifetime(lab, board)
